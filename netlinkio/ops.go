@@ -1,0 +1,69 @@
+package netlinkio
+
+import (
+	"fmt"
+	"syscall"
+)
+
+// The tree's option and membership files change one thing at a time. Each
+// change is a dump, an edit and a restore, so it goes through the same
+// validation and rollback as a whole image and works on either backend.
+
+// SetOption sets one option of a live socket from its text form. A value
+// that does not parse, or a row that does not apply to the socket's type,
+// changes nothing.
+func SetOption(b Backend, inode uint64, o *Option, text string) error {
+	v, err := o.Parse(text)
+	if err != nil {
+		return &OpError{Op: "set " + o.Path(), Inode: inode, Err: err}
+	}
+	return edit(b, "set "+o.Path(), inode, func(img *Image) error {
+		if !o.Types.Has(img.Type) {
+			return &AttrError{Attr: o.Path(), Reason: "does not apply to " + typeName(img.Type) + " sockets"}
+		}
+		img.Values[o.Attr] = v
+		return nil
+	})
+}
+
+// Join adds a membership (idempotent: joining a group the socket has
+// already joined changes nothing).
+func Join(b Backend, inode uint64, m Membership) error {
+	return edit(b, "join "+m.Group.String(), inode, func(img *Image) error {
+		if !membershipApplies(img.Type) {
+			return &AttrError{Attr: "membership", Reason: typeName(img.Type) + " sockets have no memberships"}
+		}
+		if _, ok := img.Membership(m.Key()); !ok {
+			img.Memberships = append(img.Memberships, m)
+		}
+		return nil
+	})
+}
+
+// Leave drops a membership; leaving a group the socket is not in is
+// ErrNoSocket's cousin, ENOENT with the group named.
+func Leave(b Backend, inode uint64, k MembershipKey) error {
+	return edit(b, "leave "+k.Group.String(), inode, func(img *Image) error {
+		for i, m := range img.Memberships {
+			if m.Key() == k {
+				img.Memberships = append(img.Memberships[:i], img.Memberships[i+1:]...)
+				return nil
+			}
+		}
+		return fmt.Errorf("group %s on ifindex %d: %w", k.Group, k.Ifindex, errNotMember)
+	})
+}
+
+func edit(b Backend, op string, inode uint64, change func(*Image) error) error {
+	img, err := b.Dump(inode)
+	if err != nil {
+		return err
+	}
+	if err := change(img); err != nil {
+		return &OpError{Op: op, Inode: inode, Err: err}
+	}
+	return b.Restore(inode, img)
+}
+
+// errNotMember is why leaving a group the socket is not in fails.
+var errNotMember = syscall.EADDRNOTAVAIL
