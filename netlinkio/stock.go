@@ -13,9 +13,9 @@ type Stock struct {
 // NewStock returns the stock engine.
 func NewStock() *Stock { return &Stock{} }
 
-func (s *Stock) Name() string { return "stock" }
-func (s *Stock) Close() error { return nil }
-func (s *Stock) List() ([]Socket, error) { return nil, errors.New("todo") }
+func (s *Stock) Name() string                           { return "stock" }
+func (s *Stock) Close() error                           { return nil }
+func (s *Stock) List() ([]Socket, error)                { return nil, errors.New("todo") }
 func (s *Stock) Holders(inode uint64) ([]Holder, error) { return nil, errors.New("todo") }
-func (s *Stock) Dump(inode uint64) (*Image, error) { return nil, errors.New("todo") }
+func (s *Stock) Dump(inode uint64) (*Image, error)      { return nil, errors.New("todo") }
 func (s *Stock) Restore(inode uint64, img *Image) error { return errors.New("todo") }

@@ -1,0 +1,84 @@
+# A socket holder for inetcr's tests: a process we did not write the socket
+# code of (python3's socket module) that makes and holds sockets on request.
+# It reads one JSON request per line on stdin and answers one JSON line.
+import json, os, socket, struct, sys
+
+socks = {}
+
+def sock(req):
+    return socks[req["fd"]]
+
+def reply(**kw):
+    sys.stdout.write(json.dumps(kw) + "\n")
+    sys.stdout.flush()
+
+TYPES = {
+    "udp": (socket.SOCK_DGRAM, socket.IPPROTO_UDP),
+    "udplite": (socket.SOCK_DGRAM, 136),
+    "tcp": (socket.SOCK_STREAM, socket.IPPROTO_TCP),
+}
+
+def handle(req):
+    op = req["op"]
+    if op == "socket":
+        kind = req["type"]
+        if kind.startswith("raw"):
+            typ, proto = socket.SOCK_RAW, int(kind[3:] or 17)
+        else:
+            typ, proto = TYPES[kind]
+        s = socket.socket(socket.AF_INET, typ, proto)
+        socks[s.fileno()] = s
+        return dict(fd=s.fileno(), inode=os.fstat(s.fileno()).st_ino)
+    if op == "many":
+        out = []
+        for _ in range(req["count"]):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            if req.get("bind"):
+                s.bind((req["bind"], 0))
+            socks[s.fileno()] = s
+            out.append(os.fstat(s.fileno()).st_ino)
+        return dict(inodes=out)
+    s = sock(req)
+    if op == "setsockopt":
+        v = req["value"]
+        if isinstance(v, str):
+            v = bytes.fromhex(v)
+        s.setsockopt(req["level"], req["opt"], v)
+        return {}
+    if op == "getsockopt":
+        n = req.get("len", 0)
+        if n:
+            return dict(hex=s.getsockopt(req["level"], req["opt"], n).hex())
+        return dict(value=s.getsockopt(req["level"], req["opt"]))
+    if op == "bind":
+        s.bind((req["addr"], req["port"]))
+        return dict(local=list(s.getsockname()))
+    if op == "connect":
+        s.connect((req["addr"], req["port"]))
+        return {}
+    if op == "listen":
+        s.listen(req.get("backlog", 5))
+        return {}
+    if op == "join":
+        # struct ip_mreqn: group, address, ifindex
+        mreq = socket.inet_aton(req["group"]) + socket.inet_aton("0.0.0.0") + struct.pack("=i", req["ifindex"])
+        s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
+        return {}
+    if op == "join_source":
+        # struct ip_mreq_source: group, interface address, source
+        mreq = socket.inet_aton(req["group"]) + socket.inet_aton(req["iface_addr"]) + socket.inet_aton(req["source"])
+        s.setsockopt(socket.IPPROTO_IP, 39, mreq)  # IP_ADD_SOURCE_MEMBERSHIP
+        return {}
+    if op == "sockname":
+        return dict(local=list(s.getsockname()))
+    if op == "close":
+        del socks[req["fd"]]
+        s.close()
+        return {}
+    raise ValueError("unknown op " + op)
+
+for line in sys.stdin:
+    try:
+        reply(ok=True, **handle(json.loads(line)))
+    except Exception as e:  # the test reads the error
+        reply(ok=False, error="%s: %s" % (type(e).__name__, e), errno=getattr(e, "errno", None))
