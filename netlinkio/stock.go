@@ -1,21 +1,183 @@
 package netlinkio
 
-import "errors"
+import (
+	"errors"
+	"net/netip"
+	"syscall"
 
-// Stock is the stock-kernel engine.
+	"golang.org/x/sys/unix"
+)
+
+// Stock is the stock-kernel engine: it lists sockets through sock_diag,
+// finds their holders in /proc, duplicates a socket with pidfd_getfd and
+// reads and sets its options with getsockopt and setsockopt on the
+// duplicate. It needs ptrace access to the holder (root, or the same user
+// where Yama allows it).
 type Stock struct {
 	// Fault, when set, is called before every kernel call that changes a
 	// socket during a restore, with a name for the call; an error it
 	// returns is treated as the kernel's. Tests use it to fail the k-th call.
 	Fault func(call string) error
+
+	holders *holderIndex
 }
 
-// NewStock returns the stock engine.
-func NewStock() *Stock { return &Stock{} }
+var _ Backend = (*Stock)(nil)
 
-func (s *Stock) Name() string                           { return "stock" }
-func (s *Stock) Close() error                           { return nil }
-func (s *Stock) List() ([]Socket, error)                { return nil, errors.New("todo") }
-func (s *Stock) Holders(inode uint64) ([]Holder, error) { return nil, errors.New("todo") }
-func (s *Stock) Dump(inode uint64) (*Image, error)      { return nil, errors.New("todo") }
-func (s *Stock) Restore(inode uint64, img *Image) error { return errors.New("todo") }
+// NewStock returns the stock engine.
+func NewStock() *Stock { return &Stock{holders: newHolderIndex()} }
+
+// Name is "stock".
+func (s *Stock) Name() string { return "stock" }
+
+// Close releases nothing: the engine holds no socket between calls.
+func (s *Stock) Close() error { return nil }
+
+// List returns the AF_INET sockets of the caller's network namespace.
+func (s *Stock) List() ([]Socket, error) { return listSockets() }
+
+// Holders returns the processes that hold the socket.
+func (s *Stock) Holders(inode uint64) ([]Holder, error) {
+	refs := s.holders.lookup(inode)
+	if len(refs) == 0 {
+		return nil, &OpError{Op: "holders", Inode: inode, Err: ErrNoSocket}
+	}
+	out := make([]Holder, len(refs))
+	for i, r := range refs {
+		out[i] = Holder{Pid: r.pid, Fd: r.fd, Comm: comm(r.pid)}
+	}
+	return out, nil
+}
+
+// dupSocket duplicates the socket into this process. The caller closes the
+// returned fd. It also returns the holder's pid, whose /proc/<pid>/net
+// describes the socket's network namespace.
+func (s *Stock) dupSocket(inode uint64) (int, int, error) {
+	var last error = ErrNoSocket
+	for _, r := range s.holders.lookup(inode) {
+		fd, err := pidGetFd(r.pid, r.fd)
+		if err != nil {
+			last = err
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Ino != inode {
+			unix.Close(fd) // the holder closed it and reused the number
+			continue
+		}
+		dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+		if err != nil || dom != unix.AF_INET {
+			unix.Close(fd)
+			return -1, 0, ErrNoSocket
+		}
+		return fd, r.pid, nil
+	}
+	if errors.Is(last, unix.ESRCH) || errors.Is(last, unix.EBADF) {
+		last = ErrNoSocket // the holder exited or closed it meanwhile
+	}
+	return -1, 0, last
+}
+
+func pidGetFd(pid, fd int) (int, error) {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(pidfd)
+	return unix.PidfdGetfd(pidfd, fd, 0)
+}
+
+// Dump returns the socket's image.
+func (s *Stock) Dump(inode uint64) (*Image, error) {
+	fd, pid, err := s.dupSocket(inode)
+	if err != nil {
+		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
+	}
+	defer unix.Close(fd)
+	img, err := dumpFd(fd, pid)
+	if err != nil {
+		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
+	}
+	return img, nil
+}
+
+// dumpFd reads a socket's image from a descriptor of it.
+func dumpFd(fd, pid int) (*Image, error) {
+	img := &Image{Family: unix.AF_INET, Values: map[uint16]Value{}}
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return nil, err
+	}
+	proto, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PROTOCOL)
+	if err != nil {
+		return nil, err
+	}
+	img.Type, img.Protocol = uint16(typ), uint16(proto)
+	if img.Local, img.Peer, err = addresses(fd); err != nil {
+		return nil, err
+	}
+	if img.State, err = socketState(fd, img); err != nil {
+		return nil, err
+	}
+	for _, o := range OptionsFor(img.Type) {
+		v, err := o.get(fd)
+		if err != nil {
+			return nil, &OpError{Op: "getsockopt " + o.AttrName(), Err: err}
+		}
+		img.Values[o.Attr] = v
+	}
+	if membershipApplies(img.Type) {
+		if img.Memberships, err = memberships(fd, pid); err != nil {
+			return nil, &OpError{Op: "memberships", Err: err}
+		}
+	}
+	img.Canonicalize()
+	return img, nil
+}
+
+func addresses(fd int) (local, peer netip.AddrPort, err error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return local, peer, err
+	}
+	local = addrPort(sa)
+	peer = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if sa, err := unix.Getpeername(fd); err == nil {
+		peer = addrPort(sa)
+	} else if !errors.Is(err, unix.ENOTCONN) {
+		return local, peer, err
+	}
+	return local, peer, nil
+}
+
+func addrPort(sa unix.Sockaddr) netip.AddrPort {
+	if in, ok := sa.(*unix.SockaddrInet4); ok {
+		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(in.Port))
+	}
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+}
+
+// socketState gives the state as sock_diag would: TCP's from TCP_INFO, a
+// datagram or raw socket's from whether it is connected.
+func socketState(fd int, img *Image) (uint8, error) {
+	if img.Type == unix.SOCK_STREAM {
+		info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			return 0, err
+		}
+		return info.State, nil
+	}
+	if img.Peer.Addr().IsUnspecified() {
+		return stateClose, nil
+	}
+	return stateEstablished, nil
+}
+
+// errnoOf finds the errno in an error chain, EIO when there is none.
+func errnoOf(err error) syscall.Errno {
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}

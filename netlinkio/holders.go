@@ -1,0 +1,143 @@
+package netlinkio
+
+import (
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// holderIndex maps socket inodes to the processes holding them. Building it
+// walks every /proc/<pid>/fd once; a lookup checks its answer with one
+// readlink, so dumping many sockets does not walk /proc once per socket.
+// A miss rebuilds the index, so a socket made after the last walk is found;
+// a name that was missed is not looked for again within minRescan, so
+// repeating a lookup of what is no socket cannot make every call walk /proc.
+type holderIndex struct {
+	mu       sync.Mutex
+	byInode map[uint64][]holderRef
+	misses  map[uint64]time.Time // inodes not found, and when
+}
+
+type holderRef struct{ pid, fd int }
+
+const minRescan = 100 * time.Millisecond
+
+func newHolderIndex() *holderIndex { return &holderIndex{} }
+
+// lookup returns the live holders of inode, by pid then fd.
+func (x *holderIndex) lookup(inode uint64) []holderRef {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if refs := x.verified(inode); len(refs) > 0 {
+		return refs
+	}
+	if t, ok := x.misses[inode]; ok && time.Since(t) < minRescan {
+		return nil
+	}
+	x.byInode = scanProc()
+	x.misses = map[uint64]time.Time{}
+	refs := x.verified(inode)
+	if len(refs) == 0 {
+		x.misses[inode] = time.Now()
+	}
+	return refs
+}
+
+// verified keeps the indexed holders that still hold the inode.
+func (x *holderIndex) verified(inode uint64) []holderRef {
+	var live []holderRef
+	for _, r := range x.byInode[inode] {
+		if fdInode(r.pid, r.fd) == inode {
+			live = append(live, r)
+		}
+	}
+	if len(live) != len(x.byInode[inode]) {
+		if len(live) == 0 {
+			delete(x.byInode, inode)
+		} else {
+			x.byInode[inode] = live
+		}
+	}
+	return live
+}
+
+// scanProc walks /proc/<pid>/fd of every process.
+func scanProc() map[uint64][]holderRef {
+	idx := map[uint64][]holderRef{}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return idx
+	}
+	buf := make([]byte, 64)
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		dir := "/proc/" + p.Name() + "/fd/"
+		fds, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, f := range fds {
+			n, err := unix.Readlink(dir+f.Name(), buf)
+			if err != nil {
+				continue
+			}
+			ino, ok := socketInode(string(buf[:n]))
+			if !ok {
+				continue
+			}
+			fd, _ := strconv.Atoi(f.Name())
+			idx[ino] = append(idx[ino], holderRef{pid, fd})
+		}
+	}
+	for ino := range idx {
+		slices.SortFunc(idx[ino], func(a, b holderRef) int {
+			if a.pid != b.pid {
+				return a.pid - b.pid
+			}
+			return a.fd - b.fd
+		})
+	}
+	return idx
+}
+
+// socketInode parses a /proc/<pid>/fd link: "socket:[12345]".
+func socketInode(link string) (uint64, bool) {
+	s, ok := strings.CutPrefix(link, "socket:[")
+	if !ok {
+		return 0, false
+	}
+	s, ok = strings.CutSuffix(s, "]")
+	if !ok {
+		return 0, false
+	}
+	ino, err := strconv.ParseUint(s, 10, 64)
+	return ino, err == nil
+}
+
+// fdInode returns the socket inode of /proc/<pid>/fd/<fd>, or 0.
+func fdInode(pid, fd int) uint64 {
+	buf := make([]byte, 64)
+	n, err := unix.Readlink("/proc/"+strconv.Itoa(pid)+"/fd/"+strconv.Itoa(fd), buf)
+	if err != nil {
+		return 0
+	}
+	ino, _ := socketInode(string(buf[:n]))
+	return ino
+}
+
+// comm returns a process's command name.
+func comm(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
+}
