@@ -18,7 +18,7 @@ import (
 // a name that was missed is not looked for again within minRescan, so
 // repeating a lookup of what is no socket cannot make every call walk /proc.
 type holderIndex struct {
-	mu       sync.Mutex
+	mu      sync.Mutex
 	byInode map[uint64][]holderRef
 	misses  map[uint64]time.Time // inodes not found, and when
 }

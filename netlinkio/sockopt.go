@@ -1,8 +1,8 @@
 package netlinkio
 
 import (
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"syscall"
 	"unsafe"
 
