@@ -82,10 +82,22 @@ type Option struct {
 	Mask  int    // BufLock: the bit of SO_BUF_LOCK
 	Kind  Kind
 	Types SocketTypes
+	// Keeps lists int options that setting this one changes as a side
+	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK); a set
+	// puts them back, so every row can be set on its own.
+	Keeps []Sockopt
 	Min   uint64 // range of accepted values for integer kinds
 	Max   uint64
 	Doc   string
 }
+
+// Sockopt names a socket option by level and number.
+type Sockopt struct{ Level, Opt int }
+
+var (
+	keepBufLock  = []Sockopt{{unix.SOL_SOCKET, soBufLock}}
+	keepPriority = []Sockopt{{unix.SOL_SOCKET, unix.SO_PRIORITY}}
+)
 
 // Constants that golang.org/x/sys/unix does not name.
 const (
@@ -108,8 +120,8 @@ var Options = []Option{
 	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Doc: "SO_NO_CHECK"},
 	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
 	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
-	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
-	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
 	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},
 	{Name: "rcvbuf_ulock", Dir: "sockopt", Attr: 21, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockRcvbufLock, Kind: BufLock, Types: All, Doc: "SOCK_RCVBUF_LOCK of SO_BUF_LOCK: the receive buffer size was set by the user"},
 	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
@@ -124,7 +136,7 @@ var Options = []Option{
 	{Name: "recvttl", Dir: "ipopt", Attr: 43, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTTL, Kind: Flag, Types: All, Doc: "IP_RECVTTL"},
 	{Name: "recvopts", Dir: "ipopt", Attr: 44, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVOPTS, Kind: Flag, Types: NoTCP, Doc: "IP_RECVOPTS"},
 	{Name: "retopts", Dir: "ipopt", Attr: 45, Level: unix.IPPROTO_IP, Opt: unix.IP_RETOPTS, Kind: Flag, Types: NoTCP, Doc: "IP_RETOPTS (the seed's RECVRETOPTS)"},
-	{Name: "tos", Dir: "ipopt", Attr: 46, Level: unix.IPPROTO_IP, Opt: unix.IP_TOS, Kind: U8, Types: All, Max: 255, Doc: "IP_TOS"},
+	{Name: "tos", Dir: "ipopt", Attr: 46, Level: unix.IPPROTO_IP, Opt: unix.IP_TOS, Kind: U8, Types: All, Keeps: keepPriority, Max: 255, Doc: "IP_TOS"},
 	{Name: "ttl", Dir: "ipopt", Attr: 47, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: U8, Types: All, Min: 1, Max: 255, Doc: "IP_TTL"},
 	{Name: "hdrincl", Dir: "ipopt", Attr: 48, Level: unix.IPPROTO_IP, Opt: unix.IP_HDRINCL, Kind: Flag, Types: Raw, Doc: "IP_HDRINCL"},
 	{Name: "recverr", Dir: "ipopt", Attr: 49, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVERR, Kind: Flag, Types: NoTCP, Doc: "IP_RECVERR"},

@@ -98,8 +98,21 @@ func (o *Option) get(fd int) (Value, error) {
 // kernel stores differently from what was asked (clamped, rounded) is an
 // error, so a restore either reproduces the image or fails.
 func (o *Option) set(fd int, v Value) error {
+	kept := make([]int, len(o.Keeps))
+	for i, k := range o.Keeps {
+		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
+		if err != nil {
+			return err
+		}
+		kept[i] = n
+	}
 	if err := o.setOnly(fd, v); err != nil {
 		return err
+	}
+	for i, k := range o.Keeps {
+		if err := unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i]); err != nil {
+			return err
+		}
 	}
 	got, err := o.get(fd)
 	if err != nil {
@@ -148,24 +161,17 @@ func (o *Option) setOnly(fd int, v Value) error {
 	return unix.SetsockoptInt(fd, o.Level, o.Opt, int(v.Num))
 }
 
-// setBuf sets SO_SNDBUF or SO_RCVBUF. The kernel doubles what it is given
-// and sets the matching user lock as a side effect; the lock is put back,
-// since it is a row of its own. A size above the sysctl limit takes the
-// FORCE variant, which needs CAP_NET_ADMIN.
+// setBuf sets SO_SNDBUF or SO_RCVBUF. The kernel doubles what it is
+// given. A size above the sysctl limit takes the FORCE variant, which needs
+// CAP_NET_ADMIN.
 func (o *Option) setBuf(fd int, v Value) error {
-	locks, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, soBufLock)
-	if err != nil {
-		return err
-	}
 	if err := unix.SetsockoptInt(fd, o.Level, o.Opt, int(v.Num/2)); err != nil {
 		return err
 	}
 	if got, err := unix.GetsockoptInt(fd, o.Level, o.Opt); err == nil && uint64(got) < v.Num && o.Force != 0 {
-		if err := unix.SetsockoptInt(fd, o.Level, o.Force, int(v.Num/2)); err != nil {
-			return err
-		}
+		return unix.SetsockoptInt(fd, o.Level, o.Force, int(v.Num/2))
 	}
-	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, soBufLock, locks)
+	return nil
 }
 
 // swap32 converts between host and network order (it is its own inverse).

@@ -181,3 +181,19 @@ func TestListMatchesSS(t *testing.T) {
 		t.Errorf("ss and List disagree on inodes (-ss +List):\n%s", diff)
 	}
 }
+
+func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// setText sets one option of an image from its text form.
+func setText(t *testing.T, img *netlinkio.Image, dir, name, text string) {
+	t.Helper()
+	o, ok := netlinkio.LookupOption(dir, name)
+	if !ok {
+		t.Fatalf("no option %s/%s", dir, name)
+	}
+	v, err := o.Parse(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img.Values[o.Attr] = v
+}
