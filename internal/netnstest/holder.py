@@ -1,7 +1,11 @@
 # A socket holder for inetcr's tests: a process we did not write the socket
 # code of (python3's socket module) that makes and holds sockets on request.
 # It reads one JSON request per line on stdin and answers one JSON line.
-import json, os, socket, struct, sys
+import json, os, resource, socket, struct, sys
+
+# Hold as many sockets as the hard limit allows.
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 
 socks = {}
 
