@@ -104,10 +104,10 @@ func (o *Option) Check(v Value) error {
 		}
 	case RawOptions:
 		if len(v.Bytes) > maxIPOptions {
-			return attrErr(o.Attr, "%d bytes of IP options, at most %d", len(v.Bytes), maxIPOptions)
+			return attrErr(o.Attr, "%d bytes of IP options; at most %d", len(v.Bytes), maxIPOptions)
 		}
 		if len(v.Bytes)%4 != 0 {
-			return attrErr(o.Attr, "%d bytes of IP options, not a multiple of 4 (pad with 00)", len(v.Bytes))
+			return attrErr(o.Attr, "IP options of length %d, not a multiple of 4 (pad with 00)", len(v.Bytes))
 		}
 	}
 	return nil

@@ -77,13 +77,20 @@ func Decode(b []byte) (*Image, error) {
 	if err := decodeHeader(img, seen); err != nil {
 		return nil, err
 	}
+	// Identity first: which options belong depends on the type.
+	if err := img.validateIdentity(); err != nil {
+		return nil, err
+	}
 	if err := decodeOptions(img, seen); err != nil {
 		return nil, err
 	}
 	if err := decodeMemberships(img, seen); err != nil {
 		return nil, err
 	}
-	return img, img.Validate()
+	if err := img.Validate(); err != nil {
+		return nil, err
+	}
+	return img, nil
 }
 
 // checkKnownTop refuses attribute ids that have no place at the top of an
@@ -122,9 +129,12 @@ func decodeHeader(img *Image, seen map[uint16]attr) error {
 			return attrErr(id, "missing")
 		}
 	}
-	sizes := map[uint16]int{AttrVersion: 4, AttrFamily: 2, AttrType: 2, AttrProtocol: 2, AttrState: 1, AttrLocal: 16, AttrPeer: 16}
-	for id, n := range sizes {
-		if err := exactLen(seen[id], n); err != nil {
+	sizes := []struct {
+		id uint16
+		n  int
+	}{{AttrVersion, 4}, {AttrFamily, 2}, {AttrType, 2}, {AttrProtocol, 2}, {AttrState, 1}, {AttrLocal, 16}, {AttrPeer, 16}}
+	for _, sz := range sizes {
+		if err := exactLen(seen[sz.id], sz.n); err != nil {
 			return err
 		}
 	}

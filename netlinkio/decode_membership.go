@@ -3,6 +3,7 @@ package netlinkio
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -10,6 +11,8 @@ import (
 // MaxMemberships mirrors the kernel's default net.ipv4.igmp_max_memberships;
 // a longer list cannot be restored on a default kernel.
 const MaxMemberships = 20
+
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // MaxSources mirrors the default net.ipv4.igmp_max_msf.
 const MaxSources = 10
@@ -53,8 +56,11 @@ func decodeMemberships(img *Image, seen map[uint16]attr) error {
 	}
 	index := map[MembershipKey]int{}
 	for _, e := range entries {
-		if e.typ != AttrMreq || e.nested {
+		if e.typ != AttrMreq {
 			return &AttrError{Attr: "IPOPT_MEMBERSHIP", Reason: fmt.Sprintf("holds %s; only IPOPT_MREQ entries belong there", AttrName(e.typ))}
+		}
+		if e.nested {
+			return attrErr(AttrMreq, "must not be nested (NLA_F_NESTED is set)")
 		}
 		m, err := parseMreqn(e)
 		if err != nil {
@@ -92,6 +98,11 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 	if err != nil {
 		return err
 	}
+	for _, p := range parts {
+		if p.nested {
+			return attrErr(p.typ, "must not be nested (NLA_F_NESTED is set)")
+		}
+	}
 	if len(parts) < 2 || parts[0].typ != AttrMsfMreq || parts[1].typ != AttrMsfMode {
 		return &AttrError{Attr: "IPOPT_SOURCE_FILTER", Reason: "must start with IPOPT_MSF_MREQ then IPOPT_MSF_MODE"}
 	}
@@ -104,6 +115,9 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 		return attrErr(AttrMsfMreq, "group %s on ifindex %d has a filter but no membership", key.Group, key.Ifindex)
 	}
 	m := &img.Memberships[i]
+	if key.Address != m.Address {
+		return attrErr(AttrMsfMreq, "group %s on ifindex %d: imr_address %s differs from the membership's %s", key.Group, key.Ifindex, key.Address, m.Address)
+	}
 	if m.HasFilter() {
 		return attrErr(AttrMsfMreq, "group %s on ifindex %d has two filters", key.Group, key.Ifindex)
 	}
@@ -122,7 +136,7 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 			return err
 		}
 		src := netip.AddrFrom4([4]byte(s.data))
-		if src.IsMulticast() || src.IsUnspecified() || src == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		if src.IsMulticast() || src.IsUnspecified() || src == broadcast {
 			return attrErr(AttrMsfSource, "source %s is not a unicast address", src)
 		}
 		for _, have := range m.Sources {
@@ -148,37 +162,11 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 // addresses that make sense together. Decode calls it; so does a restore
 // of an image that was built in memory.
 func (img *Image) Validate() error {
-	if img.Family != unix.AF_INET {
-		return attrErr(AttrFamily, "family %d, want AF_INET (%d)", img.Family, unix.AF_INET)
+	if err := img.validateIdentity(); err != nil {
+		return err
 	}
-	switch img.Type {
-	case unix.SOCK_DGRAM:
-		if img.Protocol != unix.IPPROTO_UDP && img.Protocol != unix.IPPROTO_UDPLITE {
-			return attrErr(AttrProtocol, "protocol %d is not UDP or UDP-Lite for SOCK_DGRAM", img.Protocol)
-		}
-	case unix.SOCK_STREAM:
-		if img.Protocol != unix.IPPROTO_TCP {
-			return attrErr(AttrProtocol, "protocol %d is not TCP for SOCK_STREAM", img.Protocol)
-		}
-	case unix.SOCK_RAW:
-		if img.Protocol == 0 || img.Protocol > 255 {
-			return attrErr(AttrProtocol, "protocol %d is not a raw IP protocol (1-255)", img.Protocol)
-		}
-	default:
-		return attrErr(AttrType, "type %d is not SOCK_DGRAM, SOCK_STREAM or SOCK_RAW", img.Type)
-	}
-	if img.State < 1 || img.State > 12 {
-		return attrErr(AttrState, "state %d out of range 1-12", img.State)
-	}
-	if img.Type != unix.SOCK_STREAM && img.State != stateEstablished && img.State != stateClose {
-		return attrErr(AttrState, "state %d: a %s socket is ESTABLISHED (1) or CLOSE (7)", img.State, typeName(img.Type))
-	}
-	connected := img.Peer.Addr().IsValid() && !img.Peer.Addr().IsUnspecified()
-	if img.Type != unix.SOCK_STREAM && connected != (img.State == stateEstablished) {
-		return attrErr(AttrPeer, "peer %s does not agree with state %d", img.Peer, img.State)
-	}
-	if img.Type == unix.SOCK_DGRAM && connected && img.Peer.Port() == 0 {
-		return attrErr(AttrPeer, "peer %s has no port", img.Peer)
+	if err := img.validateAddresses(); err != nil {
+		return err
 	}
 	for i := range Options {
 		o := &Options[i]
@@ -199,6 +187,54 @@ func (img *Image) Validate() error {
 	return img.validateMemberships()
 }
 
+// validateIdentity checks FAMILY, TYPE and PROTOCOL.
+func (img *Image) validateIdentity() error {
+	if img.Family != unix.AF_INET {
+		return attrErr(AttrFamily, "family %d, want AF_INET (%d)", img.Family, unix.AF_INET)
+	}
+	switch img.Type {
+	case unix.SOCK_DGRAM:
+		if img.Protocol != unix.IPPROTO_UDP && img.Protocol != unix.IPPROTO_UDPLITE {
+			return attrErr(AttrProtocol, "protocol %d is not UDP or UDP-Lite for SOCK_DGRAM", img.Protocol)
+		}
+	case unix.SOCK_STREAM:
+		if img.Protocol != unix.IPPROTO_TCP {
+			return attrErr(AttrProtocol, "protocol %d is not TCP for SOCK_STREAM", img.Protocol)
+		}
+	case unix.SOCK_RAW:
+		if img.Protocol == 0 || img.Protocol > 255 {
+			return attrErr(AttrProtocol, "protocol %d is not a raw IP protocol (1-255)", img.Protocol)
+		}
+	default:
+		return attrErr(AttrType, "type %d is not SOCK_DGRAM, SOCK_STREAM or SOCK_RAW", img.Type)
+	}
+	return nil
+}
+
+// validateAddresses checks STATE, LOCAL and PEER together.
+func (img *Image) validateAddresses() error {
+	if !img.Local.Addr().Is4() {
+		return attrErr(AttrLocal, "%s is not an IPv4 address", img.Local)
+	}
+	if !img.Peer.Addr().Is4() {
+		return attrErr(AttrPeer, "%s is not an IPv4 address", img.Peer)
+	}
+	if img.State < 1 || img.State > 12 {
+		return attrErr(AttrState, "state %d out of range 1-12", img.State)
+	}
+	if img.Type != unix.SOCK_STREAM && img.State != stateEstablished && img.State != stateClose {
+		return attrErr(AttrState, "state %d: a %s socket is ESTABLISHED (1) or CLOSE (7)", img.State, typeName(img.Type))
+	}
+	connected := img.Peer.Addr().IsValid() && !img.Peer.Addr().IsUnspecified()
+	if img.Type != unix.SOCK_STREAM && connected != (img.State == stateEstablished) {
+		return attrErr(AttrPeer, "peer %s does not agree with state %d", img.Peer, img.State)
+	}
+	if img.Type == unix.SOCK_DGRAM && connected && img.Peer.Port() == 0 {
+		return attrErr(AttrPeer, "peer %s has no port", img.Peer)
+	}
+	return nil
+}
+
 // validateMemberships checks the list as a whole, for images that were not
 // decoded (built from JSON or in memory).
 func (img *Image) validateMemberships() error {
@@ -210,6 +246,9 @@ func (img *Image) validateMemberships() error {
 	}
 	seen := map[MembershipKey]bool{}
 	for _, m := range img.Memberships {
+		if m.Address.IsValid() && !m.Address.Is4() {
+			return attrErr(AttrMreq, "group %s: imr_address %s is not an IPv4 address", m.Group, m.Address)
+		}
 		if !m.Group.Is4() || !m.Group.IsMulticast() {
 			return attrErr(AttrMreq, "group %s is not an IPv4 multicast address", m.Group)
 		}
@@ -229,9 +268,12 @@ func (img *Image) validateMemberships() error {
 		if len(m.Sources) > MaxSources {
 			return attrErr(AttrSourceFilter, "%d sources for %s, more than igmp_max_msf (%d)", len(m.Sources), m.Group, MaxSources)
 		}
-		for _, s := range m.Sources {
-			if !s.Is4() || s.IsMulticast() || s.IsUnspecified() {
+		for i, s := range m.Sources {
+			if !s.Is4() || s.IsMulticast() || s.IsUnspecified() || s == broadcast {
 				return attrErr(AttrMsfSource, "source %s is not a unicast IPv4 address", s)
+			}
+			if slices.Contains(m.Sources[:i], s) {
+				return attrErr(AttrMsfSource, "source %s is listed twice", s)
 			}
 		}
 	}
