@@ -124,6 +124,12 @@ func exactLen(a attr, n int) error {
 }
 
 func decodeHeader(img *Image, seen map[uint16]attr) error {
+	if err := exactLen(seen[AttrVersion], 4); err != nil {
+		return err
+	}
+	if v := native.Uint32(seen[AttrVersion].data); v != ImageVersion {
+		return attrErr(AttrVersion, "version %d, this reader knows only %d", v, ImageVersion)
+	}
 	for _, id := range []uint16{AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer} {
 		if _, ok := seen[id]; !ok {
 			return attrErr(id, "missing")
@@ -137,9 +143,6 @@ func decodeHeader(img *Image, seen map[uint16]attr) error {
 		if err := exactLen(seen[sz.id], sz.n); err != nil {
 			return err
 		}
-	}
-	if v := native.Uint32(seen[AttrVersion].data); v != ImageVersion {
-		return attrErr(AttrVersion, "version %d, this reader knows only %d", v, ImageVersion)
 	}
 	img.Family = native.Uint16(seen[AttrFamily].data)
 	img.Type = native.Uint16(seen[AttrType].data)

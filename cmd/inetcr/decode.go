@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+func decodeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "decode",
+		Usage:     "show an image as readable text or JSON",
+		UsageText: "inetcr decode [--json] [FILE]",
+		Description: "Reads an image from FILE (or stdin, or \"-\"), validates it as strictly as a restore does,\n" +
+			"and prints it: one line per attribute with its id, its name and its value in the text\n" +
+			"form of the tree's file (addresses dotted-quad, flags 0 or 1, a hint in parentheses).\n" +
+			"Flags that are off are absent from an image; decode shows them as 0 (off).\n" +
+			"With --json it prints the JSON form that inetcr encode reads back (docs/cli.md).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the image's JSON form"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return fmt.Errorf("decode: want at most one FILE, got %d (see inetcr decode --help)", c.NArg())
+			}
+			path := c.Args().First()
+			op := "decode"
+			if path != "" && path != "-" {
+				op += " " + path
+			}
+			data, err := readInput(op, path, netlinkio.MaxImageSize+1)
+			if err != nil {
+				return err
+			}
+			img, err := netlinkio.Decode(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
+			if c.Bool("json") {
+				b, err := json.MarshalIndent(img, "", "  ")
+				if err != nil {
+					return fmt.Errorf("%s: %w", op, err)
+				}
+				_, err = c.App.Writer.Write(append(b, '\n'))
+				return err
+			}
+			return writeText(c.App.Writer, img)
+		},
+	}
+}
+
+// writeText prints an image one attribute a line, in the image's canonical
+// order: id, name, value.
+func writeText(w io.Writer, img *netlinkio.Image) error {
+	line := func(id uint16, indent bool, value string) {
+		name := netlinkio.AttrName(id)
+		if indent {
+			name = "  " + name
+		}
+		fmt.Fprintf(w, "%3d %-32s %s\n", id, name, value)
+	}
+	line(netlinkio.AttrVersion, false, strconv.Itoa(netlinkio.ImageVersion))
+	line(netlinkio.AttrFamily, false, fmt.Sprintf("AF_INET (%d)", img.Family))
+	line(netlinkio.AttrType, false, fmt.Sprintf("%s (%d)", netlinkio.TypeName(img.Type), img.Type))
+	line(netlinkio.AttrProtocol, false, fmt.Sprintf("%s (%d)", netlinkio.ProtocolName(img.Protocol), img.Protocol))
+	line(netlinkio.AttrState, false, fmt.Sprintf("%s (%d)", netlinkio.StateName(img.State), img.State))
+	line(netlinkio.AttrLocal, false, addrPort(img.Local))
+	line(netlinkio.AttrPeer, false, addrPort(img.Peer))
+	c := img.Clone()
+	c.Canonicalize()
+	opts := netlinkio.OptionsFor(img.Type)
+	printed := false
+	printMemberships := func() {
+		if printed || img.Type == unix.SOCK_STREAM {
+			return
+		}
+		printed = true
+		n := len(c.Memberships)
+		line(netlinkio.AttrMembership, false, plural(n, "membership"))
+		for _, m := range c.Memberships {
+			v := fmt.Sprintf("%s ifindex %d%s address %s", m.Group, m.Ifindex, ifName(int(m.Ifindex)), m.Address)
+			if m.HasFilter() {
+				mode := "exclude"
+				if m.Mode == netlinkio.ModeInclude {
+					mode = "include"
+				}
+				srcs := make([]string, len(m.Sources))
+				for i, s := range m.Sources {
+					srcs[i] = s.String()
+				}
+				v += " filter " + mode + " " + strings.Join(srcs, ",")
+			}
+			line(netlinkio.AttrMreq, true, v)
+		}
+	}
+	for _, o := range opts {
+		if o.Attr > netlinkio.AttrMembership {
+			printMemberships()
+		}
+		v := c.Values[o.Attr]
+		text := o.Format(v)
+		switch h := hint(o, v); {
+		case h != "" && text == "":
+			text = "(" + h + ")"
+		case h != "":
+			text += " (" + h + ")"
+		case text == "":
+			text = `""`
+		}
+		line(o.Attr, false, text)
+	}
+	printMemberships()
+	return nil
+}
+
+// hint says in words what a value means, where the number alone does not.
+func hint(o *netlinkio.Option, v netlinkio.Value) string {
+	switch o.Kind {
+	case netlinkio.Flag, netlinkio.BufLock:
+		if v.Num != 0 {
+			return "on"
+		}
+		return "off"
+	case netlinkio.Micros:
+		if v.Num == 0 {
+			return "none"
+		}
+		return (time.Duration(v.Num) * time.Microsecond).String()
+	case netlinkio.Linger:
+		if v.Num == 0 {
+			return "off"
+		}
+		return "on, " + plural(int(v.Num2), "second")
+	case netlinkio.IfName:
+		if len(v.Bytes) == 0 {
+			return "none"
+		}
+	case netlinkio.RawOptions:
+		if len(v.Bytes) == 0 {
+			return "none"
+		}
+		return plural(len(v.Bytes), "byte")
+	case netlinkio.IfIndexBE:
+		if v.Num == 0 {
+			return "none"
+		}
+		return strings.Trim(ifName(int(v.Num)), " ()")
+	case netlinkio.InAddr:
+		if string(v.Bytes) == "\x00\x00\x00\x00" {
+			return "default"
+		}
+	}
+	if o.Dir == "ipopt" && o.Name == "mtu_discover" {
+		names := []string{"dont", "want", "do", "probe", "interface", "omit"}
+		if v.Num < uint64(len(names)) {
+			return names[v.Num]
+		}
+	}
+	return ""
+}
+
+// ifName is " (eth0)" for an ifindex of this network namespace, or "".
+func ifName(ifindex int) string {
+	ifi, err := net.InterfaceByIndex(ifindex)
+	if err != nil {
+		return ""
+	}
+	return " (" + ifi.Name + ")"
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+func lsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ls",
+		Usage:     "list the IPv4 sockets of this network namespace",
+		UsageText: "inetcr ls [--json] [--no-memberships]",
+		Description: "Lists every AF_INET socket (UDP, UDP-Lite, TCP, RAW) that sock_diag reports, by inode:\n" +
+			"protocol, local and peer address, state, owner uid, the process holding it (pid and\n" +
+			"command; \"+N\" when N more hold it too) and its number of multicast memberships.\n\n" +
+			"Counting memberships needs a dump of the socket, so it is done only when it can matter:\n" +
+			"never for TCP (which cannot join groups), and not at all when /proc/net/igmp shows no\n" +
+			"group beyond the all-hosts group 224.0.0.1 (then every count is 0). A socket that cannot\n" +
+			"be dumped (no holder, no permission) shows \"?\". --no-memberships skips the column's\n" +
+			"work and shows \"-\".",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print a JSON array for scripts (docs/cli.md has its fields)"},
+			&cli.BoolFlag{Name: "no-memberships", Usage: "do not count multicast memberships (no dump per socket)"},
+		},
+		Action: runLs,
+	}
+}
+
+// lsEntry is one socket of `ls --json`.
+type lsEntry struct {
+	Inode    uint64     `json:"inode"`
+	Type     string     `json:"type"`
+	Protocol any        `json:"protocol"` // "udp", "udplite", "tcp" or a number
+	State    string     `json:"state"`
+	Local    string     `json:"local"`
+	Peer     string     `json:"peer"`
+	UID      uint32     `json:"uid"`
+	Holders  []lsHolder `json:"holders"`
+	// Memberships is null when not counted (--no-memberships) or when the
+	// socket could not be dumped.
+	Memberships *int `json:"memberships"`
+}
+
+type lsHolder struct {
+	Pid  int    `json:"pid"`
+	Fd   int    `json:"fd"`
+	Comm string `json:"comm"`
+}
+
+func runLs(c *cli.Context) error {
+	if err := noArgs(c, "ls"); err != nil {
+		return err
+	}
+	b, err := openBackend(c)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	socks, err := b.List()
+	if err != nil {
+		return fmt.Errorf("ls: %w", err)
+	}
+	count := !c.Bool("no-memberships")
+	anyGroups := count && igmpHasGroups()
+	entries := make([]lsEntry, 0, len(socks))
+	for _, s := range socks {
+		e := lsEntry{
+			Inode:    s.Inode,
+			Type:     netlinkio.TypeName(s.Type),
+			Protocol: protocolJSON(s.Protocol),
+			State:    netlinkio.StateName(s.State),
+			Local:    addrPort(s.Local),
+			Peer:     addrPort(s.Peer),
+			UID:      s.UID,
+			Holders:  []lsHolder{},
+		}
+		// A socket nobody holds (or whose holder went away) has no
+		// holders; that is not an error for a listing.
+		hs, _ := b.Holders(s.Inode)
+		for _, h := range hs {
+			e.Holders = append(e.Holders, lsHolder{Pid: h.Pid, Fd: h.Fd, Comm: h.Comm})
+		}
+		switch {
+		case !count:
+		case s.Type == unix.SOCK_STREAM || !anyGroups:
+			e.Memberships = new(int)
+		case len(hs) > 0:
+			if img, err := b.Dump(s.Inode); err == nil {
+				n := len(img.Memberships)
+				e.Memberships = &n
+			}
+		}
+		entries = append(entries, e)
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "INODE\tPROTO\tLOCAL\tPEER\tSTATE\tUID\tPID\tCOMMAND\tGROUPS")
+	for i, e := range entries {
+		pid, comm := "-", "-"
+		if len(e.Holders) > 0 {
+			pid, comm = strconv.Itoa(e.Holders[0].Pid), e.Holders[0].Comm
+			if n := distinctPids(e.Holders) - 1; n > 0 {
+				pid += "+" + strconv.Itoa(n)
+			}
+		}
+		groups := "-"
+		switch {
+		case e.Memberships != nil:
+			groups = strconv.Itoa(*e.Memberships)
+		case count:
+			groups = "?"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, protoColumn(socks[i].Type, socks[i].Protocol),
+			e.Local, e.Peer, e.State, e.UID, pid, comm, groups)
+	}
+	return tw.Flush()
+}
+
+func distinctPids(hs []lsHolder) int {
+	seen := map[int]bool{}
+	for _, h := range hs {
+		seen[h.Pid] = true
+	}
+	return len(seen)
+}
+
+// protoColumn is the PROTO column: udp, udplite, tcp, or raw:N.
+func protoColumn(typ, proto uint16) string {
+	if typ == unix.SOCK_RAW {
+		return "raw:" + strconv.Itoa(int(proto))
+	}
+	return netlinkio.ProtocolName(proto)
+}
+
+// protocolJSON is the protocol as the image's JSON form gives it.
+func protocolJSON(proto uint16) any {
+	name := netlinkio.ProtocolName(proto)
+	if n, err := strconv.Atoi(name); err == nil {
+		return n
+	}
+	return name
+}
+
+func addrPort(ap netip.AddrPort) string {
+	if !ap.Addr().IsValid() {
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port()).String()
+	}
+	return ap.String()
+}
+
+// igmpHasGroups reports whether any interface of this network namespace has
+// joined an IPv4 group other than 224.0.0.1, which the kernel joins on every
+// multicast interface by itself. When none has, no socket has a membership.
+// If /proc/net/igmp cannot be read it answers true, so counts are computed.
+func igmpHasGroups() bool {
+	f, err := os.Open("/proc/self/net/igmp")
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	allHosts := netip.AddrFrom4([4]byte{224, 0, 0, 1})
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "\t") {
+			continue // an interface line, or the header
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 || len(fields[0]) != 8 {
+			continue
+		}
+		v, err := strconv.ParseUint(fields[0], 16, 32)
+		if err != nil {
+			return true
+		}
+		// The kernel prints the __be32 group as a host-order number.
+		var a [4]byte
+		binary.NativeEndian.PutUint32(a[:], uint32(v))
+		if netip.AddrFrom4(a) != allHosts {
+			return true
+		}
+	}
+	return sc.Err() != nil
+}

@@ -1,0 +1,187 @@
+// Package fs mounts the /inetcr tree (package nodes) with go-fuse: mount
+// options, caching policy, stale mounts, signals and a clean unmount.
+//
+// The tree's content changes under it (the sockets' owners change options,
+// sockets come and go), so the kernel caches nothing: entry, attribute and
+// negative-entry timeouts are zero and every regular file is opened with
+// direct I/O. A read therefore always reaches the tree, a stat always
+// reports the size of what a read returns, and a socket that closes is
+// gone from the next path walk. Permissions are the kernel's to check
+// (default_permissions) against the modes and owners the tree reports.
+package fs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/nodes"
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a mount.
+type Options struct {
+	// AllowOther lets users other than the mounting one use the tree (FUSE
+	// allow_other; a non-root user needs user_allow_other in
+	// /etc/fuse.conf).
+	AllowOther bool
+	// Backend dumps and restores the sockets; nil means netlinkio.Open("auto").
+	Backend netlinkio.Backend
+	// Debug logs every FUSE request.
+	Debug bool
+}
+
+// Mount mounts the tree on mountpoint and serves it in the background. As
+// root it mounts with mount(2) itself; as another user through fusermount3.
+// A stale mount left at mountpoint by a process that was killed (stat
+// fails with ENOTCONN) is unmounted first. Stop serving with
+// Server.Unmount.
+func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
+	mp, err := filepath.Abs(mountpoint)
+	if err != nil {
+		return nil, err
+	}
+	if err := clearStale(mp); err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(mp)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", mp)
+	}
+	b := opts.Backend
+	if b == nil {
+		if b, err = netlinkio.Open("auto"); err != nil {
+			return nil, err
+		}
+	}
+	logger := log.New(os.Stderr, "inetcr: ", log.LstdFlags)
+	tree := nodes.New(nodes.Config{Backend: b, Logf: logger.Printf})
+	zero := time.Duration(0)
+	root := os.Geteuid() == 0
+	fo := &gofs.Options{
+		MountOptions: fuse.MountOptions{
+			AllowOther:  opts.AllowOther,
+			FsName:      "inetcr",
+			Name:        "inetcr",
+			Options:     []string{"default_permissions"},
+			DirectMount: root,
+			Debug:       opts.Debug,
+			Logger:      logger,
+		},
+		EntryTimeout:    &zero,
+		AttrTimeout:     &zero,
+		NegativeTimeout: &zero,
+		// The nodes set every mode themselves.
+		NullPermissions: true,
+		Logger:          logger,
+	}
+	if !opts.Debug {
+		fo.MountOptions.Logger = log.New(io.Discard, "", 0)
+	}
+	srv, err := gofs.Mount(mp, tree.Root(), fo)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", mp, err)
+	}
+	return srv, nil
+}
+
+// Run mounts the tree and serves it until it is unmounted (umount,
+// fusermount3 -u) or the process gets SIGINT or SIGTERM, which unmount it
+// cleanly; either way it returns nil once the mount is gone.
+func Run(mountpoint string, opts Options) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	srv, err := Mount(mountpoint, opts)
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-sigs:
+	}
+	return unmount(srv, mountpoint, done, sigs)
+}
+
+// unmount stops serving: a plain unmount, retried while the mount is busy;
+// a lazy one if it stays busy or a second signal comes.
+func unmount(srv *fuse.Server, mountpoint string, done <-chan struct{}, sigs <-chan os.Signal) error {
+	mp, _ := filepath.Abs(mountpoint)
+	result := make(chan error, 1)
+	go func() { result <- srv.Unmount() }()
+	select {
+	case err := <-result:
+		if err == nil {
+			<-done
+			return nil
+		}
+	case <-sigs:
+	case <-time.After(5 * time.Second):
+	}
+	// Busy (a shell's cwd is in the tree, say): detach it; the kernel ends
+	// the connection when the last user lets go, and so does our exit.
+	if err := lazyUnmount(mp); err != nil {
+		return fmt.Errorf("unmount %s: %w", mp, err)
+	}
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+	}
+	return nil
+}
+
+// clearStale unmounts what a killed server left at mp: a FUSE mount whose
+// server is gone answers every stat with ENOTCONN (ECONNABORTED once
+// aborted through /sys/fs/fuse/connections).
+func clearStale(mp string) error {
+	var st unix.Stat_t
+	err := unix.Stat(mp, &st)
+	if !errors.Is(err, unix.ENOTCONN) && !errors.Is(err, unix.ECONNABORTED) {
+		return nil
+	}
+	if err := lazyUnmount(mp); err != nil {
+		return fmt.Errorf("%s: stale mount of a dead server, and it cannot be unmounted: %w", mp, err)
+	}
+	return nil
+}
+
+// lazyUnmount detaches the mount at mp: umount2(MNT_DETACH) as root,
+// fusermount3 -uz otherwise.
+func lazyUnmount(mp string) error {
+	if os.Geteuid() == 0 {
+		err := unix.Unmount(mp, unix.MNT_DETACH)
+		if err == nil || errors.Is(err, unix.EINVAL) { // EINVAL: not a mount point (any more)
+			return nil
+		}
+		return err
+	}
+	var last error
+	for _, tool := range []string{"fusermount3", "fusermount"} {
+		out, err := exec.Command(tool, "-u", "-z", mp).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		last = fmt.Errorf("%s -uz: %v: %s", tool, err, out)
+	}
+	return last
+}

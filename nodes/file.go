@@ -1,0 +1,195 @@
+package nodes
+
+import (
+	"context"
+	"sync"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+)
+
+// fileBase is what the regular files of a socket's directory share: where
+// they are, and the getattr, setattr, open and read that only differ in
+// the content. Each file type embeds it and passes its content function.
+type fileBase struct {
+	fs.Inode
+	t    *Tree
+	ino  uint64 // the socket
+	path string // below the socket's directory: "ipopt/ttl"
+	mode uint32
+}
+
+// contentFunc returns a file's content: from a fresh dump when fresh is
+// set, else possibly from one a little older (Config.CacheTTL).
+type contentFunc func(s *sock, fresh bool) ([]byte, error)
+
+// attr fills the attributes of the file from its current content.
+func (b *fileBase) attr(s *sock, out *fuse.Attr, content contentFunc) syscall.Errno {
+	data, err := content(s, false)
+	if err != nil {
+		return errno(err)
+	}
+	fill(out, b.mode, len(data), s.owner(), 1, s.observe(b.path, data))
+	return 0
+}
+
+func (b *fileBase) getattr(out *fuse.AttrOut, content contentFunc) syscall.Errno {
+	s, err := b.t.sock(b.ino)
+	if err != nil {
+		return errno(err)
+	}
+	return b.attr(s, &out.Attr, content)
+}
+
+// setattr accepts a chown or chmod to the current values, times (recorded
+// as the file's until its content changes) and a truncation to size 0,
+// which is how open(O_TRUNC) arrives; truncate is the hook for image.bin's
+// write buffer.
+func (b *fileBase) setattr(f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut, content contentFunc) syscall.Errno {
+	s, err := b.t.sock(b.ino)
+	if err != nil {
+		return errno(err)
+	}
+	if e := checkOwnerMode(in, b.mode, s.owner()); e != 0 {
+		return e
+	}
+	if size, ok := in.GetSize(); ok {
+		if h, ok := f.(*handle); ok && h.buffered {
+			if e := h.truncate(size); e != 0 {
+				return e
+			}
+		} else if size != 0 {
+			data, err := content(s, false)
+			if err != nil {
+				return errno(err)
+			}
+			if size != uint64(len(data)) {
+				return syscall.EINVAL
+			}
+		}
+	}
+	s.setTimes(b.path, in)
+	return b.attr(s, &out.Attr, content)
+}
+
+// open takes the snapshot a reader reads from: one dump at open, so a file
+// opened once reads one consistent value. A write-only open dumps nothing.
+func (b *fileBase) open(flags uint32, content contentFunc) (*handle, syscall.Errno) {
+	s, err := b.t.sock(b.ino)
+	if err != nil {
+		return nil, errno(err)
+	}
+	h := &handle{}
+	if flags&syscall.O_ACCMODE != syscall.O_WRONLY {
+		data, err := content(s, true)
+		if err != nil {
+			return nil, errno(err)
+		}
+		s.observe(b.path, data)
+		h.data = data
+	}
+	return h, 0
+}
+
+// handle is an open file: the snapshot it reads, and for image.bin the
+// bytes written so far.
+type handle struct {
+	mu       sync.Mutex
+	data     []byte
+	buffered bool // image.bin, membership files: writes go to buf and are applied at flush
+	buf      []byte
+	dirty    bool
+}
+
+var _ = (fs.FileHandle)((*handle)(nil))
+
+func (h *handle) read(dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if off < 0 {
+		return nil, syscall.EINVAL
+	}
+	if off >= int64(len(h.data)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	end := min(off+int64(len(dest)), int64(len(h.data)))
+	return fuse.ReadResultData(append([]byte(nil), h.data[off:end]...)), 0
+}
+
+func (h *handle) truncate(size uint64) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if size > maxImage {
+		return syscall.EFBIG
+	}
+	if size <= uint64(len(h.buf)) {
+		h.buf = h.buf[:size]
+	} else {
+		h.buf = append(h.buf, make([]byte, int(size)-len(h.buf))...)
+	}
+	return 0
+}
+
+// writeBuffer puts written bytes in a buffered handle at off.
+func writeBuffer(f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	h, ok := f.(*handle)
+	if !ok || !h.buffered {
+		return 0, syscall.EBADF
+	}
+	end := off + int64(len(data))
+	if off < 0 {
+		return 0, syscall.EINVAL
+	}
+	if end > maxImage {
+		return 0, syscall.EFBIG
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if int(end) > len(h.buf) {
+		h.buf = append(h.buf, make([]byte, int(end)-len(h.buf))...)
+	}
+	copy(h.buf[off:], data)
+	h.dirty = true
+	return uint32(len(data)), 0
+}
+
+// takeBuffer returns what was written to a buffered handle since the last
+// flush, if anything was.
+func takeBuffer(f fs.FileHandle) ([]byte, bool) {
+	h, ok := f.(*handle)
+	if !ok {
+		return nil, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.dirty {
+		return nil, false
+	}
+	buf := h.buf
+	h.buf, h.dirty = nil, false
+	return buf, true
+}
+
+// readHandle serves a read from the handle's snapshot.
+func readHandle(f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h, ok := f.(*handle)
+	if !ok {
+		return nil, syscall.EBADF
+	}
+	return h.read(dest, off)
+}
+
+// fileFlags is what every open of a regular file answers: direct I/O, so
+// that reads and writes always reach the tree and no page cache can show a
+// stale value.
+const fileFlags = fuse.FOPEN_DIRECT_IO
+
+// maxImage bounds image.bin's write buffer.
+const maxImage = netlinkio.MaxImageSize
+
+// Setxattr: the tree's files have no extended attributes.
+func (b *fileBase) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	return syscall.ENOTSUP
+}

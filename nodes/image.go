@@ -1,0 +1,104 @@
+package nodes
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+)
+
+// imageFile is image.bin: the socket's whole image (netlinkio.Image.Encode).
+// Writes are buffered in the open file; at flush (close(2)) the buffer is
+// decoded, validated whole and restored once, and the error, if any, is
+// what close returns: EINVAL for a malformed image, with the reason logged.
+// A refused or failed restore leaves the socket as it was.
+type imageFile struct {
+	fileBase
+}
+
+var (
+	_ = (fs.NodeGetattrer)((*imageFile)(nil))
+	_ = (fs.NodeSetattrer)((*imageFile)(nil))
+	_ = (fs.NodeOpener)((*imageFile)(nil))
+	_ = (fs.NodeReader)((*imageFile)(nil))
+	_ = (fs.NodeWriter)((*imageFile)(nil))
+	_ = (fs.NodeFlusher)((*imageFile)(nil))
+	_ = (fs.NodeFsyncer)((*imageFile)(nil))
+)
+
+const imagePath = "image.bin"
+
+func newImageFile(t *Tree, ino uint64) *imageFile {
+	return &imageFile{fileBase{t: t, ino: ino, path: imagePath, mode: modeFile}}
+}
+
+func (n *imageFile) content(s *sock, fresh bool) ([]byte, error) {
+	img, err := s.image(fresh)
+	if err != nil {
+		return nil, err
+	}
+	return img.Encode(), nil
+}
+
+func (n *imageFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return n.getattr(out, n.content)
+}
+
+// Setattr with a size truncates the open file's write buffer (O_TRUNC,
+// ftruncate); it never touches the socket.
+func (n *imageFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return n.setattr(f, in, out, n.content)
+}
+
+func (n *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	h, e := n.open(flags, n.content)
+	if e != 0 {
+		return nil, 0, e
+	}
+	h.buffered = flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	return h, fileFlags, 0
+}
+
+func (n *imageFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	return readHandle(f, dest, off)
+}
+
+// Write puts the bytes in the open file's buffer at off.
+func (n *imageFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	return writeBuffer(f, data, off)
+}
+
+// Flush restores what was written since the last flush, once.
+func (n *imageFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	buf, ok := takeBuffer(f)
+	if !ok {
+		return 0
+	}
+	return n.restore(buf)
+}
+
+// Fsync restores like close does, for writers that want the error early.
+func (n *imageFile) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
+	return n.Flush(ctx, f)
+}
+
+func (n *imageFile) restore(buf []byte) syscall.Errno {
+	img, err := netlinkio.Decode(buf)
+	if err != nil {
+		n.t.logf("inetcr: %d/image.bin: refused image of %d bytes: %v", n.ino, len(buf), err)
+		return errno(err)
+	}
+	s, err := n.t.sock(n.ino)
+	if err != nil {
+		return errno(err)
+	}
+	err = n.t.b.Restore(n.ino, img)
+	s.changed()
+	if err != nil {
+		n.t.logf("inetcr: %d/image.bin: restore failed: %v", n.ino, err)
+		return errno(err)
+	}
+	return 0
+}

@@ -1,0 +1,148 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+	"golang.org/x/sys/unix"
+)
+
+// infoFile is info: read-only text about the socket (protocol, state,
+// local and peer address, uid, and one line per holder: pid, fd, command).
+// It is derived state, so a write to it is accepted and discarded: that is
+// what lets tar -x and cp -a put a whole socket directory back (docs/tree.md).
+type infoFile struct {
+	fileBase
+}
+
+var (
+	_ = (fs.NodeGetattrer)((*infoFile)(nil))
+	_ = (fs.NodeSetattrer)((*infoFile)(nil))
+	_ = (fs.NodeOpener)((*infoFile)(nil))
+	_ = (fs.NodeReader)((*infoFile)(nil))
+	_ = (fs.NodeWriter)((*infoFile)(nil))
+)
+
+const infoPath = "info"
+
+func newInfoFile(t *Tree, ino uint64) *infoFile {
+	return &infoFile{fileBase{t: t, ino: ino, path: infoPath, mode: modeInfo}}
+}
+
+func (n *infoFile) content(s *sock, fresh bool) ([]byte, error) {
+	img, err := s.image(fresh)
+	if err != nil {
+		return nil, err
+	}
+	hs, err := s.holders(fresh)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(infoText(img, s.owner(), hs)), nil
+}
+
+func (n *infoFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return n.getattr(out, n.content)
+}
+
+func (n *infoFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return n.setattr(f, in, out, n.content)
+}
+
+func (n *infoFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	h, e := n.open(flags, n.content)
+	if e != 0 {
+		return nil, 0, e
+	}
+	return h, fileFlags, 0
+}
+
+func (n *infoFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	return readHandle(f, dest, off)
+}
+
+// Write discards the bytes: info cannot be set.
+func (n *infoFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	if _, err := n.t.sock(n.ino); err != nil {
+		return 0, errno(err)
+	}
+	return uint32(len(data)), 0
+}
+
+// holders returns the processes that hold the socket, reusing a lookup
+// younger than the TTL unless fresh is set.
+func (s *sock) holders(fresh bool) ([]netlinkio.Holder, error) {
+	s.mu.Lock()
+	if !fresh && s.t.fresh(s.holdersAt) {
+		hs := s.hs
+		s.mu.Unlock()
+		return hs, nil
+	}
+	s.mu.Unlock()
+	hs, err := s.t.b.Holders(s.ino)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.hs, s.holdersAt = hs, time.Now()
+	s.mu.Unlock()
+	return hs, nil
+}
+
+// infoText is info's content.
+func infoText(img *netlinkio.Image, uid uint32, hs []netlinkio.Holder) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "protocol %s (%d)\n", protoName(img.Type, img.Protocol), img.Protocol)
+	fmt.Fprintf(&b, "state %s\n", stateName(img.Type, img.State))
+	fmt.Fprintf(&b, "local %s\n", addrText(img.Local))
+	fmt.Fprintf(&b, "peer %s\n", addrText(img.Peer))
+	fmt.Fprintf(&b, "uid %d\n", uid)
+	for _, h := range hs {
+		fmt.Fprintf(&b, "holder %d %d %s\n", h.Pid, h.Fd, h.Comm)
+	}
+	return b.String()
+}
+
+func protoName(typ, proto uint16) string {
+	switch {
+	case typ == unix.SOCK_RAW:
+		return "raw"
+	case proto == unix.IPPROTO_UDP:
+		return "udp"
+	case proto == unix.IPPROTO_UDPLITE:
+		return "udplite"
+	case proto == unix.IPPROTO_TCP:
+		return "tcp"
+	}
+	return "unknown"
+}
+
+// stateName names a sock_diag state as ss does.
+func stateName(typ uint16, state uint8) string {
+	names := map[uint8]string{
+		1: "ESTAB", 2: "SYN-SENT", 3: "SYN-RECV", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2",
+		6: "TIME-WAIT", 7: "UNCONN", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN",
+		11: "CLOSING", 12: "NEW-SYN-RECV",
+	}
+	if state == 7 && typ == unix.SOCK_STREAM {
+		return "CLOSE"
+	}
+	if n, ok := names[state]; ok {
+		return n
+	}
+	return fmt.Sprintf("%d", state)
+}
+
+func addrText(ap netip.AddrPort) string {
+	if !ap.IsValid() {
+		return "0.0.0.0:0"
+	}
+	return ap.String()
+}

@@ -1,0 +1,412 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+)
+
+// membershipDir is membership/: one file per IPv4 multicast membership of
+// the socket, named GROUP@IFNAME. Creating a file joins the group on that
+// interface (idempotent), removing it leaves.
+type membershipDir struct {
+	fs.Inode
+	refuse
+	t   *Tree
+	ino uint64
+}
+
+var (
+	_ = (fs.NodeLookuper)((*membershipDir)(nil))
+	_ = (fs.NodeReaddirer)((*membershipDir)(nil))
+	_ = (fs.NodeGetattrer)((*membershipDir)(nil))
+	_ = (fs.NodeSetattrer)((*membershipDir)(nil))
+	_ = (fs.NodeCreater)((*membershipDir)(nil))
+	_ = (fs.NodeUnlinker)((*membershipDir)(nil))
+)
+
+const membershipPath = "membership"
+
+// names lists the socket's memberships by file name, sorted.
+func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]netlinkio.Membership, error) {
+	img, err := s.image(fresh)
+	if err != nil {
+		return nil, nil, err
+	}
+	ifnames := interfaceNames()
+	byName := map[string]netlinkio.Membership{}
+	var names []string
+	for _, m := range img.Memberships {
+		name := m.Group.String() + "@" + ifnames.name(m.Ifindex)
+		byName[name] = m
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names, byName, nil
+}
+
+func (d *membershipDir) attr(s *sock, out *fuse.Attr, fresh bool) syscall.Errno {
+	names, _, err := d.names(s, fresh)
+	if err != nil {
+		return errno(err)
+	}
+	fill(out, modeDir, 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(names, "\n"))))
+	return 0
+}
+
+func (d *membershipDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	s, err := d.t.sock(d.ino)
+	if err != nil {
+		return errno(err)
+	}
+	return d.attr(s, &out.Attr, false)
+}
+
+func (d *membershipDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	s, err := d.t.sock(d.ino)
+	if err != nil {
+		return errno(err)
+	}
+	if e := checkOwnerMode(in, modeDir, s.owner()); e != 0 {
+		return e
+	}
+	s.setTimes(membershipPath, in)
+	return d.attr(s, &out.Attr, false)
+}
+
+func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	s, err := d.t.sock(d.ino)
+	if err != nil {
+		return nil, errno(err)
+	}
+	names, _, err := d.names(s, true)
+	if err != nil {
+		return nil, errno(err)
+	}
+	var out []fuse.DirEntry
+	for _, name := range names {
+		out = append(out, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: s.stable(membershipPath+"/"+name, syscall.S_IFREG).Ino})
+	}
+	return fs.NewListDirStream(out), 0
+}
+
+func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	s, err := d.t.sock(d.ino)
+	if err != nil {
+		return nil, errno(err)
+	}
+	k, _, e := parseMembershipName(name)
+	if e != 0 {
+		return nil, syscall.ENOENT
+	}
+	img, err := s.image(false)
+	if err != nil {
+		return nil, errno(err)
+	}
+	if _, ok := img.Membership(k); !ok {
+		// Look again before saying no: the cached dump may predate a join.
+		if img, err = s.image(true); err != nil {
+			return nil, errno(err)
+		}
+		if _, ok := img.Membership(k); !ok {
+			return nil, syscall.ENOENT
+		}
+	}
+	return d.child(ctx, s, name, k, out)
+}
+
+func (d *membershipDir) child(ctx context.Context, s *sock, name string, k netlinkio.MembershipKey, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	n := &membershipFile{fileBase: fileBase{t: d.t, ino: d.ino, path: membershipPath + "/" + name, mode: modeFile}, key: k}
+	if e := n.attr(s, &out.Attr, n.content); e != 0 {
+		return nil, e
+	}
+	return d.NewInode(ctx, n, s.stable(n.path, syscall.S_IFREG)), 0
+}
+
+// Create joins the group (idempotent) and opens the file for writing, so
+// that a filter can follow (tar -x, cp -a write the file's content back).
+func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	s, err := d.t.sock(d.ino)
+	if err != nil {
+		return nil, nil, 0, errno(err)
+	}
+	k, _, e := parseMembershipName(name)
+	if e != 0 {
+		return nil, nil, 0, e
+	}
+	m := netlinkio.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: netlinkio.ModeExclude}
+	err = netlinkio.Join(d.t.b, d.ino, m)
+	s.changed()
+	if err != nil {
+		d.t.logf("inetcr: %d/membership/%s: join: %v", d.ino, name, err)
+		return nil, nil, 0, errno(err)
+	}
+	child, e := d.child(ctx, s, name, k, out)
+	if e != 0 {
+		return nil, nil, 0, e
+	}
+	return child, &handle{buffered: true}, fileFlags, 0
+}
+
+// Unlink leaves the group.
+func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
+	s, err := d.t.sock(d.ino)
+	if err != nil {
+		return errno(err)
+	}
+	k, _, e := parseMembershipName(name)
+	if e != 0 {
+		return syscall.ENOENT
+	}
+	err = netlinkio.Leave(d.t.b, d.ino, k)
+	s.changed()
+	if err != nil {
+		if e := errno(err); e != syscall.EADDRNOTAVAIL {
+			return e
+		}
+		return syscall.ENOENT
+	}
+	s.bump(membershipPath + "/" + name)
+	return 0
+}
+
+// membershipFile is membership/GROUP@IFNAME. Reading shows the group, the
+// interface, its index, the filter mode and the sources; writing text of
+// the same form (only mode and sources matter) sets the source filter.
+type membershipFile struct {
+	fileBase
+	key netlinkio.MembershipKey
+}
+
+var (
+	_ = (fs.NodeGetattrer)((*membershipFile)(nil))
+	_ = (fs.NodeSetattrer)((*membershipFile)(nil))
+	_ = (fs.NodeOpener)((*membershipFile)(nil))
+	_ = (fs.NodeReader)((*membershipFile)(nil))
+	_ = (fs.NodeWriter)((*membershipFile)(nil))
+	_ = (fs.NodeFlusher)((*membershipFile)(nil))
+)
+
+func (n *membershipFile) membership(s *sock, fresh bool) (netlinkio.Membership, error) {
+	img, err := s.image(fresh)
+	if err != nil {
+		return netlinkio.Membership{}, err
+	}
+	m, ok := img.Membership(n.key)
+	if !ok {
+		return m, fmt.Errorf("%d/%s: %w", n.ino, n.path, syscall.ENOENT)
+	}
+	return m, nil
+}
+
+func (n *membershipFile) content(s *sock, fresh bool) ([]byte, error) {
+	m, err := n.membership(s, fresh)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(membershipText(m, interfaceNames().name(m.Ifindex))), nil
+}
+
+func (n *membershipFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return n.getattr(out, n.content)
+}
+
+func (n *membershipFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return n.setattr(f, in, out, n.content)
+}
+
+func (n *membershipFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	h, e := n.open(flags, n.content)
+	if e != 0 {
+		return nil, 0, e
+	}
+	h.buffered = flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	return h, fileFlags, 0
+}
+
+func (n *membershipFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	return readHandle(f, dest, off)
+}
+
+// Write buffers text for the membership's source filter; Flush (close)
+// applies it: "mode" and "sources" lines set the filter, "group",
+// "interface" and "ifindex" lines must name this membership, and text
+// without mode or sources changes nothing. The error comes from close(2).
+func (n *membershipFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	return writeBuffer(f, data, off)
+}
+
+func (n *membershipFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	buf, ok := takeBuffer(f)
+	if !ok {
+		return 0
+	}
+	s, err := n.t.sock(n.ino)
+	if err != nil {
+		return errno(err)
+	}
+	err = n.setFilter(s, string(buf))
+	s.changed()
+	if err != nil {
+		e := errno(err)
+		if e == syscall.EINVAL {
+			n.t.logf("inetcr: %d/%s: refused %q: %v", n.ino, n.path, buf, err)
+		}
+		return e
+	}
+	return 0
+}
+
+func (n *membershipFile) setFilter(s *sock, text string) error {
+	cur, err := n.membership(s, true)
+	if err != nil {
+		return err
+	}
+	mode, sources, set, err := parseFilter(text, cur, interfaceNames().name(cur.Ifindex))
+	if err != nil || !set {
+		return err
+	}
+	img, err := n.t.b.Dump(n.ino)
+	if err != nil {
+		return err
+	}
+	img = img.Clone()
+	for i := range img.Memberships {
+		if img.Memberships[i].Key() == n.key {
+			if img.Memberships[i].Mode == mode && slices.Equal(img.Memberships[i].Sources, sources) {
+				return nil
+			}
+			img.Memberships[i].Mode = mode
+			img.Memberships[i].Sources = sources
+			return n.t.b.Restore(n.ino, img)
+		}
+	}
+	return fmt.Errorf("%d/%s: %w", n.ino, n.path, syscall.ENOENT)
+}
+
+// membershipText is a membership file's content.
+func membershipText(m netlinkio.Membership, ifname string) string {
+	mode := "exclude"
+	if m.Mode == netlinkio.ModeInclude {
+		mode = "include"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "group %s\ninterface %s\nifindex %d\nmode %s\nsources", m.Group, ifname, m.Ifindex, mode)
+	for _, src := range m.Sources {
+		b.WriteString(" " + src.String())
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// parseFilter reads text written to a membership file. set says whether
+// it names a filter at all.
+func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint32, sources []netip.Addr, set bool, err error) {
+	bad := func(format string, args ...any) (uint32, []netip.Addr, bool, error) {
+		return 0, nil, false, &netlinkio.AttrError{Attr: "membership/" + m.Group.String() + "@" + ifname, Reason: fmt.Sprintf(format, args...)}
+	}
+	mode, sources = m.Mode, slices.Clone(m.Sources)
+	sawMode, sawSources := false, false
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "group":
+			if len(f) != 2 || f[1] != m.Group.String() {
+				return bad("line %q does not name group %s", strings.TrimSpace(line), m.Group)
+			}
+		case "interface":
+			if len(f) != 2 || f[1] != ifname {
+				return bad("line %q does not name interface %s", strings.TrimSpace(line), ifname)
+			}
+		case "ifindex":
+			if len(f) != 2 || f[1] != strconv.Itoa(int(m.Ifindex)) {
+				return bad("line %q does not name ifindex %d", strings.TrimSpace(line), m.Ifindex)
+			}
+		case "mode":
+			if len(f) != 2 || (f[1] != "include" && f[1] != "exclude") {
+				return bad("line %q: mode is include or exclude", strings.TrimSpace(line))
+			}
+			mode = netlinkio.ModeExclude
+			if f[1] == "include" {
+				mode = netlinkio.ModeInclude
+			}
+			sawMode = true
+		case "sources":
+			sources = nil
+			for _, a := range f[1:] {
+				addr, err := netip.ParseAddr(a)
+				if err != nil || !addr.Is4() {
+					return bad("source %q is not an IPv4 address", a)
+				}
+				sources = append(sources, addr)
+			}
+			sawSources = true
+		default:
+			return bad("unknown line %q (want group, interface, ifindex, mode, sources)", strings.TrimSpace(line))
+		}
+	}
+	if sawMode && !sawSources {
+		sources = nil
+	}
+	slices.SortFunc(sources, func(a, b netip.Addr) int { return a.Compare(b) })
+	return mode, slices.Compact(sources), sawMode || sawSources, nil
+}
+
+// parseMembershipName reads GROUP@IFNAME: EINVAL unless GROUP is an IPv4
+// multicast address and IFNAME a name, ENODEV when no such interface
+// exists. IFNAME may also be an interface index.
+func parseMembershipName(name string) (netlinkio.MembershipKey, string, syscall.Errno) {
+	g, ifname, ok := strings.Cut(name, "@")
+	if !ok || ifname == "" {
+		return netlinkio.MembershipKey{}, "", syscall.EINVAL
+	}
+	group, err := netip.ParseAddr(g)
+	if err != nil || !group.Is4() || !group.IsMulticast() {
+		return netlinkio.MembershipKey{}, "", syscall.EINVAL
+	}
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		if n, perr := strconv.Atoi(ifname); perr == nil && n > 0 {
+			ifi, err = net.InterfaceByIndex(n)
+		}
+	}
+	if err != nil {
+		return netlinkio.MembershipKey{}, "", syscall.ENODEV
+	}
+	return netlinkio.MembershipKey{Ifindex: int32(ifi.Index), Group: group}, ifi.Name, 0
+}
+
+// ifnames maps interface indexes to names.
+type ifnames map[int32]string
+
+func interfaceNames() ifnames {
+	m := ifnames{}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return m
+	}
+	for _, ifi := range ifs {
+		m[int32(ifi.Index)] = ifi.Name
+	}
+	return m
+}
+
+// name is the interface's name, or its index when it has none (any more).
+func (m ifnames) name(ifindex int32) string {
+	if n, ok := m[ifindex]; ok {
+		return n
+	}
+	return strconv.Itoa(int(ifindex))
+}

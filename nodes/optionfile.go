@@ -1,0 +1,81 @@
+package nodes
+
+import (
+	"context"
+	"strings"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+)
+
+// optionFile is ipopt/NAME or sockopt/NAME: one row of the option table.
+// Reading shows the value and a newline; each write(2) sets the option on
+// the live socket at once (netlinkio.SetOption) and a bad value fails that
+// write with EINVAL and changes nothing.
+type optionFile struct {
+	fileBase
+	opt *netlinkio.Option
+}
+
+var (
+	_ = (fs.NodeGetattrer)((*optionFile)(nil))
+	_ = (fs.NodeSetattrer)((*optionFile)(nil))
+	_ = (fs.NodeOpener)((*optionFile)(nil))
+	_ = (fs.NodeReader)((*optionFile)(nil))
+	_ = (fs.NodeWriter)((*optionFile)(nil))
+	_ = (fs.NodeSetxattrer)((*optionFile)(nil))
+)
+
+func newOptionFile(t *Tree, ino uint64, o *netlinkio.Option) *optionFile {
+	return &optionFile{fileBase: fileBase{t: t, ino: ino, path: o.Path(), mode: modeFile}, opt: o}
+}
+
+func (n *optionFile) content(s *sock, fresh bool) ([]byte, error) {
+	img, err := s.image(fresh)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(n.opt.Format(img.Values[n.opt.Attr]) + "\n"), nil
+}
+
+func (n *optionFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return n.getattr(out, n.content)
+}
+
+func (n *optionFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return n.setattr(f, in, out, n.content)
+}
+
+func (n *optionFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	h, e := n.open(flags, n.content)
+	if e != 0 {
+		return nil, 0, e
+	}
+	return h, fileFlags, 0
+}
+
+func (n *optionFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	return readHandle(f, dest, off)
+}
+
+// Write sets the option from the bytes of this one write, whatever the
+// offset, as a sysfs attribute does.
+func (n *optionFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	s, err := n.t.sock(n.ino)
+	if err != nil {
+		return 0, errno(err)
+	}
+	text := string(data)
+	err = netlinkio.SetOption(n.t.b, n.ino, n.opt, text)
+	s.changed()
+	if err != nil {
+		e := errno(err)
+		if e == syscall.EINVAL {
+			n.t.logf("inetcr: %d/%s: refused %q: %v", n.ino, n.path, strings.TrimSuffix(text, "\n"), err)
+		}
+		return 0, e
+	}
+	return uint32(len(data)), 0
+}

@@ -1,0 +1,143 @@
+package nodes
+
+import (
+	"context"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// rootDir is the mount's root: one directory per socket of the listing,
+// named by its decimal inode number, sorted. A socket that sock_diag does
+// not list (an unbound one) can still be looked up by its number if some
+// process holds it.
+type rootDir struct {
+	fs.Inode
+	refuse
+	t *Tree
+}
+
+var (
+	_ = (fs.NodeLookuper)((*rootDir)(nil))
+	_ = (fs.NodeReaddirer)((*rootDir)(nil))
+	_ = (fs.NodeGetattrer)((*rootDir)(nil))
+	_ = (fs.NodeSetattrer)((*rootDir)(nil))
+	_ = (fs.NodeCreater)((*rootDir)(nil))
+	_ = (fs.NodeUnlinker)((*rootDir)(nil))
+	_ = (fs.NodeStatfser)((*rootDir)(nil))
+)
+
+// parseInode accepts a socket's inode number written as the tree names it.
+func parseInode(name string) (uint64, bool) {
+	n, err := strconv.ParseUint(name, 10, 64)
+	if err != nil || n == 0 || strconv.FormatUint(n, 10) != name {
+		return 0, false
+	}
+	return n, true
+}
+
+func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	ino, ok := parseInode(name)
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	s, err := r.t.sock(ino)
+	if err != nil {
+		return nil, errno(err)
+	}
+	n := &socketDir{t: r.t, ino: ino}
+	n.attr(s, &out.Attr)
+	return r.NewInode(ctx, n, s.stable("", syscall.S_IFDIR)), 0
+}
+
+// inodes lists the sockets, sorted.
+func (r *rootDir) inodes(force bool) ([]uint64, error) {
+	l, err := r.t.listing(force)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint64, 0, len(l))
+	for ino := range l {
+		out = append(out, ino)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (r *rootDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
+	inos, err := r.inodes(true)
+	if err != nil {
+		return nil, errno(err)
+	}
+	out := make([]fuse.DirEntry, 0, len(inos))
+	for _, ino := range inos {
+		out = append(out, fuse.DirEntry{Name: strconv.FormatUint(ino, 10), Mode: syscall.S_IFDIR, Ino: ino})
+	}
+	return fs.NewListDirStream(out), 0
+}
+
+func (r *rootDir) attr(out *fuse.Attr) syscall.Errno {
+	inos, err := r.inodes(false)
+	if err != nil {
+		return errno(err)
+	}
+	var b strings.Builder
+	for _, ino := range inos {
+		b.WriteString(strconv.FormatUint(ino, 10) + "\n")
+	}
+	r.t.mu.Lock()
+	if r.t.root.content != b.String() {
+		if r.t.root.seen {
+			now := time.Now()
+			r.t.root.mtime, r.t.root.ctime = now, now
+		}
+		r.t.root.content, r.t.root.seen = b.String(), true
+	}
+	ts := r.t.root
+	r.t.mu.Unlock()
+	fill(out, modeRoot, 0, uint32(os.Getuid()), uint32(2+len(inos)), ts)
+	return 0
+}
+
+func (r *rootDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return r.attr(&out.Attr)
+}
+
+func (r *rootDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if e := checkOwnerMode(in, modeRoot, uint32(os.Getuid())); e != 0 {
+		return e
+	}
+	r.t.mu.Lock()
+	if m, ok := in.GetMTime(); ok {
+		r.t.root.mtime = m
+	}
+	if a, ok := in.GetATime(); ok {
+		r.t.root.atime = a
+	}
+	r.t.mu.Unlock()
+	return r.attr(&out.Attr)
+}
+
+// Create: sockets are not made by making files.
+func (r *rootDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return nil, nil, 0, syscall.EPERM
+}
+
+// Unlink: the root holds only directories, and sockets are not closed by
+// removing them.
+func (r *rootDir) Unlink(ctx context.Context, name string) syscall.Errno {
+	return syscall.EPERM
+}
+
+func (r *rootDir) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	out.Bsize = 4096
+	out.Frsize = 4096
+	out.NameLen = 255
+	return 0
+}
