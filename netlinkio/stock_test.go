@@ -197,3 +197,5 @@ func setText(t *testing.T, img *netlinkio.Image, dir, name, text string) {
 	}
 	img.Values[o.Attr] = v
 }
+
+func netipAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

@@ -1,0 +1,152 @@
+package netlinkio
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// inetcr runs as root and could change any socket; it must not lend that
+// power. Before a change it works out which capabilities the kernel would
+// ask of the socket's owner for that change and refuses, with EPERM, a
+// caller whose effective set lacks them.
+
+// Caller is the process on whose behalf a change is made.
+type Caller struct {
+	Pid  int
+	Uid  uint32
+	Caps uint64 // effective capabilities, bit n = capability n
+	Comm string
+}
+
+// CallerOf reads a process's identity and effective capabilities from
+// /proc/<pid>/status, as the kernel would judge its own setsockopt.
+func CallerOf(pid int, uid uint32) (Caller, error) {
+	c := Caller{Pid: pid, Uid: uid, Comm: comm(pid)}
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return c, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			c.Caps, err = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return c, err
+		}
+	}
+	return c, fmt.Errorf("/proc/%d/status has no CapEff", pid)
+}
+
+// Has reports whether the caller has any of the capabilities.
+func (c Caller) Has(caps ...int) bool {
+	for _, cp := range caps {
+		if c.Caps&(1<<uint(cp)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// need is one privilege a change asks for.
+type need struct {
+	what string // "sockopt/mark", "bind to port 80"
+	caps []int  // any one of them suffices
+}
+
+func capName(cp int) string {
+	switch cp {
+	case unix.CAP_NET_ADMIN:
+		return "CAP_NET_ADMIN"
+	case unix.CAP_NET_RAW:
+		return "CAP_NET_RAW"
+	case unix.CAP_NET_BIND_SERVICE:
+		return "CAP_NET_BIND_SERVICE"
+	}
+	return "capability " + strconv.Itoa(cp)
+}
+
+// needs lists the privileges the kernel asks for to turn before into want,
+// following its own checks: SO_MARK, SO_PRIORITY above 6 and IP_TRANSPARENT
+// on want CAP_NET_ADMIN or CAP_NET_RAW; buffer sizes past the sysctl
+// limits take the FORCE options (CAP_NET_ADMIN); moving an already bound
+// SO_BINDTODEVICE wants CAP_NET_RAW; binding a port below
+// ip_unprivileged_port_start wants CAP_NET_BIND_SERVICE.
+func needs(before, want *Image) []need {
+	var out []need
+	changed := func(name string) (*Option, Value, bool) {
+		o, _ := LookupOption("sockopt", name)
+		if o == nil {
+			o, _ = LookupOption("ipopt", name)
+		}
+		nv := want.Values[o.Attr]
+		return o, nv, !before.Values[o.Attr].Equal(nv)
+	}
+	netAdminOrRaw := []int{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW}
+	if o, _, ok := changed("mark"); ok {
+		out = append(out, need{o.Path(), netAdminOrRaw})
+	}
+	if o, v, ok := changed("priority"); ok && v.Num > 6 {
+		out = append(out, need{o.Path() + " above 6", netAdminOrRaw})
+	}
+	if o, v, ok := changed("transparent"); ok && v.Num == 1 {
+		out = append(out, need{o.Path(), netAdminOrRaw})
+	}
+	for _, b := range []struct{ name, sysctl string }{{"sndbuf", "wmem_max"}, {"rcvbuf", "rmem_max"}} {
+		if o, v, ok := changed(b.name); ok && v.Num/2 > sysctlUint("/proc/sys/net/core/"+b.sysctl) {
+			out = append(out, need{fmt.Sprintf("%s %d (past net.core.%s)", o.Path(), v.Num, b.sysctl), []int{unix.CAP_NET_ADMIN}})
+		}
+	}
+	if o, _, ok := changed("bindtodevice"); ok && len(before.Values[o.Attr].Bytes) > 0 {
+		out = append(out, need{o.Path() + " of a socket already bound to a device", []int{unix.CAP_NET_RAW}})
+	}
+	if unbound(before) && !unbound(want) && want.Type != unix.SOCK_RAW {
+		if p := uint64(want.Local.Port()); p != 0 && p < sysctlUint("/proc/sys/net/ipv4/ip_unprivileged_port_start") {
+			out = append(out, need{fmt.Sprintf("bind to port %d", p), []int{unix.CAP_NET_BIND_SERVICE}})
+		}
+	}
+	return out
+}
+
+func sysctlUint(path string) uint64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
+
+// PrivilegeError is a change refused because the caller lacks a
+// capability; it unwraps to EPERM.
+type PrivilegeError struct {
+	What string
+	Caps []int
+}
+
+func (e *PrivilegeError) Error() string {
+	names := make([]string, len(e.Caps))
+	for i, c := range e.Caps {
+		names[i] = capName(c)
+	}
+	return e.What + " needs " + strings.Join(names, " or ")
+}
+
+func (e *PrivilegeError) Unwrap() error { return syscall.EPERM }
+
+// Allow returns nil if the caller may turn before into want, and a
+// *PrivilegeError naming the first thing it may not do otherwise. It is a
+// Guard.
+func (c Caller) Allow(before, want *Image) error {
+	for _, n := range needs(before, want) {
+		if !c.Has(n.caps...) {
+			return &PrivilegeError{What: n.what, Caps: n.caps}
+		}
+	}
+	return nil
+}
