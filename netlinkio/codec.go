@@ -95,8 +95,8 @@ func (o *Option) Check(v Value) error {
 		if len(v.Bytes) > 15 {
 			return attrErr(o.Attr, "interface name of %d bytes, at most 15", len(v.Bytes))
 		}
-		if strings.ContainsAny(string(v.Bytes), "\x00/ \t\n") {
-			return attrErr(o.Attr, "interface name %q has a NUL, slash or space", v.Bytes)
+		if !validIfName(v.Bytes) {
+			return attrErr(o.Attr, "interface name %q: only printable ASCII without slash, colon or space", v.Bytes)
 		}
 	case InAddr:
 		if len(v.Bytes) != 4 {
@@ -196,4 +196,18 @@ func parseUint(s string) (uint64, error) {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseUint(s, 10, 64)
+}
+
+// validIfName follows the kernel's dev_valid_name, narrowed to printable
+// ASCII so that every name survives text and JSON unchanged.
+func validIfName(b []byte) bool {
+	if string(b) == "." || string(b) == ".." {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c > '~' || c == '/' || c == ':' {
+			return false
+		}
+	}
+	return true
 }

@@ -42,6 +42,13 @@ func parseAttrs(b []byte, where string) ([]attr, error) {
 		if next > len(b) {
 			return nil, &AttrError{Attr: name, Reason: fmt.Sprintf("padding missing after offset %d", off+n)}
 		}
+		// The kernel ignores padding; this reader wants it zero, so that
+		// an accepted image is canonical byte for byte.
+		for _, p := range b[off+n : next] {
+			if p != 0 {
+				return nil, &AttrError{Attr: name, Reason: fmt.Sprintf("padding byte at offset %d is not zero", off+n)}
+			}
+		}
 		off = next
 	}
 	return out, nil

@@ -82,6 +82,9 @@ func decodeMemberships(img *Image, seen map[uint16]attr) error {
 	if err != nil {
 		return err
 	}
+	if len(fl) == 0 {
+		return attrErr(AttrSourceFilters, "present but empty; an image with no filters leaves it out")
+	}
 	for _, f := range fl {
 		if f.typ != AttrSourceFilter || !f.nested {
 			return &AttrError{Attr: "IPOPT_SOURCE_FILTERS", Reason: fmt.Sprintf("holds %s; only nested IPOPT_SOURCE_FILTER entries belong there", AttrName(f.typ))}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/sys/unix"
 )
@@ -116,7 +117,7 @@ type membershipJSON struct {
 // UnmarshalJSON reads an image's JSON form, validating it whole; on error
 // the image is left as it was.
 func (img *Image) UnmarshalJSON(data []byte) error {
-	out, err := decodeImageJSON(data)
+	out, err := decodeImageJSONTidy(data)
 	if err != nil {
 		return err
 	}
@@ -137,7 +138,31 @@ func DecodeJSON(data []byte) (*Image, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &AttrError{Attr: "json", Reason: "trailing data after the image object"}
 	}
-	return decodeImageJSON(raw)
+	return decodeImageJSONTidy(raw)
+}
+
+// decodeImageJSONTidy keeps every error one readable line that names its
+// field, whatever the input's keys and values hold.
+func decodeImageJSONTidy(data []byte) (*Image, error) {
+	img, err := decodeImageJSON(data)
+	var ae *AttrError
+	if err != nil && errors.As(err, &ae) {
+		attr := ae.Attr
+		if attr == "" || strings.IndexFunc(attr, notPlain) >= 0 {
+			attr = strconv.Quote(attr)
+		}
+		reason := ae.Reason
+		if strings.IndexFunc(reason, unicode.IsControl) >= 0 {
+			reason = strings.Trim(strconv.Quote(reason), `"`)
+		}
+		return nil, &AttrError{Attr: attr, Reason: reason}
+	}
+	return img, err
+}
+
+// notPlain is true for a rune that a field path does not normally hold.
+func notPlain(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '[' || r == ']')
 }
 
 // jsonKeys are the top-level keys, in output order.
