@@ -28,7 +28,7 @@ import (
 func TestMain(m *testing.M) { netnstest.Main(m) }
 
 // buildInetcr builds the command into a temporary directory.
-func buildInetcr(t *testing.T) string {
+func buildInetcr(t testing.TB) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
