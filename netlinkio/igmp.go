@@ -106,8 +106,8 @@ func probeMembership(fd int, k MembershipKey) (Membership, bool, error) {
 }
 
 // memberships returns every membership of the socket fd held by pid.
-func memberships(fd, pid int) ([]Membership, error) {
-	cands, err := igmpCandidates(pid)
+func memberships(fd, pid int, candidates func(int) ([]MembershipKey, error)) ([]Membership, error) {
+	cands, err := candidates(pid)
 	if err != nil {
 		return nil, err
 	}

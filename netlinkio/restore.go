@@ -35,7 +35,7 @@ func (s *Stock) Restore(inode uint64, img *Image) error {
 		return fail("", err)
 	}
 	defer unix.Close(fd)
-	before, err := dumpFd(fd, pid)
+	before, err := dumpFd(fd, pid, igmpCandidates)
 	if err != nil {
 		return fail("dump before", err)
 	}

@@ -89,20 +89,12 @@ func pidGetFd(pid, fd int) (int, error) {
 
 // Dump returns the socket's image.
 func (s *Stock) Dump(inode uint64) (*Image, error) {
-	fd, pid, err := s.dupSocket(inode)
-	if err != nil {
-		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
-	}
-	defer unix.Close(fd)
-	img, err := dumpFd(fd, pid)
-	if err != nil {
-		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
-	}
-	return img, nil
+	return s.dumpWith(inode, igmpCandidates)
 }
 
-// dumpFd reads a socket's image from a descriptor of it.
-func dumpFd(fd, pid int) (*Image, error) {
+// dumpFd reads a socket's image from a descriptor of it; candidates gives
+// the (ifindex, group) pairs joined in the holder's network namespace.
+func dumpFd(fd, pid int, candidates func(pid int) ([]MembershipKey, error)) (*Image, error) {
 	img := &Image{Family: unix.AF_INET, Values: map[uint16]Value{}}
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil {
@@ -127,7 +119,7 @@ func dumpFd(fd, pid int) (*Image, error) {
 		img.Values[o.Attr] = v
 	}
 	if membershipApplies(img.Type) {
-		if img.Memberships, err = memberships(fd, pid); err != nil {
+		if img.Memberships, err = memberships(fd, pid, candidates); err != nil {
 			return nil, &OpError{Op: "memberships", Err: err}
 		}
 	}
