@@ -86,6 +86,7 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 		NegativeTimeout: &zero,
 		// The nodes set every mode themselves.
 		NullPermissions: true,
+		RootStableAttr:  &gofs.StableAttr{Ino: 1},
 		Logger:          logger,
 	}
 	if !opts.Debug {

@@ -52,6 +52,29 @@ func mount(t *testing.T) string {
 	return dir
 }
 
+// abortConnection aborts the FUSE connection of the mount at dir, through
+// fusectl, so that a server stuck in its own request can exit.
+func abortConnection(t *testing.T, dir string) {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir {
+			_, minor, _ := strings.Cut(f[2], ":")
+			ctl := "/sys/fs/fuse/connections"
+			if _, err := os.Stat(ctl + "/" + minor); err != nil {
+				unix.Mount("fusectl", ctl, "fusectl", 0, "")
+			}
+			if err := os.WriteFile(ctl+"/"+minor+"/abort", []byte("1"), 0); err != nil {
+				t.Errorf("abort connection %s: %v", minor, err)
+			}
+		}
+	}
+}
+
 // mounted reports whether dir is a mount point in this mount namespace.
 func mounted(t *testing.T, dir string) bool {
 	t.Helper()
@@ -801,10 +824,24 @@ func TestSignal(t *testing.T) {
 			t.Fatalf("%v: %s still mounted", sig, dir)
 		}
 	}
-	// A killed server leaves a dead mount; the next one replaces it.
+	// A killed server leaves a dead mount; the next one replaces it. (Wait
+	// until it serves: a server killed during its own first request, the
+	// go-fuse poll probe of its mount, can never exit.)
 	cmd := serve()
+	if _, err := os.ReadDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
 	cmd.Process.Kill()
-	cmd.Wait()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		abortConnection(t, dir)
+		<-exited
+		t.Fatal("the killed server did not exit until its connection was aborted")
+	}
 	if _, err := os.Stat(dir); !errors.Is(err, syscall.ENOTCONN) {
 		t.Logf("stat of the dead mount: %v", err)
 	}

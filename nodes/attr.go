@@ -27,6 +27,15 @@ func fill(out *fuse.Attr, mode uint32, size int, uid uint32, nlink uint32, ts fi
 	out.SetTimes(&ts.atime, &ts.mtime, &ts.ctime)
 }
 
+// dots are a listing's "." and "..", for ls -a; go-fuse keeps them out of
+// the tree.
+func dots(self, parent uint64) []fuse.DirEntry {
+	return []fuse.DirEntry{
+		{Name: ".", Mode: syscall.S_IFDIR, Ino: self},
+		{Name: "..", Mode: syscall.S_IFDIR, Ino: parent},
+	}
+}
+
 // checkOwnerMode accepts what tar -x and cp -a do to an existing node: a
 // chown or chmod to the values it already has. Anything else is EPERM: a
 // node's owner is its socket's and its mode is fixed.

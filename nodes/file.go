@@ -193,3 +193,8 @@ const maxImage = netlinkio.MaxImageSize
 func (b *fileBase) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
 	return syscall.ENOTSUP
 }
+
+// Fsync has nothing to do for files whose writes apply at write(2).
+func (b *fileBase) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
+	return 0
+}

@@ -28,6 +28,7 @@ var (
 	_ = (fs.NodeOpener)((*infoFile)(nil))
 	_ = (fs.NodeReader)((*infoFile)(nil))
 	_ = (fs.NodeWriter)((*infoFile)(nil))
+	_ = (fs.NodeFsyncer)((*infoFile)(nil))
 )
 
 const infoPath = "info"

@@ -42,7 +42,10 @@ func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]netlink
 	if err != nil {
 		return nil, nil, err
 	}
-	ifnames := interfaceNames()
+	var ifnames ifnames
+	if len(img.Memberships) > 0 {
+		ifnames = interfaceNames()
+	}
 	byName := map[string]netlinkio.Membership{}
 	var names []string
 	for _, m := range img.Memberships {
@@ -68,6 +71,7 @@ func (d *membershipDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.
 	if err != nil {
 		return errno(err)
 	}
+	out.SetTimeout(d.t.dirAttr)
 	return d.attr(s, &out.Attr, false)
 }
 
@@ -92,7 +96,7 @@ func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errn
 	if err != nil {
 		return nil, errno(err)
 	}
-	var out []fuse.DirEntry
+	out := dots(s.stable(membershipPath, syscall.S_IFDIR).Ino, s.stable("", syscall.S_IFDIR).Ino)
 	for _, name := range names {
 		out = append(out, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: s.stable(membershipPath+"/"+name, syscall.S_IFREG).Ino})
 	}
@@ -194,6 +198,7 @@ var (
 	_ = (fs.NodeReader)((*membershipFile)(nil))
 	_ = (fs.NodeWriter)((*membershipFile)(nil))
 	_ = (fs.NodeFlusher)((*membershipFile)(nil))
+	_ = (fs.NodeFsyncer)((*membershipFile)(nil))
 )
 
 func (n *membershipFile) membership(s *sock, fresh bool) (netlinkio.Membership, error) {
@@ -409,4 +414,9 @@ func (m ifnames) name(ifindex int32) string {
 		return n
 	}
 	return strconv.Itoa(int(ifindex))
+}
+
+// Fsync applies written text early, as close would.
+func (n *membershipFile) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
+	return n.Flush(ctx, f)
 }

@@ -113,6 +113,9 @@ func TestListing(t *testing.T) {
 	if got, want := names(t, filepath.Join(mnt, "1001")), []string{"image.bin", "info", "ipopt", "membership", "sockopt"}; !slices.Equal(got, want) {
 		t.Fatalf("socket dir: %v, want %v", got, want)
 	}
+	if out := mustSh(t, fmt.Sprintf("stat -c %%i %s %s/1001 && ls -a %s/1001 | tr '\\n' ' '", mnt, mnt, mnt)); out != "1\n1001\n. .. image.bin info ipopt membership sockopt " {
+		t.Errorf("inode numbers and ls -a: %q", out)
+	}
 	// The unbound socket is not listed but can be looked up.
 	if _, err := os.Stat(filepath.Join(mnt, "2001", "ipopt", "ttl")); err != nil {
 		t.Fatal(err)

@@ -64,6 +64,7 @@ func (d *optionDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.Attr
 	if err != nil {
 		return errno(err)
 	}
+	out.SetTimeout(d.t.dirAttr)
 	d.attr(s, &out.Attr)
 	return 0
 }
@@ -87,7 +88,7 @@ func (d *optionDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		return nil, errno(err)
 	}
 	pid := callerPid(ctx)
-	var out []fuse.DirEntry
+	out := dots(s.stable(d.dir, syscall.S_IFDIR).Ino, s.stable("", syscall.S_IFDIR).Ino)
 	for _, o := range d.options(s) {
 		if s.isHidden(o.Path(), pid) {
 			continue

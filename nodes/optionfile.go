@@ -25,6 +25,7 @@ var (
 	_ = (fs.NodeOpener)((*optionFile)(nil))
 	_ = (fs.NodeReader)((*optionFile)(nil))
 	_ = (fs.NodeWriter)((*optionFile)(nil))
+	_ = (fs.NodeFsyncer)((*optionFile)(nil))
 	_ = (fs.NodeSetxattrer)((*optionFile)(nil))
 )
 

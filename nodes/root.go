@@ -5,9 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -53,6 +51,7 @@ func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	}
 	n := &socketDir{t: r.t, ino: ino}
 	n.attr(s, &out.Attr)
+	out.SetAttrTimeout(r.t.dirAttr)
 	return r.NewInode(ctx, n, s.stable("", syscall.S_IFDIR)), 0
 }
 
@@ -75,7 +74,8 @@ func (r *rootDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, errno(err)
 	}
-	out := make([]fuse.DirEntry, 0, len(inos))
+	out := make([]fuse.DirEntry, 0, len(inos)+2)
+	out = append(out, dots(1, 1)...)
 	for _, ino := range inos {
 		out = append(out, fuse.DirEntry{Name: strconv.FormatUint(ino, 10), Mode: syscall.S_IFDIR, Ino: ino})
 	}
@@ -83,25 +83,11 @@ func (r *rootDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 }
 
 func (r *rootDir) attr(out *fuse.Attr) syscall.Errno {
-	inos, err := r.inodes(false)
+	ts, n, err := r.t.rootAttr()
 	if err != nil {
 		return errno(err)
 	}
-	var b strings.Builder
-	for _, ino := range inos {
-		b.WriteString(strconv.FormatUint(ino, 10) + "\n")
-	}
-	r.t.mu.Lock()
-	if r.t.root.content != b.String() {
-		if r.t.root.seen {
-			now := time.Now()
-			r.t.root.mtime, r.t.root.ctime = now, now
-		}
-		r.t.root.content, r.t.root.seen = b.String(), true
-	}
-	ts := r.t.root
-	r.t.mu.Unlock()
-	fill(out, modeRoot, 0, uint32(os.Getuid()), uint32(2+len(inos)), ts)
+	fill(out, modeRoot, 0, uint32(os.Getuid()), uint32(2+n), ts)
 	return 0
 }
 

@@ -47,6 +47,7 @@ func (d *socketDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.Attr
 	if err != nil {
 		return errno(err)
 	}
+	out.SetTimeout(d.t.dirAttr)
 	d.attr(s, &out.Attr)
 	return 0
 }
@@ -70,7 +71,7 @@ func (d *socketDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 		return nil, errno(err)
 	}
 	pid := callerPid(ctx)
-	var out []fuse.DirEntry
+	out := dots(s.stable("", syscall.S_IFDIR).Ino, 1)
 	for _, e := range socketEntries {
 		if e.mode == syscall.S_IFREG && s.isHidden(e.name, pid) {
 			continue
@@ -110,6 +111,7 @@ func (d *socketDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	default:
 		return nil, syscall.ENOENT
 	}
+	out.SetAttrTimeout(d.t.dirAttr)
 	return d.NewInode(ctx, node, s.stable(name, mode)), 0
 }
 

@@ -12,10 +12,12 @@ package nodes
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"log"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +43,12 @@ type Config struct {
 	// HideTTL is how long a file that a process unlinked stays out of that
 	// process's sight (docs/tree.md). 0 means DefaultHideTTL.
 	HideTTL time.Duration
+	// DirAttrTimeout is how long the kernel may keep the attributes of a
+	// socket's directories (not the root's, not any file's): they hold no
+	// value, only an owner, a mode and times, and caching them spares a
+	// GETATTR for the permission check of every path walk. 0 means
+	// DefaultDirAttrTimeout; a negative value means none.
+	DirAttrTimeout time.Duration
 	// Logf logs refused images and values. nil means log.Printf.
 	Logf func(format string, args ...any)
 }
@@ -49,6 +57,8 @@ type Config struct {
 const (
 	DefaultCacheTTL = 200 * time.Millisecond
 	DefaultHideTTL  = 5 * time.Second
+
+	DefaultDirAttrTimeout = time.Second
 )
 
 // Tree is the state the nodes of one mount share.
@@ -56,6 +66,7 @@ type Tree struct {
 	b       netlinkio.Backend
 	ttl     time.Duration
 	hideTTL time.Duration
+	dirAttr time.Duration
 	logf    func(format string, args ...any)
 
 	mu     sync.Mutex
@@ -67,7 +78,13 @@ type Tree struct {
 
 // New returns a Tree; its Root is the mount's root node.
 func New(cfg Config) *Tree {
-	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, logf: cfg.Logf, socks: map[uint64]*sock{}}
+	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, logf: cfg.Logf, socks: map[uint64]*sock{}}
+	if t.dirAttr == 0 {
+		t.dirAttr = DefaultDirAttrTimeout
+	}
+	if t.dirAttr < 0 {
+		t.dirAttr = 0
+	}
 	if t.ttl == 0 {
 		t.ttl = DefaultCacheTTL
 	}
@@ -108,9 +125,16 @@ func (t *Tree) listing(force bool) (map[uint64]netlinkio.Socket, error) {
 	for _, s := range socks {
 		l[s.Inode] = s
 	}
+	sig := listingSig(socks)
 	now := time.Now()
 	t.mu.Lock()
 	t.list, t.listAt = l, now
+	if t.root.content != sig {
+		if t.root.seen {
+			t.root.mtime, t.root.ctime = now, now
+		}
+		t.root.content, t.root.seen = sig, true
+	}
 	// Forget the bookkeeping of sockets that are neither listed nor were
 	// looked at for a while (unbound sockets are not listed but live on).
 	for ino, s := range t.socks {
@@ -120,6 +144,32 @@ func (t *Tree) listing(force bool) (map[uint64]netlinkio.Socket, error) {
 	}
 	t.mu.Unlock()
 	return l, nil
+}
+
+// listingSig identifies a listing's set of sockets, so that the root's
+// mtime moves only when a socket comes or goes.
+func listingSig(socks []netlinkio.Socket) string {
+	inos := make([]uint64, len(socks))
+	for i, s := range socks {
+		inos[i] = s.Inode
+	}
+	slices.Sort(inos)
+	b := make([]byte, 0, len(inos)*8)
+	for _, ino := range inos {
+		b = binary.LittleEndian.AppendUint64(b, ino)
+	}
+	return string(b)
+}
+
+// rootAttr returns the root's times and how many sockets it lists.
+func (t *Tree) rootAttr() (fileState, int, error) {
+	l, err := t.listing(false)
+	if err != nil {
+		return fileState{}, 0, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.root, len(l), nil
 }
 
 // sock returns the bookkeeping of a socket that exists: it is in the
