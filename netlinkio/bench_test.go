@@ -55,3 +55,15 @@ func BenchmarkDumpOneCold(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHoldersCold19000 finds the holder of one of 19,000 sockets from
+// a fresh engine: one walk of /proc, the cost of a first read in the tree.
+func BenchmarkHoldersCold19000(b *testing.B) {
+	inodes := benchSockets(b, 19000)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := netlinkio.NewStock().Holders(inodes[len(inodes)/2]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
