@@ -20,6 +20,7 @@ type Stock struct {
 	Fault func(call string) error
 
 	holders *holderIndex
+	listing sharedListing
 }
 
 var _ Backend = (*Stock)(nil)
@@ -34,7 +35,10 @@ func (s *Stock) Name() string { return "stock" }
 func (s *Stock) Close() error { return nil }
 
 // List returns the AF_INET sockets of the caller's network namespace.
-func (s *Stock) List() ([]Socket, error) { return listSockets() }
+// Concurrent callers share one sock_diag dump, and a dump younger than
+// listFresh answers again, so a burst of lookups makes one dump while a
+// closed socket still leaves the listing within a second.
+func (s *Stock) List() ([]Socket, error) { return s.listing.get(listSockets) }
 
 // Holders returns the processes that hold the socket.
 func (s *Stock) Holders(inode uint64) ([]Holder, error) {
