@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -39,6 +40,9 @@ type Options struct {
 	Backend netlinkio.Backend
 	// Debug logs every FUSE request.
 	Debug bool
+	// Logger records every change made through the tree and every refusal
+	// (docs/security.md); nil means structured text on stderr.
+	Logger *slog.Logger
 }
 
 // Mount mounts the tree on mountpoint and serves it in the background. As
@@ -67,8 +71,13 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 			return nil, err
 		}
 	}
-	logger := log.New(os.Stderr, "inetcr: ", log.LstdFlags)
-	tree := nodes.New(nodes.Config{Backend: b, Logf: logger.Printf})
+	sl := opts.Logger
+	if sl == nil {
+		sl = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	// go-fuse logs through a log.Logger; its lines go to the same handler.
+	logger := slog.NewLogLogger(sl.Handler(), slog.LevelInfo)
+	tree := nodes.New(nodes.Config{Backend: b, Logger: sl})
 	zero := time.Duration(0)
 	root := os.Geteuid() == 0
 	fo := &gofs.Options{

@@ -37,7 +37,7 @@ import (
 func mount(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: netlinkio.NewStock()})
+	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: netlinkio.NewStock(), Logger: quietLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -781,7 +781,8 @@ func TestRefused(t *testing.T) {
 		{"mv " + d + "/ipopt/ttl " + d + "/ipopt/tos", "Operation not permitted"},
 		{"ln -s x " + d + "/l", "Operation not permitted"},
 		{"touch " + d + "/ipopt/nosuch", "Operation not permitted"},
-		{"chmod 600 " + d + "/image.bin", "Operation not permitted"},
+		{"chmod 400 " + d + "/image.bin", "Operation not permitted"},
+		{"chmod 4600 " + d + "/image.bin", "Operation not permitted"},
 		{"echo x > " + d + "/sockopt/nosuch", "Operation not permitted"},
 	} {
 		out, code := sh(t, c.script)

@@ -2,6 +2,8 @@ package netlinkio
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"syscall"
 )
 
@@ -47,6 +49,22 @@ func Leave(b Backend, inode uint64, k MembershipKey, guards ...Guard) error {
 		for i, m := range img.Memberships {
 			if m.Key() == k {
 				img.Memberships = append(img.Memberships[:i], img.Memberships[i+1:]...)
+				return nil
+			}
+		}
+		return fmt.Errorf("group %s on ifindex %d: %w", k.Group, k.Ifindex, errNotMember)
+	})
+}
+
+// SetFilter sets the source filter of a membership the socket has: mode
+// (ModeInclude or ModeExclude) and sources. A socket that is not a member
+// fails as Leave does.
+func SetFilter(b Backend, inode uint64, k MembershipKey, mode uint32, sources []netip.Addr, guards ...Guard) error {
+	return edit(b, "set source filter of "+k.Group.String(), inode, guards, func(img *Image) error {
+		for i := range img.Memberships {
+			if img.Memberships[i].Key() == k {
+				img.Memberships[i].Mode = mode
+				img.Memberships[i].Sources = slices.Clone(sources)
 				return nil
 			}
 		}

@@ -76,10 +76,19 @@ func (b *fileBase) setattr(f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOu
 
 // open takes the snapshot a reader reads from: one dump at open, so a file
 // opened once reads one consistent value. A write-only open dumps nothing.
-func (b *fileBase) open(flags uint32, content contentFunc) (*handle, syscall.Errno) {
+// The caller must be allowed to use the socket (access.go).
+func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) (*handle, syscall.Errno) {
 	s, err := b.t.sock(b.ino)
 	if err != nil {
 		return nil, errno(err)
+	}
+	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	op := "open"
+	if write {
+		op = "open for writing"
+	}
+	if e := b.t.permit(ctx, s, op, b.path, write); e != 0 {
+		return nil, e
 	}
 	h := &handle{}
 	if flags&syscall.O_ACCMODE != syscall.O_WRONLY {

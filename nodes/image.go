@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"fmt"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -53,7 +54,7 @@ func (n *imageFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAt
 }
 
 func (n *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(flags, n.content)
+	h, e := n.open(ctx, flags, n.content)
 	if e != 0 {
 		return nil, 0, e
 	}
@@ -67,16 +68,22 @@ func (n *imageFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off 
 
 // Write puts the bytes in the open file's buffer at off.
 func (n *imageFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	return writeBuffer(f, data, off)
+	w, e := writeBuffer(f, data, off)
+	if e == syscall.EFBIG {
+		c := &change{t: n.t, who: caller(ctx), ino: n.ino, op: "write", path: imagePath}
+		return 0, c.end(fmt.Errorf("an image ends at byte %d, past %d: %w", off+int64(len(data)), maxImage, syscall.EFBIG), "")
+	}
+	return w, e
 }
 
-// Flush restores what was written since the last flush, once.
+// Flush restores what was written since the last flush, once, on behalf
+// of the thread that closes the file.
 func (n *imageFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
 	buf, ok := takeBuffer(f)
 	if !ok {
 		return 0
 	}
-	return n.restore(buf)
+	return n.restore(ctx, buf)
 }
 
 // Fsync restores like close does, for writers that want the error early.
@@ -84,21 +91,21 @@ func (n *imageFile) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) sy
 	return n.Flush(ctx, f)
 }
 
-func (n *imageFile) restore(buf []byte) syscall.Errno {
-	img, err := netlinkio.Decode(buf)
-	if err != nil {
-		n.t.logf("inetcr: %d/image.bin: refused image of %d bytes: %v", n.ino, len(buf), err)
-		return errno(err)
-	}
+func (n *imageFile) restore(ctx context.Context, buf []byte) syscall.Errno {
 	s, err := n.t.sock(n.ino)
 	if err != nil {
 		return errno(err)
 	}
-	err = n.t.b.Restore(n.ino, img)
-	s.changed()
-	if err != nil {
-		n.t.logf("inetcr: %d/image.bin: restore failed: %v", n.ino, err)
-		return errno(err)
+	c, e := n.t.begin(ctx, s, "restore", imagePath)
+	if e != 0 {
+		return e
 	}
-	return 0
+	input := fmt.Sprintf("%d bytes", len(buf))
+	img, err := netlinkio.Decode(buf)
+	if err != nil {
+		return c.end(err, input)
+	}
+	err = netlinkio.RestoreGuarded(n.t.b, n.ino, img, c.guards()...)
+	s.changed()
+	return c.end(err, input)
 }

@@ -58,7 +58,7 @@ func (n *infoFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 }
 
 func (n *infoFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(flags, n.content)
+	h, e := n.open(ctx, flags, n.content)
 	if e != 0 {
 		return nil, 0, e
 	}

@@ -92,6 +92,9 @@ func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errn
 	if err != nil {
 		return nil, errno(err)
 	}
+	if e := d.t.permit(ctx, s, "list", membershipPath, false); e != 0 {
+		return nil, e
+	}
 	names, _, err := d.names(s, true)
 	if err != nil {
 		return nil, errno(err)
@@ -108,8 +111,8 @@ func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 	if err != nil {
 		return nil, errno(err)
 	}
-	k, _, e := parseMembershipName(name)
-	if e != 0 {
+	k, _, err := parseMembershipName(name)
+	if err != nil {
 		return nil, syscall.ENOENT
 	}
 	img, err := s.image(false)
@@ -143,16 +146,19 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
-	k, _, e := parseMembershipName(name)
+	c, e := d.t.begin(ctx, s, "join", membershipPath+"/"+name)
 	if e != 0 {
 		return nil, nil, 0, e
 	}
-	m := netlinkio.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: netlinkio.ModeExclude}
-	err = netlinkio.Join(d.t.b, d.ino, m)
-	s.changed()
+	k, _, err := parseMembershipName(name)
 	if err != nil {
-		d.t.logf("inetcr: %d/membership/%s: join: %v", d.ino, name, err)
-		return nil, nil, 0, errno(err)
+		return nil, nil, 0, c.end(err, "")
+	}
+	m := netlinkio.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: netlinkio.ModeExclude}
+	err = netlinkio.Join(d.t.b, d.ino, m, c.guards()...)
+	s.changed()
+	if e := c.end(err, ""); e != 0 {
+		return nil, nil, 0, e
 	}
 	child, e := d.child(ctx, s, name, k, out)
 	if e != 0 {
@@ -167,17 +173,18 @@ func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return errno(err)
 	}
-	k, _, e := parseMembershipName(name)
-	if e != 0 {
+	k, _, err := parseMembershipName(name)
+	if err != nil {
 		return syscall.ENOENT
 	}
-	err = netlinkio.Leave(d.t.b, d.ino, k)
+	c, e := d.t.begin(ctx, s, "leave", membershipPath+"/"+name)
+	if e != 0 {
+		return e
+	}
+	err = netlinkio.Leave(d.t.b, d.ino, k, c.guards()...)
 	s.changed()
-	if err != nil {
-		if e := errno(err); e != syscall.EADDRNOTAVAIL {
-			return e
-		}
-		return syscall.ENOENT
+	if e := c.end(notMember(err), ""); e != 0 {
+		return e
 	}
 	s.bump(membershipPath + "/" + name)
 	return 0
@@ -230,7 +237,7 @@ func (n *membershipFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.
 }
 
 func (n *membershipFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(flags, n.content)
+	h, e := n.open(ctx, flags, n.content)
 	if e != 0 {
 		return nil, 0, e
 	}
@@ -259,19 +266,16 @@ func (n *membershipFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Err
 	if err != nil {
 		return errno(err)
 	}
-	err = n.setFilter(s, string(buf))
-	s.changed()
-	if err != nil {
-		e := errno(err)
-		if e == syscall.EINVAL {
-			n.t.logf("inetcr: %d/%s: refused %q: %v", n.ino, n.path, buf, err)
-		}
+	c, e := n.t.begin(ctx, s, "filter", n.path)
+	if e != 0 {
 		return e
 	}
-	return 0
+	err = n.setFilter(s, string(buf), c.guards())
+	s.changed()
+	return c.end(notMember(err), string(buf))
 }
 
-func (n *membershipFile) setFilter(s *sock, text string) error {
+func (n *membershipFile) setFilter(s *sock, text string, guards []netlinkio.Guard) error {
 	cur, err := n.membership(s, true)
 	if err != nil {
 		return err
@@ -280,22 +284,7 @@ func (n *membershipFile) setFilter(s *sock, text string) error {
 	if err != nil || !set {
 		return err
 	}
-	img, err := n.t.b.Dump(n.ino)
-	if err != nil {
-		return err
-	}
-	img = img.Clone()
-	for i := range img.Memberships {
-		if img.Memberships[i].Key() == n.key {
-			if img.Memberships[i].Mode == mode && slices.Equal(img.Memberships[i].Sources, sources) {
-				return nil
-			}
-			img.Memberships[i].Mode = mode
-			img.Memberships[i].Sources = sources
-			return n.t.b.Restore(n.ino, img)
-		}
-	}
-	return fmt.Errorf("%d/%s: %w", n.ino, n.path, syscall.ENOENT)
+	return netlinkio.SetFilter(n.t.b, n.ino, n.key, mode, sources, guards...)
 }
 
 // membershipText is a membership file's content.
@@ -369,17 +358,20 @@ func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint3
 	return mode, slices.Compact(sources), sawMode || sawSources, nil
 }
 
-// parseMembershipName reads GROUP@IFNAME: EINVAL unless GROUP is an IPv4
-// multicast address and IFNAME a name, ENODEV when no such interface
-// exists. IFNAME may also be an interface index.
-func parseMembershipName(name string) (netlinkio.MembershipKey, string, syscall.Errno) {
+// parseMembershipName reads GROUP@IFNAME: an error that unwraps to EINVAL
+// unless GROUP is an IPv4 multicast address and IFNAME a name, to ENODEV
+// when no such interface exists. IFNAME may also be an interface index.
+func parseMembershipName(name string) (netlinkio.MembershipKey, string, error) {
+	bad := func(reason string) (netlinkio.MembershipKey, string, error) {
+		return netlinkio.MembershipKey{}, "", &netlinkio.AttrError{Attr: membershipPath + "/" + name, Reason: reason}
+	}
 	g, ifname, ok := strings.Cut(name, "@")
 	if !ok || ifname == "" {
-		return netlinkio.MembershipKey{}, "", syscall.EINVAL
+		return bad("a membership is named GROUP@IFNAME")
 	}
 	group, err := netip.ParseAddr(g)
 	if err != nil || !group.Is4() || !group.IsMulticast() {
-		return netlinkio.MembershipKey{}, "", syscall.EINVAL
+		return bad(fmt.Sprintf("%q is not an IPv4 multicast group", g))
 	}
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
@@ -388,9 +380,9 @@ func parseMembershipName(name string) (netlinkio.MembershipKey, string, syscall.
 		}
 	}
 	if err != nil {
-		return netlinkio.MembershipKey{}, "", syscall.ENODEV
+		return netlinkio.MembershipKey{}, "", fmt.Errorf("%s/%s: no interface %q: %w", membershipPath, name, ifname, syscall.ENODEV)
 	}
-	return netlinkio.MembershipKey{Ifindex: int32(ifi.Index), Group: group}, ifi.Name, 0
+	return netlinkio.MembershipKey{Ifindex: int32(ifi.Index), Group: group}, ifi.Name, nil
 }
 
 // ifnames maps interface indexes to names.

@@ -162,7 +162,7 @@ func recreate(ctx context.Context, parent *fs.Inode, s *sock, path string, flags
 	if e := base.attr(s, &out.Attr, content); e != 0 {
 		return nil, nil, 0, e
 	}
-	h, e := base.open(flags, content)
+	h, e := base.open(ctx, flags, content)
 	if e != 0 {
 		return nil, nil, 0, e
 	}

@@ -2,7 +2,6 @@ package nodes
 
 import (
 	"context"
-	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
@@ -50,7 +49,7 @@ func (n *optionFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetA
 }
 
 func (n *optionFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(flags, n.content)
+	h, e := n.open(ctx, flags, n.content)
 	if e != 0 {
 		return nil, 0, e
 	}
@@ -62,20 +61,21 @@ func (n *optionFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off
 }
 
 // Write sets the option from the bytes of this one write, whatever the
-// offset, as a sysfs attribute does.
+// offset, as a sysfs attribute does, on behalf of the writing thread: its
+// own capabilities decide what it may set (access.go).
 func (n *optionFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	s, err := n.t.sock(n.ino)
 	if err != nil {
 		return 0, errno(err)
 	}
+	c, e := n.t.begin(ctx, s, "write", n.path)
+	if e != 0 {
+		return 0, e
+	}
 	text := string(data)
-	err = netlinkio.SetOption(n.t.b, n.ino, n.opt, text)
+	err = netlinkio.SetOption(n.t.b, n.ino, n.opt, text, c.guards()...)
 	s.changed()
-	if err != nil {
-		e := errno(err)
-		if e == syscall.EINVAL {
-			n.t.logf("inetcr: %d/%s: refused %q: %v", n.ino, n.path, strings.TrimSuffix(text, "\n"), err)
-		}
+	if e := c.end(err, text); e != 0 {
 		return 0, e
 	}
 	return uint32(len(data)), 0

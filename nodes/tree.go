@@ -15,7 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
-	"log"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -49,8 +49,9 @@ type Config struct {
 	// GETATTR for the permission check of every path walk. 0 means
 	// DefaultDirAttrTimeout; a negative value means none.
 	DirAttrTimeout time.Duration
-	// Logf logs refused images and values. nil means log.Printf.
-	Logf func(format string, args ...any)
+	// Logger records every change made through the tree and every refusal
+	// (docs/security.md). nil means structured text on stderr.
+	Logger *slog.Logger
 }
 
 // Defaults of Config.
@@ -67,7 +68,7 @@ type Tree struct {
 	ttl     time.Duration
 	hideTTL time.Duration
 	dirAttr time.Duration
-	logf    func(format string, args ...any)
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	list   map[uint64]netlinkio.Socket
@@ -78,7 +79,7 @@ type Tree struct {
 
 // New returns a Tree; its Root is the mount's root node.
 func New(cfg Config) *Tree {
-	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, logf: cfg.Logf, socks: map[uint64]*sock{}}
+	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, log: cfg.Logger, socks: map[uint64]*sock{}}
 	if t.dirAttr == 0 {
 		t.dirAttr = DefaultDirAttrTimeout
 	}
@@ -91,8 +92,8 @@ func New(cfg Config) *Tree {
 	if t.hideTTL <= 0 {
 		t.hideTTL = DefaultHideTTL
 	}
-	if t.logf == nil {
-		t.logf = log.Printf
+	if t.log == nil {
+		t.log = defaultLogger()
 	}
 	now := time.Now()
 	t.root = fileState{mtime: now, ctime: now, atime: now}

@@ -35,7 +35,15 @@ type Sock struct {
 func NewHolder(t testing.TB) *Holder {
 	t.Helper()
 	Require(t, "python3")
-	cmd := exec.Command("python3", "-u", "-c", holderScript)
+	return NewHolderCmd(t, "python3")
+}
+
+// NewHolderCmd starts a holder with a command line that ends in a python3
+// interpreter, such as a setpriv command that runs it as another user (so
+// that the sockets it makes belong to that user).
+func NewHolderCmd(t testing.TB, argv ...string) *Holder {
+	t.Helper()
+	cmd := exec.Command(argv[0], append(argv[1:], "-u", "-c", holderScript)...)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,142 @@
+package nodes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"syscall"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
+	"golang.org/x/sys/unix"
+)
+
+// inetcr runs as root; the tree must not become a way around the kernel's
+// own checks (docs/security.md). The kernel checks the modes and owners the
+// tree reports (default_permissions). The tree checks again, in-process,
+// that the caller may use the socket (netlinkio.Caller.MayUse), so the rule
+// holds even on a mount without default_permissions; and every change
+// passes netlinkio.Caller.Allow, so a change that needs a capability the
+// calling thread lacks is refused before anything changes. Every change
+// and every refusal is logged.
+
+// nobody is the uid of a request that names no caller: it owns nothing.
+const nobody = 1<<32 - 1
+
+// caller is the thread a FUSE request came from, with its effective
+// capabilities. A thread whose status cannot be read (it exited, or it
+// lives in a pid namespace this server cannot see, where FUSE reports pid
+// 0) counts as having none, so that what cannot be checked is refused.
+func caller(ctx context.Context) netlinkio.Caller {
+	fc, ok := fuse.FromContext(ctx)
+	if !ok {
+		return netlinkio.Caller{Uid: nobody}
+	}
+	c, err := netlinkio.CallerOf(int(fc.Pid), fc.Uid)
+	if err != nil {
+		c.Caps = 0
+	}
+	return c
+}
+
+// permit checks that the caller may read (or, with write, change) socket
+// s, as an open or a listing does (op). The owner passes without a look at
+// /proc.
+func (t *Tree) permit(ctx context.Context, s *sock, op, path string, write bool) syscall.Errno {
+	owner := s.owner()
+	if fc, ok := fuse.FromContext(ctx); ok && fc.Uid == owner {
+		return 0
+	}
+	c := caller(ctx)
+	if err := c.MayUse(owner, write); err != nil {
+		return (&change{t: t, who: c, ino: s.ino, op: op, path: path}).end(err, "")
+	}
+	return 0
+}
+
+// change is one change made through the tree, from the check of its caller
+// to its log records.
+type change struct {
+	t    *Tree
+	who  netlinkio.Caller
+	ino  uint64
+	op   string // "write", "restore", "join", "leave", "filter"
+	path string // below the socket's directory
+
+	before, want *netlinkio.Image // what the guards saw, once they passed
+}
+
+// begin starts a change of socket s by the request's caller; it fails with
+// EACCES, logged, if the caller may not change the socket.
+func (t *Tree) begin(ctx context.Context, s *sock, op, path string) (*change, syscall.Errno) {
+	c := &change{t: t, who: caller(ctx), ino: s.ino, op: op, path: path}
+	if err := c.who.MayUse(s.owner(), true); err != nil {
+		return nil, c.end(err, "")
+	}
+	return c, 0
+}
+
+// guards are what the change passes to netlinkio: the caller's
+// capabilities first, then the recorder of what is about to change.
+func (c *change) guards() []netlinkio.Guard {
+	return []netlinkio.Guard{c.who.Allow, c.record}
+}
+
+func (c *change) record(before, want *netlinkio.Image) error {
+	c.before, c.want = before, want
+	return nil
+}
+
+// end logs how the change went and returns its errno: one record for each
+// value it changed (none when it changed nothing), or one for a refusal or
+// failure with its reason. input is what the caller wrote, if it helps.
+func (c *change) end(err error, input string) syscall.Errno {
+	l := c.t.log.With("pid", c.who.Pid, "uid", c.who.Uid, "comm", c.who.Comm, "socket", c.ino, "op", c.op, "file", c.path)
+	if err == nil {
+		if c.before != nil {
+			for _, d := range netlinkio.Diff(c.before, c.want) {
+				l.Info("change", "what", d.Path, "old", d.Old, "new", d.New)
+			}
+		}
+		return 0
+	}
+	e := errno(err)
+	attrs := []any{"errno", unix.ErrnoName(e), "reason", err.Error()}
+	if input != "" {
+		attrs = append(attrs, "input", clip(input))
+	}
+	switch e {
+	case syscall.EINVAL, syscall.EPERM, syscall.EACCES, syscall.EFBIG:
+		l.Warn("refused", attrs...)
+	default:
+		l.Warn("failed", attrs...)
+	}
+	return e
+}
+
+// clip keeps a logged input short: a write is at most one page, but a log
+// line should stay one line.
+func clip(s string) string {
+	s = strings.TrimSuffix(s, "\n")
+	if len(s) > 120 {
+		return s[:120] + fmt.Sprintf("... (%d bytes)", len(s))
+	}
+	return s
+}
+
+// notMember turns leaving or filtering a group the socket is not in
+// (EADDRNOTAVAIL from netlinkio) into ENOENT: the file does not exist.
+func notMember(err error) error {
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return fmt.Errorf("%w (%w)", err, syscall.ENOENT)
+	}
+	return err
+}
+
+// defaultLogger writes structured text records to stderr.
+func defaultLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, nil))
+}
