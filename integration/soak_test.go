@@ -263,9 +263,14 @@ sample:
 		buf := make([]byte, 1<<20)
 		t.Errorf("goroutines: %d idle before, %d after:\n%s", g0, g1, buf[:runtime.Stack(buf, true)])
 	}
-	// Stable: the memory after the run is no more than half again what it
-	// was a quarter of the way in, once the caches are warm.
-	if len(rssQuarters) > 0 && rss1 > rssQuarters[0]*3/2 {
+	// Stable: the Go heap after the run is within half again of its idle
+	// size (plus 2 MiB of slack for small heaps), and so is the RSS a
+	// quarter of the way in, once the caches are warm (not under -race,
+	// whose shadow memory only grows).
+	if heap1 := heapKiB(); heap1 > heap0*3/2+2048 {
+		t.Errorf("Go heap grew from %d KiB idle to %d KiB after", heap0, heap1)
+	}
+	if !raceEnabled && len(rssQuarters) > 0 && rss1 > rssQuarters[0]*3/2 {
 		t.Errorf("RSS grew from %d KiB a quarter in to %d KiB after", rssQuarters[0], rss1)
 	}
 	if stats.tarRuns.Load()+stats.tarCut.Load() < 8 {

@@ -7,6 +7,9 @@ need=()
 for pair in socat:socat fusermount3:fuse3 ss:iproute2 ip:iproute2 tar:tar python3:python3 cp:coreutils; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
+# Tests that run holders as other users need a python3 outside root's home
+# (a pyenv shim under /root is not theirs to run): Debian's.
+/usr/bin/python3 -c 'import json, resource, socket, struct' 2>/dev/null || need+=(python3)
 if ((${#need[@]})); then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
