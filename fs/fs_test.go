@@ -1,11 +1,9 @@
 package fs_test
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,28 +15,12 @@ import (
 
 func TestMain(m *testing.M) { netnstest.Main(m) }
 
-func mounted(t *testing.T, dir string) bool {
-	t.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) > 4 && fields[4] == dir {
-			return true
-		}
-	}
-	return false
-}
-
 // run starts Run in the background and waits for the mount.
 func run(t *testing.T, dir string) <-chan error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- inetcrfs.Run(dir, inetcrfs.Options{Backend: netlinkio.NewStock()}) }()
-	for deadline := time.Now().Add(5 * time.Second); !mounted(t, dir); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); !netnstest.Mounted(t, dir); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("not mounted")
 		}
@@ -97,7 +79,7 @@ func TestRunUnmountsOnSignal(t *testing.T) {
 		}
 		syscall.Kill(os.Getpid(), sig)
 		wait(t, done)
-		if mounted(t, dir) {
+		if netnstest.Mounted(t, dir) {
 			t.Fatalf("%v: still mounted", sig)
 		}
 	}
@@ -116,7 +98,7 @@ func TestRunBusy(t *testing.T) {
 	defer func() { sleep.Process.Kill(); sleep.Wait() }()
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	wait(t, done)
-	if mounted(t, dir) {
+	if netnstest.Mounted(t, dir) {
 		t.Fatal("still mounted")
 	}
 }

@@ -26,7 +26,7 @@ func TestBadInputs(t *testing.T) {
 	tmp := userDir(t, userA)
 
 	// Images: a file of the owner's, copied onto image.bin.
-	good, err := netlinkio.Decode([]byte(readFile(t, filepath.Join(d, "image.bin"))))
+	good, err := netlinkio.Decode([]byte(netnstest.ReadFile(t, filepath.Join(d, "image.bin"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,13 +78,13 @@ func TestBadInputs(t *testing.T) {
 		}
 	}
 
-	before := readFile(t, filepath.Join(d, "image.bin"))
+	before := netnstest.ReadFile(t, filepath.Join(d, "image.bin"))
 	for _, c := range cases {
 		out, code := asUser(t, userA, c.script)
 		if code == 0 || !strings.Contains(out, c.want) {
 			t.Errorf("%s: %s: exit %d: %s (want %s)", c.kind, c.script, code, out, c.want)
 		}
-		if after := readFile(t, filepath.Join(d, "image.bin")); after != before {
+		if after := netnstest.ReadFile(t, filepath.Join(d, "image.bin")); after != before {
 			t.Fatalf("%s changed the socket", c.kind)
 		}
 	}

@@ -124,7 +124,7 @@ func newScene(t *testing.T, mnt string, fresh bool) *restoreScene {
 	src.Must("join", map[string]any{"group": "239.42.0.1", "ifindex": ifindexOf(t, "fj0")})
 	src.Must("bind", map[string]any{"addr": "127.0.0.1", "port": 0})
 	src.Must("connect", map[string]any{"addr": "127.0.0.1", "port": 5353})
-	image := []byte(readFile(t, filepath.Join(sockDir(mnt, src), "image.bin")))
+	image := []byte(netnstest.ReadFile(t, filepath.Join(sockDir(mnt, src), "image.bin")))
 	src.Close()
 	target := h.Socket("udp")
 	target.Must("join", map[string]any{"group": "239.41.0.1", "ifindex": ifindexOf(t, "fl0")})
@@ -193,7 +193,7 @@ func TestRestoreFaults(t *testing.T) {
 			fdsBefore := fdCount(t)
 			sc := newScene(t, mnt, f.fresh)
 			dir := sockDir(mnt, sc.target)
-			before := readFile(t, filepath.Join(dir, "image.bin"))
+			before := netnstest.ReadFile(t, filepath.Join(dir, "image.bin"))
 			err := writeImage(t, filepath.Join(dir, "image.bin"), sc.image, func() {
 				if k == 0 {
 					f.act(sc)()
@@ -212,7 +212,7 @@ func TestRestoreFaults(t *testing.T) {
 			if f.gone {
 				waitGone(t, dir)
 			} else if err != nil {
-				if after := readFile(t, filepath.Join(dir, "image.bin")); after != before {
+				if after := netnstest.ReadFile(t, filepath.Join(dir, "image.bin")); after != before {
 					t.Errorf("%s at call %d: a failed restore changed the socket", f.name, k)
 				}
 			}

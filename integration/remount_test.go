@@ -33,7 +33,7 @@ func TestKillRemount(t *testing.T) {
 		// wait for a listing to work rather than for a mount to show.
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 			_, err := os.ReadDir(dir)
-			if err == nil && mounted(t, dir) {
+			if err == nil && netnstest.Mounted(t, dir) {
 				return cmd
 			}
 			if time.Now().After(deadline) {
@@ -50,28 +50,19 @@ func TestKillRemount(t *testing.T) {
 	// Let the server finish its first request (go-fuse's poll probe): a
 	// server killed inside it cannot exit (see TestSignal).
 	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGKILL)
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		abortConnection(t, dir)
-		<-exited
-		t.Fatal("the killed server did not exit until its connection was aborted")
-	}
+	killServer(t, cmd, dir)
 	if _, err := os.Stat(dir); !errors.Is(err, syscall.ENOTCONN) {
 		t.Errorf("stat of the dead mount: %v, want ENOTCONN", err)
 	}
 	cmd = serve()
-	if got := readFile(t, filepath.Join(sockDir(dir, s), "ipopt", "ttl")); got != "64\n" {
+	if got := netnstest.ReadFile(t, filepath.Join(sockDir(dir, s), "ipopt", "ttl")); got != "64\n" {
 		t.Errorf("ttl through the new mount: %q", got)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("inetcr mount after SIGTERM: %v", err)
 	}
-	if mounted(t, dir) {
+	if netnstest.Mounted(t, dir) {
 		t.Errorf("%s still mounted", dir)
 	}
 }

@@ -71,11 +71,11 @@ func TestOwnersAndModes(t *testing.T) {
 	// are ignored, and the modes stay.
 	tmp := t.TempDir()
 	ino := filepath.Base(sockDir(mnt, r))
-	mustSh(t, fmt.Sprintf("tar -C %s --mode=go+rX -cf %s/old.tar %s", mnt, tmp, ino))
-	if out, code := sh(t, fmt.Sprintf("tar -C %s -xf %s/old.tar 2>&1", mnt, tmp)); code != 0 || out != "" {
+	netnstest.MustSh(t, fmt.Sprintf("tar -C %s --mode=go+rX -cf %s/old.tar %s", mnt, tmp, ino))
+	if out, code := netnstest.Sh(t, fmt.Sprintf("tar -C %s -xf %s/old.tar 2>&1", mnt, tmp)); code != 0 || out != "" {
 		t.Errorf("tar -x of an archive with 0644 files: exit %d: %s", code, out)
 	}
-	mustSh(t, fmt.Sprintf("cp %[1]s/image.bin %[2]s/x && chmod 644 %[2]s/x && cp -p %[2]s/x %[1]s/image.bin", sockDir(mnt, r), tmp))
+	netnstest.MustSh(t, fmt.Sprintf("cp %[1]s/image.bin %[2]s/x && chmod 644 %[2]s/x && cp -p %[2]s/x %[1]s/image.bin", sockDir(mnt, r), tmp))
 	if fi, err := os.Stat(filepath.Join(sockDir(mnt, r), "image.bin")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("image.bin after cp -p of a 0644 file: %v %v", fi.Mode(), err)
 	}
@@ -113,7 +113,7 @@ func TestUserAccess(t *testing.T) {
 	if member(t, a, "239.1.2.3", ifi) {
 		t.Error("A's rm did not leave")
 	}
-	mustSh(t, "rm "+da+"/membership/239.1.2.3@ua0") // undo the probe's join
+	netnstest.MustSh(t, "rm "+da+"/membership/239.1.2.3@ua0") // undo the probe's join
 	if n := len(logs.lines("msg=change", fmt.Sprintf("uid=%d", userA), fmt.Sprintf("socket=%d", a.Inode), "what=ipopt/ttl", "old=64", "new=9")); n != 1 {
 		t.Errorf("%d log records of A's change of ttl:\n%s", n, strings.Join(logs.lines("socket="+strconv.FormatUint(a.Inode, 10)), "\n"))
 	}
@@ -138,7 +138,7 @@ func TestUserAccess(t *testing.T) {
 	}
 
 	// Root can.
-	mustSh(t, "cat "+db+"/ipopt/ttl && echo 10 > "+db+"/ipopt/ttl")
+	netnstest.MustSh(t, "cat "+db+"/ipopt/ttl && echo 10 > "+db+"/ipopt/ttl")
 	if got := b.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 10 {
 		t.Errorf("root's echo 10 on B's socket: ttl %d", got)
 	}
@@ -150,13 +150,13 @@ func TestUserAccess(t *testing.T) {
 	if out := mustAsUser(t, userA, fmt.Sprintf("tar -C %s -cf %s/a.tar %s 2>&1", mnt, tmp, ino)); out != "" {
 		t.Errorf("A's tar -c said: %s", out)
 	}
-	want := readFile(t, filepath.Join(da, "image.bin"))
+	want := netnstest.ReadFile(t, filepath.Join(da, "image.bin"))
 	for _, opt := range []string{"", "--overwrite"} {
 		mustAsUser(t, userA, "echo 33 > "+da+"/ipopt/ttl")
 		if out, code := asUser(t, userA, fmt.Sprintf("tar -C %s -xf %s/a.tar %s 2>&1", mnt, tmp, opt)); code != 0 || out != "" {
 			t.Errorf("A's tar -x %s: exit %d: %s", opt, code, out)
 		}
-		if readFile(t, filepath.Join(da, "image.bin")) != want {
+		if netnstest.ReadFile(t, filepath.Join(da, "image.bin")) != want {
 			t.Errorf("A's tar -x %s did not put the socket back (ttl %d)", opt, a.GetInt(unix.IPPROTO_IP, unix.IP_TTL))
 		}
 	}
@@ -223,7 +223,7 @@ func TestNoBorrowedPrivilege(t *testing.T) {
 	// The caller's capabilities count, not its uid: A with CAP_NET_ADMIN
 	// may set a mark; root without capabilities may not, on its own socket.
 	netAdmin := setpriv(userA, "--inh-caps=-all,+net_admin", "--ambient-caps=+net_admin", "--bounding-set=-all,+net_admin")
-	if out, code := runArgv(t, append(netAdmin, "bash", "-c", "echo 5 > "+d+"/sockopt/mark")); code != 0 {
+	if out, code := netnstest.RunArgv(t, append(netAdmin, "bash", "-c", "echo 5 > "+d+"/sockopt/mark")); code != 0 {
 		t.Errorf("A with CAP_NET_ADMIN: echo 5 > mark: exit %d: %s", code, out)
 	}
 	if got := a.GetInt(unix.SOL_SOCKET, unix.SO_MARK); got != 5 {
@@ -231,7 +231,7 @@ func TestNoBorrowedPrivilege(t *testing.T) {
 	}
 	r := bound(netnstest.NewHolder(t).Socket("udp"))
 	rootNoCaps := []string{"setpriv", "--inh-caps=-all", "--bounding-set=-all", "bash", "-c"}
-	out, code := runArgv(t, append(rootNoCaps, "echo 5 > "+sockDir(mnt, r)+"/sockopt/mark"))
+	out, code := netnstest.RunArgv(t, append(rootNoCaps, "echo 5 > "+sockDir(mnt, r)+"/sockopt/mark"))
 	if code == 0 || !strings.Contains(out, "Operation not permitted") {
 		t.Errorf("root without capabilities: echo 5 > mark: exit %d: %s", code, out)
 	}
@@ -253,7 +253,7 @@ func TestRestoreBindNeedsCapability(t *testing.T) {
 	}{{80, false}, {1023, false}, {18080, true}} {
 		s := ha.Socket("udp")
 		p := filepath.Join(sockDir(mnt, s), "image.bin")
-		before := readFile(t, p)
+		before := netnstest.ReadFile(t, p)
 		img, err := netlinkio.Decode([]byte(before))
 		if err != nil {
 			t.Fatal(err)
@@ -273,7 +273,7 @@ func TestRestoreBindNeedsCapability(t *testing.T) {
 		if code == 0 || !strings.Contains(out, "Operation not permitted") {
 			t.Errorf("A: restore binding port %d: exit %d: %s (want Operation not permitted)", c.port, code, out)
 		}
-		if after := readFile(t, p); after != before {
+		if after := netnstest.ReadFile(t, p); after != before {
 			t.Errorf("port %d: the refused restore changed the socket", c.port)
 		}
 		if len(logs.lines("msg=refused", "op=restore", fmt.Sprintf("bind to port %d", c.port), "CAP_NET_BIND_SERVICE")) == 0 {

@@ -7,7 +7,6 @@ package integration
 // hold in other processes.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
@@ -37,19 +36,25 @@ import (
 func mount(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: netlinkio.NewStock(), Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-		if mounted(t, dir) {
-			t.Errorf("%s is still mounted", dir)
-		}
-	})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: netlinkio.NewStock(), Logger: quietLogger()})
 	return dir
+}
+
+// killServer kills the server process cmd that serves the mount at dir and
+// waits for it to exit. A server that does not exit within ten seconds has
+// its FUSE connection aborted, and the test fails.
+func killServer(t *testing.T, cmd *exec.Cmd, dir string) {
+	t.Helper()
+	cmd.Process.Kill()
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		abortConnection(t, dir)
+		<-exited
+		t.Fatal("the killed server did not exit until its connection was aborted")
+	}
 }
 
 // abortConnection aborts the FUSE connection of the mount at dir, through
@@ -73,56 +78,6 @@ func abortConnection(t *testing.T, dir string) {
 			}
 		}
 	}
-}
-
-// mounted reports whether dir is a mount point in this mount namespace.
-func mounted(t *testing.T, dir string) bool {
-	t.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if fields := strings.Fields(sc.Text()); len(fields) > 4 && fields[4] == dir {
-			return true
-		}
-	}
-	return false
-}
-
-// sh runs a script with bash (dash words every failed write "I/O error")
-// and returns its combined output and exit status.
-func sh(t *testing.T, script string) (string, int) {
-	t.Helper()
-	out, err := exec.Command("bash", "-c", script).CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
-}
-
-func mustSh(t *testing.T, script string) string {
-	t.Helper()
-	out, code := sh(t, script)
-	if code != 0 {
-		t.Fatalf("%s: exit %d: %s", script, code, out)
-	}
-	return out
-}
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 func sockDir(mnt string, s *netnstest.Sock) string {
@@ -202,7 +157,7 @@ func checkAgrees(t *testing.T, mnt string, s *netnstest.Sock, typ uint16) {
 	dir := sockDir(mnt, s)
 	checked := 0
 	for _, o := range netlinkio.OptionsFor(typ) {
-		got := readFile(t, filepath.Join(dir, o.Dir, o.Name))
+		got := netnstest.ReadFile(t, filepath.Join(dir, o.Dir, o.Name))
 		want, ok := holderText(t, s, o)
 		if !ok {
 			continue
@@ -224,20 +179,6 @@ func checkAgrees(t *testing.T, mnt string, s *netnstest.Sock, typ uint16) {
 	}
 }
 
-// listed reports the entries of a directory of the tree.
-func listed(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		out = append(out, e.Name())
-	}
-	return out
-}
-
 func TestLayout(t *testing.T) {
 	mnt := mount(t)
 	h := netnstest.NewHolder(t)
@@ -249,7 +190,7 @@ func TestLayout(t *testing.T) {
 	r := h.Socket("raw17")
 	unbound := h.Socket("udp")
 
-	root := listed(t, mnt)
+	root := netnstest.Names(t, mnt)
 	if !slices.IsSortedFunc(root, func(a, b string) int {
 		x, _ := strconv.ParseUint(a, 10, 64)
 		y, _ := strconv.ParseUint(b, 10, 64)
@@ -266,7 +207,7 @@ func TestLayout(t *testing.T) {
 	if slices.Contains(root, strconv.FormatUint(unbound.Inode, 10)) {
 		t.Logf("note: unbound socket %d is listed", unbound.Inode)
 	}
-	if got := listed(t, sockDir(mnt, unbound)); !slices.Equal(got, []string{"image.bin", "info", "ipopt", "membership", "sockopt"}) {
+	if got := netnstest.Names(t, sockDir(mnt, unbound)); !slices.Equal(got, []string{"image.bin", "info", "ipopt", "membership", "sockopt"}) {
 		t.Errorf("unbound socket dir: %v", got)
 	}
 	for _, c := range []struct {
@@ -281,7 +222,7 @@ func TestLayout(t *testing.T) {
 				}
 			}
 			slices.Sort(want)
-			if got := listed(t, filepath.Join(sockDir(mnt, c.s), dir)); !slices.Equal(got, want) {
+			if got := netnstest.Names(t, filepath.Join(sockDir(mnt, c.s), dir)); !slices.Equal(got, want) {
 				t.Errorf("%d/%s: %v, want %v", c.s.Inode, dir, got, want)
 			}
 		}
@@ -293,7 +234,7 @@ func TestLayout(t *testing.T) {
 			t.Errorf("%d: owner %d, want %d", c.s.Inode, st.Uid, os.Getuid())
 		}
 	}
-	info := readFile(t, filepath.Join(sockDir(mnt, tc), "info"))
+	info := netnstest.ReadFile(t, filepath.Join(sockDir(mnt, tc), "info"))
 	for _, want := range []string{"protocol tcp (6)\n", "state LISTEN\n", "local 127.0.0.1:", fmt.Sprintf("holder %d %d python3\n", h.Pid(), tc.Fd)} {
 		if !strings.Contains(info, want) {
 			t.Errorf("info lacks %q:\n%s", want, info)
@@ -326,7 +267,7 @@ func TestOptionsAgreeWithGetsockopt(t *testing.T) {
 
 	// A change made by the owner shows on the next read.
 	u.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 44)
-	if got := readFile(t, filepath.Join(sockDir(mnt, u), "ipopt", "ttl")); got != "44\n" {
+	if got := netnstest.ReadFile(t, filepath.Join(sockDir(mnt, u), "ipopt", "ttl")); got != "44\n" {
 		t.Errorf("after the owner set ttl 44: %q", got)
 	}
 }
@@ -344,7 +285,7 @@ func TestSocat(t *testing.T) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	var dir string
 	for deadline := time.Now().Add(5 * time.Second); dir == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		for _, name := range listed(t, mnt) {
+		for _, name := range netnstest.Names(t, mnt) {
 			info, err := os.ReadFile(filepath.Join(mnt, name, "info"))
 			if err == nil && strings.Contains(string(info), fmt.Sprintf("holder %d ", cmd.Process.Pid)) {
 				dir = filepath.Join(mnt, name)
@@ -360,18 +301,18 @@ func TestSocat(t *testing.T) {
 		"sockopt/reuseaddr":        "1\n",
 		"membership/239.7.7.7@sc0": "group 239.7.7.7\ninterface sc0\n",
 	} {
-		if got := readFile(t, filepath.Join(dir, file)); !strings.HasPrefix(got, want) {
+		if got := netnstest.ReadFile(t, filepath.Join(dir, file)); !strings.HasPrefix(got, want) {
 			t.Errorf("%s: %q, want %q", file, got, want)
 		}
 	}
-	if got := listed(t, filepath.Join(dir, "membership")); !slices.Equal(got, []string{"239.7.7.7@sc0"}) {
+	if got := netnstest.Names(t, filepath.Join(dir, "membership")); !slices.Equal(got, []string{"239.7.7.7@sc0"}) {
 		t.Errorf("membership: %v", got)
 	}
-	mustSh(t, "sh -c 'echo 64 > "+dir+"/ipopt/ttl'")
-	if got := readFile(t, filepath.Join(dir, "ipopt/ttl")); got != "64\n" {
+	netnstest.MustSh(t, "sh -c 'echo 64 > "+dir+"/ipopt/ttl'")
+	if got := netnstest.ReadFile(t, filepath.Join(dir, "ipopt/ttl")); got != "64\n" {
 		t.Errorf("after echo 64: %q", got)
 	}
-	out := mustSh(t, "ss -uanep")
+	out := netnstest.MustSh(t, "ss -uanep")
 	if !strings.Contains(out, "socat") {
 		t.Errorf("ss does not show socat:\n%s", out)
 	}
@@ -423,13 +364,13 @@ func TestEchoSetsOptions(t *testing.T) {
 		dir := sockDir(mnt, s)
 		for _, o := range netlinkio.OptionsFor(typ) {
 			p := filepath.Join(dir, o.Dir, o.Name)
-			cur := strings.TrimSuffix(readFile(t, p), "\n")
+			cur := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
 			v := newValue(o, cur)
 			if v == "" {
 				continue
 			}
-			mustSh(t, fmt.Sprintf("sh -c 'echo %s > %s'", v, p))
-			got := strings.TrimSuffix(readFile(t, p), "\n")
+			netnstest.MustSh(t, fmt.Sprintf("sh -c 'echo %s > %s'", v, p))
+			got := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
 			if got != v {
 				t.Errorf("%s %s: wrote %q, reads %q", kind, o.Path(), v, got)
 			}
@@ -438,8 +379,8 @@ func TestEchoSetsOptions(t *testing.T) {
 			}
 			if o.Kind == netlinkio.IfName {
 				// Unbind again: a socket bound to lo refuses IP_UNICAST_IF.
-				mustSh(t, "echo > "+p)
-				if got := readFile(t, p); got != "\n" {
+				netnstest.MustSh(t, "echo > "+p)
+				if got := netnstest.ReadFile(t, p); got != "\n" {
 					t.Errorf("%s %s: after echo of nothing: %q", kind, o.Path(), got)
 				}
 			}
@@ -451,7 +392,7 @@ func TestEchoSetsOptions(t *testing.T) {
 	s.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 77)
 	ttl := filepath.Join(sockDir(mnt, s), "ipopt", "ttl")
 	for _, bad := range []string{"0", "256", "-1", "text", "1 2", ""} {
-		out, code := sh(t, fmt.Sprintf("echo '%s' > %s", bad, ttl))
+		out, code := netnstest.Sh(t, fmt.Sprintf("echo '%s' > %s", bad, ttl))
 		if code == 0 || !strings.Contains(out, "Invalid argument") {
 			t.Errorf("echo %q > ttl: exit %d: %s", bad, code, out)
 		}
@@ -462,17 +403,17 @@ func TestEchoSetsOptions(t *testing.T) {
 	for _, name := range []string{"sockopt/rcvbuf", "sockopt/priority", "ipopt/tos", "ipopt/recvttl"} {
 		for _, bad := range []string{"text", "1 2", "", "-1", "99999999999999999999"} {
 			p := filepath.Join(sockDir(mnt, s), name)
-			before := readFile(t, p)
-			if out, code := sh(t, fmt.Sprintf("echo '%s' > %s", bad, p)); code == 0 {
+			before := netnstest.ReadFile(t, p)
+			if out, code := netnstest.Sh(t, fmt.Sprintf("echo '%s' > %s", bad, p)); code == 0 {
 				t.Errorf("echo %q > %s succeeded: %s", bad, name, out)
 			}
-			if after := readFile(t, p); after != before {
+			if after := netnstest.ReadFile(t, p); after != before {
 				t.Errorf("echo %q > %s changed %q to %q", bad, name, before, after)
 			}
 		}
 	}
 	// O_TRUNC without a write changes nothing.
-	mustSh(t, ": > "+ttl)
+	netnstest.MustSh(t, ": > "+ttl)
 	if got := s.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 77 {
 		t.Fatalf("after : > ttl: %d", got)
 	}
@@ -499,20 +440,20 @@ func TestMembershipTouchRm(t *testing.T) {
 	h := netnstest.NewHolder(t)
 	s := h.Socket("udp")
 	dir := filepath.Join(sockDir(mnt, s), "membership")
-	mustSh(t, "touch "+dir+"/239.1.2.3@mb0")
-	mustSh(t, "touch "+dir+"/239.1.2.3@mb0") // idempotent
-	if out := mustSh(t, "ip maddr show dev mb0"); !strings.Contains(out, "239.1.2.3") {
+	netnstest.MustSh(t, "touch "+dir+"/239.1.2.3@mb0")
+	netnstest.MustSh(t, "touch "+dir+"/239.1.2.3@mb0") // idempotent
+	if out := netnstest.MustSh(t, "ip maddr show dev mb0"); !strings.Contains(out, "239.1.2.3") {
 		t.Errorf("ip maddr does not show the group:\n%s", out)
 	}
-	if got := listed(t, dir); !slices.Equal(got, []string{"239.1.2.3@mb0"}) {
+	if got := netnstest.Names(t, dir); !slices.Equal(got, []string{"239.1.2.3@mb0"}) {
 		t.Errorf("membership: %v", got)
 	}
 	want := fmt.Sprintf("group 239.1.2.3\ninterface mb0\nifindex %d\nmode exclude\nsources\n", ifi)
-	if got := readFile(t, dir+"/239.1.2.3@mb0"); got != want {
+	if got := netnstest.ReadFile(t, dir+"/239.1.2.3@mb0"); got != want {
 		t.Errorf("content %q, want %q", got, want)
 	}
-	mustSh(t, "rm "+dir+"/239.1.2.3@mb0")
-	if out := mustSh(t, "ip maddr show dev mb0"); strings.Contains(out, "239.1.2.3") {
+	netnstest.MustSh(t, "rm "+dir+"/239.1.2.3@mb0")
+	if out := netnstest.MustSh(t, "ip maddr show dev mb0"); strings.Contains(out, "239.1.2.3") {
 		t.Errorf("ip maddr still shows the group:\n%s", out)
 	}
 	// Probe inside the holder: not a member, so the probe joins...
@@ -520,15 +461,15 @@ func TestMembershipTouchRm(t *testing.T) {
 		t.Fatal("still a member after rm")
 	}
 	// ...and the tree sees the holder's own join and takes it back.
-	if !slices.Contains(listed(t, dir), "239.1.2.3@mb0") {
+	if !slices.Contains(netnstest.Names(t, dir), "239.1.2.3@mb0") {
 		t.Fatal("the holder's join does not show")
 	}
-	mustSh(t, "touch "+dir+"/239.4.5.6@mb0")
+	netnstest.MustSh(t, "touch "+dir+"/239.4.5.6@mb0")
 	if !member(t, s, "239.4.5.6", ifi) {
 		t.Fatal("touch did not join")
 	}
-	mustSh(t, "rm "+dir+"/239.1.2.3@mb0 "+dir+"/239.4.5.6@mb0")
-	if got := listed(t, dir); len(got) != 0 {
+	netnstest.MustSh(t, "rm "+dir+"/239.1.2.3@mb0 "+dir+"/239.4.5.6@mb0")
+	if got := netnstest.Names(t, dir); len(got) != 0 {
 		t.Fatalf("after rm: %v", got)
 	}
 
@@ -538,12 +479,12 @@ func TestMembershipTouchRm(t *testing.T) {
 		"239.1.2.3":       "Invalid argument",
 		"bad@mb0":         "Invalid argument",
 	} {
-		out, code := sh(t, fmt.Sprintf("touch '%s/%s'", dir, name))
+		out, code := netnstest.Sh(t, fmt.Sprintf("touch '%s/%s'", dir, name))
 		if code == 0 || !strings.Contains(out, want) {
 			t.Errorf("touch %s: exit %d: %s; want %s", name, code, out, want)
 		}
 	}
-	if out, code := sh(t, "rm "+dir+"/239.1.2.3@mb0"); code == 0 {
+	if out, code := netnstest.Sh(t, "rm "+dir+"/239.1.2.3@mb0"); code == 0 {
 		t.Errorf("rm of a group not joined succeeded: %s", out)
 	}
 }
@@ -558,11 +499,11 @@ func TestImageCopy(t *testing.T) {
 	a.SetInt(unix.SOL_SOCKET, unix.SO_SNDBUF, 32768)
 	a.Must("join", map[string]any{"group": "239.2.2.2", "ifindex": ifi})
 	ai, bi := filepath.Join(sockDir(mnt, a), "image.bin"), filepath.Join(sockDir(mnt, b), "image.bin")
-	if readFile(t, ai) == readFile(t, bi) {
+	if netnstest.ReadFile(t, ai) == netnstest.ReadFile(t, bi) {
 		t.Fatal("images equal before the copy")
 	}
-	mustSh(t, fmt.Sprintf("cp %s %s", ai, bi))
-	if readFile(t, ai) != readFile(t, bi) {
+	netnstest.MustSh(t, fmt.Sprintf("cp %s %s", ai, bi))
+	if netnstest.ReadFile(t, ai) != netnstest.ReadFile(t, bi) {
 		t.Fatal("images differ after cp")
 	}
 	if got := b.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 99 {
@@ -572,28 +513,28 @@ func TestImageCopy(t *testing.T) {
 		t.Error("b did not join")
 	}
 	fi, _ := os.Stat(bi)
-	if fi.Size() != int64(len(readFile(t, bi))) {
-		t.Errorf("image.bin size %d, content %d", fi.Size(), len(readFile(t, bi)))
+	if fi.Size() != int64(len(netnstest.ReadFile(t, bi))) {
+		t.Errorf("image.bin size %d, content %d", fi.Size(), len(netnstest.ReadFile(t, bi)))
 	}
 
 	// Junk through cp fails at close and changes nothing.
-	before := readFile(t, bi)
+	before := netnstest.ReadFile(t, bi)
 	junk := filepath.Join(t.TempDir(), "junk")
 	os.WriteFile(junk, []byte("\x08\x00\x01\x00\x02\x00\x00\x00 definitely not an image"), 0o644)
-	out, code := sh(t, fmt.Sprintf("cp %s %s", junk, bi))
+	out, code := netnstest.Sh(t, fmt.Sprintf("cp %s %s", junk, bi))
 	if code == 0 || !strings.Contains(out, "Invalid argument") {
 		t.Errorf("junk cp: exit %d: %s", code, out)
 	}
-	if readFile(t, bi) != before {
+	if netnstest.ReadFile(t, bi) != before {
 		t.Error("junk changed the socket")
 	}
 	// A truncated image is refused whole too.
 	trunc := filepath.Join(t.TempDir(), "trunc")
 	os.WriteFile(trunc, []byte(before[:len(before)-6]), 0o644)
-	if out, code := sh(t, fmt.Sprintf("cp %s %s", trunc, bi)); code == 0 {
+	if out, code := netnstest.Sh(t, fmt.Sprintf("cp %s %s", trunc, bi)); code == 0 {
 		t.Errorf("truncated image accepted: %s", out)
 	}
-	if readFile(t, bi) != before {
+	if netnstest.ReadFile(t, bi) != before {
 		t.Error("truncated image changed the socket")
 	}
 }
@@ -614,40 +555,40 @@ func TestTarRoundTrip(t *testing.T) {
 	s.Must("join_source", map[string]any{"group": "239.3.3.4", "iface_addr": "10.5.0.1", "source": "10.5.0.9"})
 	dir := sockDir(mnt, s)
 	ino := strconv.FormatUint(s.Inode, 10)
-	want := readFile(t, filepath.Join(dir, "image.bin"))
-	wantTTL := readFile(t, filepath.Join(dir, "ipopt", "ttl"))
+	want := netnstest.ReadFile(t, filepath.Join(dir, "image.bin"))
+	wantTTL := netnstest.ReadFile(t, filepath.Join(dir, "ipopt", "ttl"))
 	backup := filepath.Join(t.TempDir(), "backup.tar")
 
-	if out := mustSh(t, fmt.Sprintf("tar -C %s -cf %s %s 2>&1", mnt, backup, ino)); out != "" {
+	if out := netnstest.MustSh(t, fmt.Sprintf("tar -C %s -cf %s %s 2>&1", mnt, backup, ino)); out != "" {
 		t.Fatalf("tar -c said: %s", out)
 	}
-	list := mustSh(t, "tar -tvf "+backup)
+	list := netnstest.MustSh(t, "tar -tvf "+backup)
 	for _, f := range []string{"/image.bin", "/info", "/ipopt/ttl", "/sockopt/rcvbuf", "/membership/239.3.3.3@tr0", "/membership/239.3.3.4@tr0"} {
 		if !strings.Contains(list, ino+f) {
 			t.Errorf("archive lacks %s:\n%s", f, list)
 		}
 	}
 	// Every file whole: the archived ttl is what the tree said.
-	if got := mustSh(t, fmt.Sprintf("tar -xOf %s %s/ipopt/ttl", backup, ino)); got != wantTTL {
+	if got := netnstest.MustSh(t, fmt.Sprintf("tar -xOf %s %s/ipopt/ttl", backup, ino)); got != wantTTL {
 		t.Errorf("archived ttl %q, want %q", got, wantTTL)
 	}
-	if got := mustSh(t, fmt.Sprintf("tar -xOf %s %s/image.bin", backup, ino)); got != want {
+	if got := netnstest.MustSh(t, fmt.Sprintf("tar -xOf %s %s/image.bin", backup, ino)); got != want {
 		t.Errorf("archived image differs")
 	}
 	change := func() {
 		t.Helper()
-		mustSh(t, fmt.Sprintf("echo 7 > %[1]s/ipopt/ttl && echo 0 > %[1]s/ipopt/recvttl && rm %[1]s/membership/239.3.3.3@tr0 && touch %[1]s/membership/239.9.9.9@tr0 && echo 1 > %[1]s/ipopt/recvtos", dir))
-		if readFile(t, filepath.Join(dir, "image.bin")) == want {
+		netnstest.MustSh(t, fmt.Sprintf("echo 7 > %[1]s/ipopt/ttl && echo 0 > %[1]s/ipopt/recvttl && rm %[1]s/membership/239.3.3.3@tr0 && touch %[1]s/membership/239.9.9.9@tr0 && echo 1 > %[1]s/ipopt/recvtos", dir))
+		if netnstest.ReadFile(t, filepath.Join(dir, "image.bin")) == want {
 			t.Fatal("the change changed nothing")
 		}
 	}
 	for _, opt := range []string{"", "--overwrite"} {
 		change()
-		out, code := sh(t, fmt.Sprintf("tar -C %s -xf %s %s 2>&1", mnt, backup, opt))
+		out, code := netnstest.Sh(t, fmt.Sprintf("tar -C %s -xf %s %s 2>&1", mnt, backup, opt))
 		if code != 0 || out != "" {
 			t.Errorf("tar -x %s: exit %d: %s", opt, code, out)
 		}
-		if got := readFile(t, filepath.Join(dir, "image.bin")); got != want {
+		if got := netnstest.ReadFile(t, filepath.Join(dir, "image.bin")); got != want {
 			img, _ := netlinkio.Decode([]byte(got))
 			wimg, _ := netlinkio.Decode([]byte(want))
 			t.Errorf("tar -x %s: image differs:\n got %+v\nwant %+v", opt, img, wimg)
@@ -657,17 +598,17 @@ func TestTarRoundTrip(t *testing.T) {
 		}
 		if !member(t, s, "239.3.3.3", ifi) {
 			t.Errorf("tar -x %s: membership 239.3.3.3 not back", opt)
-			mustSh(t, "rm "+dir+"/membership/239.3.3.3@tr0")
+			netnstest.MustSh(t, "rm "+dir+"/membership/239.3.3.3@tr0")
 		}
-		if got := listed(t, filepath.Join(dir, "membership")); !slices.Equal(got, []string{"239.3.3.3@tr0", "239.3.3.4@tr0"}) {
+		if got := netnstest.Names(t, filepath.Join(dir, "membership")); !slices.Equal(got, []string{"239.3.3.3@tr0", "239.3.3.4@tr0"}) {
 			t.Errorf("tar -x %s: memberships %v", opt, got)
 		}
-		if got := readFile(t, filepath.Join(dir, "membership", "239.3.3.4@tr0")); !strings.Contains(got, "mode include\nsources 10.5.0.9\n") {
+		if got := netnstest.ReadFile(t, filepath.Join(dir, "membership", "239.3.3.4@tr0")); !strings.Contains(got, "mode include\nsources 10.5.0.9\n") {
 			t.Errorf("tar -x %s: source filter %q", opt, got)
 		}
 	}
 	// tar -c again: no "file changed as we read it".
-	if out := mustSh(t, fmt.Sprintf("tar -C %s -cf /dev/null %s 2>&1", mnt, ino)); out != "" {
+	if out := netnstest.MustSh(t, fmt.Sprintf("tar -C %s -cf /dev/null %s 2>&1", mnt, ino)); out != "" {
 		t.Errorf("second tar -c said: %s", out)
 	}
 }
@@ -681,11 +622,11 @@ func TestCpA(t *testing.T) {
 	a.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 12)
 	a.SetInt(unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
 	a.Must("join", map[string]any{"group": "239.6.6.6", "ifindex": ifi})
-	out, code := sh(t, fmt.Sprintf("cp -a %s/. %s/ 2>&1", sockDir(mnt, a), sockDir(mnt, b)))
+	out, code := netnstest.Sh(t, fmt.Sprintf("cp -a %s/. %s/ 2>&1", sockDir(mnt, a), sockDir(mnt, b)))
 	if code != 0 {
 		t.Fatalf("cp -a: exit %d: %s", code, out)
 	}
-	if readFile(t, filepath.Join(sockDir(mnt, a), "image.bin")) != readFile(t, filepath.Join(sockDir(mnt, b), "image.bin")) {
+	if netnstest.ReadFile(t, filepath.Join(sockDir(mnt, a), "image.bin")) != netnstest.ReadFile(t, filepath.Join(sockDir(mnt, b), "image.bin")) {
 		t.Error("images differ after cp -a")
 	}
 	if !member(t, b, "239.6.6.6", ifi) {
@@ -700,7 +641,7 @@ func TestSocketCloses(t *testing.T) {
 	s.Must("bind", map[string]any{"addr": "127.0.0.1", "port": 0})
 	dir := sockDir(mnt, s)
 	name := filepath.Base(dir)
-	if !slices.Contains(listed(t, mnt), name) {
+	if !slices.Contains(netnstest.Names(t, mnt), name) {
 		t.Fatal("socket not listed")
 	}
 	fd, err := os.OpenFile(filepath.Join(dir, "ipopt", "ttl"), os.O_RDWR, 0)
@@ -712,7 +653,7 @@ func TestSocketCloses(t *testing.T) {
 	start := time.Now()
 	for {
 		_, err := os.Stat(filepath.Join(dir, "ipopt", "ttl"))
-		if errors.Is(err, syscall.ENOENT) && !slices.Contains(listed(t, mnt), name) {
+		if errors.Is(err, syscall.ENOENT) && !slices.Contains(netnstest.Names(t, mnt), name) {
 			break
 		}
 		if time.Since(start) > time.Second {
@@ -785,7 +726,7 @@ func TestRefused(t *testing.T) {
 		{"chmod 4600 " + d + "/image.bin", "Operation not permitted"},
 		{"echo x > " + d + "/sockopt/nosuch", "Operation not permitted"},
 	} {
-		out, code := sh(t, c.script)
+		out, code := netnstest.Sh(t, c.script)
 		if code == 0 || !strings.Contains(out, c.want) {
 			t.Errorf("%s: exit %d: %s (want %s)", c.script, code, out, c.want)
 		}
@@ -804,7 +745,7 @@ func TestSignal(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		for deadline := time.Now().Add(10 * time.Second); !mounted(t, dir); time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); !netnstest.Mounted(t, dir); time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				cmd.Process.Kill()
 				t.Fatal("the server did not mount")
@@ -821,7 +762,7 @@ func TestSignal(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("%v: server exited with %v", sig, err)
 		}
-		if mounted(t, dir) {
+		if netnstest.Mounted(t, dir) {
 			t.Fatalf("%v: %s still mounted", sig, dir)
 		}
 	}
@@ -833,16 +774,7 @@ func TestSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(200 * time.Millisecond)
-	cmd.Process.Kill()
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		abortConnection(t, dir)
-		<-exited
-		t.Fatal("the killed server did not exit until its connection was aborted")
-	}
+	killServer(t, cmd, dir)
 	if _, err := os.Stat(dir); !errors.Is(err, syscall.ENOTCONN) {
 		t.Logf("stat of the dead mount: %v", err)
 	}
@@ -856,7 +788,7 @@ func TestSignal(t *testing.T) {
 	if err := srv.Unmount(); err != nil {
 		t.Fatal(err)
 	}
-	if mounted(t, dir) {
+	if netnstest.Mounted(t, dir) {
 		t.Errorf("%s still mounted", dir)
 	}
 }

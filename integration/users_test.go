@@ -8,7 +8,6 @@ package integration
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,20 +45,7 @@ func setpriv(uid int, extra ...string) []string {
 // combined output and exit status.
 func asUser(t *testing.T, uid int, script string) (string, int) {
 	t.Helper()
-	return runArgv(t, append(setpriv(uid), "bash", "-c", script))
-}
-
-func runArgv(t *testing.T, argv []string) (string, int) {
-	t.Helper()
-	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
+	return netnstest.RunArgv(t, append(setpriv(uid), "bash", "-c", script))
 }
 
 func mustAsUser(t *testing.T, uid int, script string) string {
@@ -81,7 +67,7 @@ func userPython(t *testing.T) string {
 		cands = append(cands, p)
 	}
 	for _, p := range cands {
-		if _, code := runArgv(t, append(setpriv(userA), p, "-c", "")); code == 0 {
+		if _, code := netnstest.RunArgv(t, append(setpriv(userA), p, "-c", "")); code == 0 {
 			return p
 		}
 	}
@@ -112,16 +98,9 @@ func publicMount(t *testing.T, b netlinkio.Backend) (string, *logBuffer) {
 		b = netlinkio.NewStock()
 	}
 	logs := &logBuffer{}
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: b, AllowOther: true, Logger: logs.logger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-		os.Remove(dir)
-	})
+	// Cleanups run last first, so the directory is removed after the unmount.
+	t.Cleanup(func() { os.Remove(dir) })
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, AllowOther: true, Logger: logs.logger()})
 	return dir, logs
 }
 

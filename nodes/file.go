@@ -102,6 +102,23 @@ func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) 
 	return h, 0
 }
 
+// openHandle serves Open with a handle from open. When bufferWrites is
+// set, a writable handle keeps what is written until flush.
+func (b *fileBase) openHandle(ctx context.Context, flags uint32, content contentFunc, bufferWrites bool) (fs.FileHandle, uint32, syscall.Errno) {
+	h, e := b.open(ctx, flags, content)
+	if e != 0 {
+		return nil, 0, e
+	}
+	h.buffered = bufferWrites && flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	return h, fileFlags, 0
+}
+
+// Read serves a read from the open file's snapshot, the same for every
+// kind of file.
+func (b *fileBase) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	return readHandle(f, dest, off)
+}
+
 // handle is an open file: the snapshot it reads, and for image.bin the
 // bytes written so far.
 type handle struct {

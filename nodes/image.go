@@ -54,16 +54,7 @@ func (n *imageFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAt
 }
 
 func (n *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(ctx, flags, n.content)
-	if e != 0 {
-		return nil, 0, e
-	}
-	h.buffered = flags&syscall.O_ACCMODE != syscall.O_RDONLY
-	return h, fileFlags, 0
-}
-
-func (n *imageFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	return readHandle(f, dest, off)
+	return n.openHandle(ctx, flags, n.content, true)
 }
 
 // Write puts the bytes in the open file's buffer at off.

@@ -58,15 +58,7 @@ func (n *infoFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAtt
 }
 
 func (n *infoFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(ctx, flags, n.content)
-	if e != 0 {
-		return nil, 0, e
-	}
-	return h, fileFlags, 0
-}
-
-func (n *infoFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	return readHandle(f, dest, off)
+	return n.openHandle(ctx, flags, n.content, false)
 }
 
 // Write discards the bytes: info cannot be set.

@@ -66,25 +66,18 @@ func (d *membershipDir) attr(s *sock, out *fuse.Attr, fresh bool) syscall.Errno 
 	return 0
 }
 
+// cachedAttr fills the directory's attributes from a dump that may be a
+// little old (Config.CacheTTL).
+func (d *membershipDir) cachedAttr(s *sock, out *fuse.Attr) syscall.Errno {
+	return d.attr(s, out, false)
+}
+
 func (d *membershipDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	s, err := d.t.sock(d.ino)
-	if err != nil {
-		return errno(err)
-	}
-	out.SetTimeout(d.t.dirAttr)
-	return d.attr(s, &out.Attr, false)
+	return d.t.dirGetattr(d.ino, out, d.cachedAttr)
 }
 
 func (d *membershipDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	s, err := d.t.sock(d.ino)
-	if err != nil {
-		return errno(err)
-	}
-	if e := checkOwnerMode(in, modeDir, s.owner()); e != 0 {
-		return e
-	}
-	s.setTimes(membershipPath, in)
-	return d.attr(s, &out.Attr, false)
+	return d.t.dirSetattr(d.ino, membershipPath, in, out, d.cachedAttr)
 }
 
 func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
@@ -237,16 +230,7 @@ func (n *membershipFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.
 }
 
 func (n *membershipFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(ctx, flags, n.content)
-	if e != 0 {
-		return nil, 0, e
-	}
-	h.buffered = flags&syscall.O_ACCMODE != syscall.O_RDONLY
-	return h, fileFlags, 0
-}
-
-func (n *membershipFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	return readHandle(f, dest, off)
+	return n.openHandle(ctx, flags, n.content, true)
 }
 
 // Write buffers text for the membership's source filter; Flush (close)

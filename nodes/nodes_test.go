@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -46,76 +45,24 @@ func setup(t *testing.T) (*fake, string) {
 	return f, mount(t, f)
 }
 
+// mount mounts the tree on backend b in a temporary directory and unmounts
+// it when the test ends.
 func mount(t *testing.T, b netlinkio.Backend) string {
 	t.Helper()
 	dir := t.TempDir()
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: b, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Unmount(); err != nil {
-			t.Errorf("unmount: %v", err)
-		}
-	})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	return dir
-}
-
-// sh runs a bash command (bash, not dash, because dash words every
-// failed write "I/O error") and returns its output and exit status.
-func sh(t *testing.T, script string) (string, int) {
-	t.Helper()
-	out, err := exec.Command("bash", "-c", script).CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return string(out), ee.ExitCode()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out), 0
-}
-
-func mustSh(t *testing.T, script string) string {
-	t.Helper()
-	out, code := sh(t, script)
-	if code != 0 {
-		t.Fatalf("%s: exit %d: %s", script, code, out)
-	}
-	return out
-}
-
-func read(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func names(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range es {
-		out = append(out, e.Name())
-	}
-	return out
 }
 
 func TestListing(t *testing.T) {
 	_, mnt := setup(t)
-	if got, want := names(t, mnt), []string{"1001", "1002", "1003", "1004"}; !slices.Equal(got, want) {
+	if got, want := netnstest.Names(t, mnt), []string{"1001", "1002", "1003", "1004"}; !slices.Equal(got, want) {
 		t.Fatalf("root: %v, want %v", got, want)
 	}
-	if got, want := names(t, filepath.Join(mnt, "1001")), []string{"image.bin", "info", "ipopt", "membership", "sockopt"}; !slices.Equal(got, want) {
+	if got, want := netnstest.Names(t, filepath.Join(mnt, "1001")), []string{"image.bin", "info", "ipopt", "membership", "sockopt"}; !slices.Equal(got, want) {
 		t.Fatalf("socket dir: %v, want %v", got, want)
 	}
-	if out := mustSh(t, fmt.Sprintf("stat -c %%i %s %s/1001 && ls -a %s/1001 | tr '\\n' ' '", mnt, mnt, mnt)); out != "1\n1001\n. .. image.bin info ipopt membership sockopt " {
+	if out := netnstest.MustSh(t, fmt.Sprintf("stat -c %%i %s %s/1001 && ls -a %s/1001 | tr '\\n' ' '", mnt, mnt, mnt)); out != "1\n1001\n. .. image.bin info ipopt membership sockopt " {
 		t.Errorf("inode numbers and ls -a: %q", out)
 	}
 	// The unbound socket is not listed but can be looked up.
@@ -137,7 +84,7 @@ func TestListing(t *testing.T) {
 		{"1002", []string{"ttl", "tos", "options"}, []string{"pktinfo", "recvtos", "recvopts", "retopts", "hdrincl", "recverr", "multicast_ttl", "multicast_if"}, true},
 		{"1003", []string{"hdrincl", "router_alert", "pktinfo"}, nil, true},
 	} {
-		got := names(t, filepath.Join(mnt, c.ino, "ipopt"))
+		got := netnstest.Names(t, filepath.Join(mnt, c.ino, "ipopt"))
 		if !slices.IsSorted(got) {
 			t.Errorf("%s/ipopt not sorted: %v", c.ino, got)
 		}
@@ -164,7 +111,7 @@ func TestReadOptions(t *testing.T) {
 		for _, o := range netlinkio.OptionsFor(img.Type) {
 			p := filepath.Join(mnt, fmt.Sprint(ino), o.Dir, o.Name)
 			want := o.Format(img.Values[o.Attr]) + "\n"
-			if got := read(t, p); got != want {
+			if got := netnstest.ReadFile(t, p); got != want {
 				t.Errorf("%s: %q, want %q", p, got, want)
 			}
 			fi, err := os.Stat(p)
@@ -176,10 +123,10 @@ func TestReadOptions(t *testing.T) {
 			}
 		}
 	}
-	if got := read(t, filepath.Join(mnt, "1001", "image.bin")); got != string(f.get(udp).Encode()) {
+	if got := netnstest.ReadFile(t, filepath.Join(mnt, "1001", "image.bin")); got != string(f.get(udp).Encode()) {
 		t.Errorf("image.bin differs from Encode")
 	}
-	info := read(t, filepath.Join(mnt, "1001", "info"))
+	info := netnstest.ReadFile(t, filepath.Join(mnt, "1001", "info"))
 	for _, want := range []string{"protocol udp (17)\n", "state UNCONN\n", "local 0.0.0.0:0\n", "uid 0\n", "holder 1 3 fake\n"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("info lacks %q:\n%s", want, info)
@@ -190,19 +137,19 @@ func TestReadOptions(t *testing.T) {
 func TestEchoSetsOption(t *testing.T) {
 	f, mnt := setup(t)
 	ttl := filepath.Join(mnt, "1001", "ipopt", "ttl")
-	mustSh(t, "echo 33 > "+ttl)
+	netnstest.MustSh(t, "echo 33 > "+ttl)
 	if v := f.value(udp, "ipopt", "ttl"); v.Num != 33 {
 		t.Fatalf("ttl %d, want 33", v.Num)
 	}
-	if got := read(t, ttl); got != "33\n" {
+	if got := netnstest.ReadFile(t, ttl); got != "33\n" {
 		t.Fatalf("read after write: %q", got)
 	}
-	mustSh(t, "echo 0x80 > "+ttl)
-	if got := read(t, ttl); got != "128\n" {
+	netnstest.MustSh(t, "echo 0x80 > "+ttl)
+	if got := netnstest.ReadFile(t, ttl); got != "128\n" {
 		t.Fatalf("read after hex write: %q", got)
 	}
 	for _, bad := range []string{"0", "256", "-1", "text", "1 2", ""} {
-		out, code := sh(t, fmt.Sprintf("echo '%s' > %s", bad, ttl))
+		out, code := netnstest.Sh(t, fmt.Sprintf("echo '%s' > %s", bad, ttl))
 		if code == 0 || !strings.Contains(out, "Invalid argument") {
 			t.Errorf("echo %q: exit %d, %s", bad, code, out)
 		}
@@ -211,11 +158,11 @@ func TestEchoSetsOption(t *testing.T) {
 		}
 	}
 	// O_TRUNC alone succeeds and changes nothing.
-	mustSh(t, ": > "+ttl)
+	netnstest.MustSh(t, ": > "+ttl)
 	if v := f.value(udp, "ipopt", "ttl"); v.Num != 128 {
 		t.Fatalf("after truncate: ttl %d", v.Num)
 	}
-	mustSh(t, "echo '1 5' > "+filepath.Join(mnt, "1001", "sockopt", "linger"))
+	netnstest.MustSh(t, "echo '1 5' > "+filepath.Join(mnt, "1001", "sockopt", "linger"))
 	if v := f.value(udp, "sockopt", "linger"); v.Num != 1 || v.Num2 != 5 {
 		t.Fatalf("linger %+v", v)
 	}
@@ -229,7 +176,7 @@ func TestMtimeMovesOnlyOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond)
-	read(t, ttl)
+	netnstest.ReadFile(t, ttl)
 	st2, _ := os.Stat(ttl)
 	if !st1.ModTime().Equal(st2.ModTime()) {
 		t.Fatalf("mtime moved without a change: %v -> %v", st1.ModTime(), st2.ModTime())
@@ -247,8 +194,8 @@ func TestMtimeMovesOnlyOnChange(t *testing.T) {
 
 func TestImageCopy(t *testing.T) {
 	f, mnt := setup(t)
-	mustSh(t, fmt.Sprintf("echo 99 > %s/1001/ipopt/ttl && echo 1 > %s/1001/ipopt/recvttl", mnt, mnt))
-	mustSh(t, fmt.Sprintf("cp %s/1001/image.bin %s/1004/image.bin", mnt, mnt))
+	netnstest.MustSh(t, fmt.Sprintf("echo 99 > %s/1001/ipopt/ttl && echo 1 > %s/1001/ipopt/recvttl", mnt, mnt))
+	netnstest.MustSh(t, fmt.Sprintf("cp %s/1001/image.bin %s/1004/image.bin", mnt, mnt))
 	a, b := f.get(udp), f.get(udp2)
 	if !bytes.Equal(a.Encode(), b.Encode()) {
 		t.Fatalf("clone differs")
@@ -257,7 +204,7 @@ func TestImageCopy(t *testing.T) {
 	before := f.get(udp2).Encode()
 	junk := filepath.Join(t.TempDir(), "junk")
 	os.WriteFile(junk, []byte("this is not an image, not at all"), 0o644)
-	out, code := sh(t, fmt.Sprintf("cp %s %s/1004/image.bin", junk, mnt))
+	out, code := netnstest.Sh(t, fmt.Sprintf("cp %s %s/1004/image.bin", junk, mnt))
 	if code == 0 || !strings.Contains(out, "Invalid argument") {
 		t.Fatalf("junk cp: exit %d: %s", code, out)
 	}
@@ -265,12 +212,12 @@ func TestImageCopy(t *testing.T) {
 		t.Fatal("junk image changed the socket")
 	}
 	// A TCP image onto a UDP socket is refused whole.
-	out, code = sh(t, fmt.Sprintf("cp %s/1002/image.bin %s/1004/image.bin", mnt, mnt))
+	out, code = netnstest.Sh(t, fmt.Sprintf("cp %s/1002/image.bin %s/1004/image.bin", mnt, mnt))
 	if code == 0 {
 		t.Fatalf("tcp onto udp: exit 0: %s", out)
 	}
 	// An open O_TRUNC that writes nothing restores nothing.
-	mustSh(t, fmt.Sprintf(": > %s/1004/image.bin", mnt))
+	netnstest.MustSh(t, fmt.Sprintf(": > %s/1004/image.bin", mnt))
 	if !bytes.Equal(before, f.get(udp2).Encode()) {
 		t.Fatal("empty write changed the socket")
 	}
@@ -279,20 +226,20 @@ func TestImageCopy(t *testing.T) {
 func TestMembership(t *testing.T) {
 	f, mnt := setup(t)
 	dir := filepath.Join(mnt, "1001", "membership")
-	mustSh(t, "touch "+dir+"/239.1.2.3@lo")
-	mustSh(t, "touch "+dir+"/239.1.2.3@lo") // idempotent
+	netnstest.MustSh(t, "touch "+dir+"/239.1.2.3@lo")
+	netnstest.MustSh(t, "touch "+dir+"/239.1.2.3@lo") // idempotent
 	img := f.get(udp)
 	if len(img.Memberships) != 1 || img.Memberships[0].Group != netip.MustParseAddr("239.1.2.3") || img.Memberships[0].Ifindex != 1 {
 		t.Fatalf("memberships %+v", img.Memberships)
 	}
-	if got := names(t, dir); !slices.Equal(got, []string{"239.1.2.3@lo"}) {
+	if got := netnstest.Names(t, dir); !slices.Equal(got, []string{"239.1.2.3@lo"}) {
 		t.Fatalf("ls membership: %v", got)
 	}
 	want := "group 239.1.2.3\ninterface lo\nifindex 1\nmode exclude\nsources\n"
-	if got := read(t, dir+"/239.1.2.3@lo"); got != want {
+	if got := netnstest.ReadFile(t, dir+"/239.1.2.3@lo"); got != want {
 		t.Fatalf("content %q, want %q", got, want)
 	}
-	mustSh(t, fmt.Sprintf("printf 'mode include\\nsources 10.0.0.2 10.0.0.1\\n' > %s/239.1.2.3@lo", dir))
+	netnstest.MustSh(t, fmt.Sprintf("printf 'mode include\\nsources 10.0.0.2 10.0.0.1\\n' > %s/239.1.2.3@lo", dir))
 	img = f.get(udp)
 	if m := img.Memberships[0]; m.Mode != netlinkio.ModeInclude || len(m.Sources) != 2 {
 		t.Fatalf("filter %+v", m)
@@ -303,20 +250,20 @@ func TestMembership(t *testing.T) {
 		"239.1.2.3":      "Invalid argument",
 		"239.1.2.3@":     "Invalid argument",
 	} {
-		out, code := sh(t, fmt.Sprintf("touch '%s/%s'", dir, name))
+		out, code := netnstest.Sh(t, fmt.Sprintf("touch '%s/%s'", dir, name))
 		if code == 0 || !strings.Contains(out, want) {
 			t.Errorf("touch %s: exit %d %s, want %s", name, code, out, want)
 		}
 	}
-	mustSh(t, "rm "+dir+"/239.1.2.3@lo")
+	netnstest.MustSh(t, "rm "+dir+"/239.1.2.3@lo")
 	if img := f.get(udp); len(img.Memberships) != 0 {
 		t.Fatalf("after rm: %+v", img.Memberships)
 	}
-	if out, code := sh(t, "rm "+dir+"/239.1.2.3@lo"); code == 0 {
+	if out, code := netnstest.Sh(t, "rm "+dir+"/239.1.2.3@lo"); code == 0 {
 		t.Fatalf("second rm succeeded: %s", out)
 	}
 	// TCP sockets have no memberships.
-	if out, code := sh(t, "touch "+mnt+"/1002/membership/239.1.2.3@lo"); code == 0 {
+	if out, code := netnstest.Sh(t, "touch "+mnt+"/1002/membership/239.1.2.3@lo"); code == 0 {
 		t.Fatalf("tcp join succeeded: %s", out)
 	}
 }
@@ -343,20 +290,20 @@ func TestRefusedOperations(t *testing.T) {
 		{"chown 5 " + s + "/ipopt/ttl", "Operation not permitted"},
 		{"truncate -s 7 " + s + "/ipopt/ttl", "Invalid argument"},
 	} {
-		out, code := sh(t, c.script)
+		out, code := netnstest.Sh(t, c.script)
 		if code == 0 || !strings.Contains(out, c.want) {
 			t.Errorf("%s: exit %d: %s (want %s)", c.script, code, out, c.want)
 		}
 	}
 	// What tar -x and cp -a do is accepted.
-	mustSh(t, "chmod 600 "+s+"/ipopt/ttl && chown 0:0 "+s+"/ipopt/ttl && touch -d @1000000000 "+s+"/ipopt/ttl")
+	netnstest.MustSh(t, "chmod 600 "+s+"/ipopt/ttl && chown 0:0 "+s+"/ipopt/ttl && touch -d @1000000000 "+s+"/ipopt/ttl")
 	fi, _ := os.Stat(s + "/ipopt/ttl")
 	if fi.ModTime().Unix() != 1000000000 {
 		t.Errorf("mtime %v after touch -d", fi.ModTime())
 	}
-	mustSh(t, "chmod 700 "+s+" && touch -d @1000000000 "+s)
+	netnstest.MustSh(t, "chmod 700 "+s+" && touch -d @1000000000 "+s)
 	// Group and other bits are ignored (docs/tree.md): the mode stays.
-	mustSh(t, "chmod 644 "+s+"/ipopt/ttl && chmod 755 "+s)
+	netnstest.MustSh(t, "chmod 644 "+s+"/ipopt/ttl && chmod 755 "+s)
 	if fi, _ := os.Stat(s + "/ipopt/ttl"); fi.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v after chmod 644", fi.Mode())
 	}
@@ -379,11 +326,11 @@ func TestUnlinkHides(t *testing.T) {
 	if _, err := os.Stat(ttl); !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("stat after unlink: %v", err)
 	}
-	if slices.Contains(names(t, filepath.Dir(ttl)), "ttl") {
+	if slices.Contains(netnstest.Names(t, filepath.Dir(ttl)), "ttl") {
 		t.Fatal("listed after unlink")
 	}
 	// Another process still sees it.
-	if out := mustSh(t, "cat "+ttl); out != "64\n" {
+	if out := netnstest.MustSh(t, "cat "+ttl); out != "64\n" {
 		t.Fatalf("cat by another process: %q", out)
 	}
 	fd, err := os.OpenFile(ttl, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -399,11 +346,11 @@ func TestUnlinkHides(t *testing.T) {
 	if v := f.value(udp, "ipopt", "ttl"); v.Num != 12 {
 		t.Fatalf("ttl %d", v.Num)
 	}
-	if got := read(t, ttl); got != "12\n" {
+	if got := netnstest.ReadFile(t, ttl); got != "12\n" {
 		t.Fatalf("after re-create: %q", got)
 	}
 	// rm in one process hides nothing from the next.
-	mustSh(t, fmt.Sprintf("rm %s %s/1001/image.bin %s/1001/info && cat %s", ttl, mnt, mnt, ttl))
+	netnstest.MustSh(t, fmt.Sprintf("rm %s %s/1001/image.bin %s/1001/info && cat %s", ttl, mnt, mnt, ttl))
 	if _, err := os.Stat(filepath.Join(mnt, "1001", "image.bin")); err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +371,7 @@ func TestSocketGoes(t *testing.T) {
 	deadline := time.Now().Add(time.Second)
 	for {
 		_, err := os.Stat(ttl)
-		if errors.Is(err, syscall.ENOENT) && !slices.Contains(names(t, mnt), "1001") {
+		if errors.Is(err, syscall.ENOENT) && !slices.Contains(netnstest.Names(t, mnt), "1001") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -444,25 +391,25 @@ func TestTar(t *testing.T) {
 	netnstest.Require(t, "tar")
 	f, mnt := setup(t)
 	s := mnt + "/1001"
-	mustSh(t, fmt.Sprintf("echo 77 > %s/ipopt/ttl && echo 1 > %s/ipopt/recvttl && touch %s/membership/239.1.2.3@lo %s/membership/239.9.9.9@lo", s, s, s, s))
+	netnstest.MustSh(t, fmt.Sprintf("echo 77 > %s/ipopt/ttl && echo 1 > %s/ipopt/recvttl && touch %s/membership/239.1.2.3@lo %s/membership/239.9.9.9@lo", s, s, s, s))
 	want := f.get(udp).Encode()
 	backup := filepath.Join(t.TempDir(), "b.tar")
-	if out := mustSh(t, fmt.Sprintf("tar -C %s -cf %s 1001 2>&1", mnt, backup)); out != "" {
+	if out := netnstest.MustSh(t, fmt.Sprintf("tar -C %s -cf %s 1001 2>&1", mnt, backup)); out != "" {
 		t.Fatalf("tar -c said: %s", out)
 	}
-	list := mustSh(t, "tar -tvf "+backup)
+	list := netnstest.MustSh(t, "tar -tvf "+backup)
 	if !strings.Contains(list, "1001/ipopt/ttl") || !strings.Contains(list, "1001/membership/239.9.9.9@lo") {
 		t.Fatalf("archive:\n%s", list)
 	}
 	change := func() {
-		mustSh(t, fmt.Sprintf("echo 5 > %s/ipopt/ttl && echo 0 > %s/ipopt/recvttl && rm %s/membership/239.9.9.9@lo && touch %s/membership/239.4.4.4@lo", s, s, s, s))
+		netnstest.MustSh(t, fmt.Sprintf("echo 5 > %s/ipopt/ttl && echo 0 > %s/ipopt/recvttl && rm %s/membership/239.9.9.9@lo && touch %s/membership/239.4.4.4@lo", s, s, s, s))
 		if bytes.Equal(want, f.get(udp).Encode()) {
 			t.Fatal("change changed nothing")
 		}
 	}
 	for _, args := range []string{"", "--overwrite"} {
 		change()
-		out := mustSh(t, fmt.Sprintf("tar -C %s -xf %s %s 2>&1", mnt, backup, args))
+		out := netnstest.MustSh(t, fmt.Sprintf("tar -C %s -xf %s %s 2>&1", mnt, backup, args))
 		if out != "" {
 			t.Errorf("tar -x %s said: %s", args, out)
 		}
@@ -471,7 +418,7 @@ func TestTar(t *testing.T) {
 		}
 	}
 	// Onto another socket (same uid): cp -a and tar -x alike.
-	mustSh(t, fmt.Sprintf("cp -a %s/. %s/1004/", s, mnt))
+	netnstest.MustSh(t, fmt.Sprintf("cp -a %s/. %s/1004/", s, mnt))
 	if got := f.get(udp2); got.Values[47].Num != 77 || len(got.Memberships) != 2 {
 		t.Errorf("cp -a: %+v", got)
 	}

@@ -60,26 +60,11 @@ func (d *optionDir) attr(s *sock, out *fuse.Attr) {
 }
 
 func (d *optionDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	s, err := d.t.sock(d.ino)
-	if err != nil {
-		return errno(err)
-	}
-	out.SetTimeout(d.t.dirAttr)
-	d.attr(s, &out.Attr)
-	return 0
+	return d.t.dirGetattr(d.ino, out, infallible(d.attr))
 }
 
 func (d *optionDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	s, err := d.t.sock(d.ino)
-	if err != nil {
-		return errno(err)
-	}
-	if e := checkOwnerMode(in, modeDir, s.owner()); e != 0 {
-		return e
-	}
-	s.setTimes(d.dir, in)
-	d.attr(s, &out.Attr)
-	return 0
+	return d.t.dirSetattr(d.ino, d.dir, in, out, infallible(d.attr))
 }
 
 func (d *optionDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {

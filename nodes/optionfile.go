@@ -49,15 +49,7 @@ func (n *optionFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetA
 }
 
 func (n *optionFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := n.open(ctx, flags, n.content)
-	if e != 0 {
-		return nil, 0, e
-	}
-	return h, fileFlags, 0
-}
-
-func (n *optionFile) Read(ctx context.Context, f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	return readHandle(f, dest, off)
+	return n.openHandle(ctx, flags, n.content, false)
 }
 
 // Write sets the option from the bytes of this one write, whatever the

@@ -43,26 +43,11 @@ func (d *socketDir) attr(s *sock, out *fuse.Attr) {
 }
 
 func (d *socketDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	s, err := d.t.sock(d.ino)
-	if err != nil {
-		return errno(err)
-	}
-	out.SetTimeout(d.t.dirAttr)
-	d.attr(s, &out.Attr)
-	return 0
+	return d.t.dirGetattr(d.ino, out, infallible(d.attr))
 }
 
 func (d *socketDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	s, err := d.t.sock(d.ino)
-	if err != nil {
-		return errno(err)
-	}
-	if e := checkOwnerMode(in, modeDir, s.owner()); e != 0 {
-		return e
-	}
-	s.setTimes("", in)
-	d.attr(s, &out.Attr)
-	return 0
+	return d.t.dirSetattr(d.ino, "", in, out, infallible(d.attr))
 }
 
 func (d *socketDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
