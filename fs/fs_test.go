@@ -1,6 +1,7 @@
 package fs_test
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,12 +91,22 @@ func TestRunUnmountsOnSignal(t *testing.T) {
 func TestRunBusy(t *testing.T) {
 	dir := t.TempDir()
 	done := run(t, dir)
-	sleep := exec.Command("sleep", "30")
-	sleep.Dir = dir
+	// The shell changes into the tree after exec. With exec.Cmd.Dir the
+	// child would chdir between fork and exec, while the Go runtime in
+	// this process (the tree's own server) waits for that exec; under
+	// -race that hung once with the child stuck in the FUSE request.
+	sleep := exec.Command("sh", "-c", `cd "$0" && echo ready && exec sleep 30`, dir)
+	out, err := sleep.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := sleep.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { sleep.Process.Kill(); sleep.Wait() }()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("the shell did not enter the tree: %q, %v", line, err)
+	}
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	wait(t, done)
 	if netnstest.Mounted(t, dir) {
