@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""The measurement half of scripts/bench/run.sh (docs/performance.md).
+
+run.sh builds inetcr and inetcr-floor and starts this script inside a private
+network and mount namespace (unshare --net --mount --propagation private).
+For each N it makes N bound UDP sockets held by several python3 holder
+processes (internal/netnstest/holder.py), mounts the tree with
+`inetcr mount`, and measures, alternating the two sides of each pair:
+
+  ls        ls -f MNT                          vs  ss -uanp
+  read      cat MNT/INODE/ipopt/ttl (first)    vs  ss -uanp 'sport = :PORT'
+  tar       tar -cf - -C MNT . | cat           vs  the same over a tmpfs copy
+  dump      inetcr dump --all -o DIR           vs  inetcr-floor
+
+and the mount process's peak RSS (VmHWM) and open fds after each measure.
+It prints a Markdown table and writes it (and the raw samples as JSON).
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+PER_ADDRESS = 10000  # sockets bound to one 127.0.K.1 (28k ephemeral ports each)
+PER_HOLDER = 25000   # sockets per holder process
+MIN_HOLDERS = 4
+SETTLE = 0.3         # idle seconds before each timed run: > the tree's 200 ms cache TTL
+
+TARGETS = {
+    "ls": ("ls -f MNT", "ss -uanp", 1.0),
+    "read": ("first read of ipopt/ttl", "ss -uanp 'sport = :PORT'", 1.0),
+    "tar": ("tar -c over MNT", "tar -c over a tmpfs copy", 3.0),
+    "dump": ("inetcr dump --all -o DIR", "inetcr-floor", 2.0),
+}
+ORDER = ["ls", "read", "tar", "dump"]
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def run(argv, ok=(0,), timeout=1800, out=subprocess.DEVNULL):
+    """Runs argv and returns its wall time in seconds."""
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, timeout=timeout)
+    dt = time.perf_counter() - t0
+    if r.returncode not in ok:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), r.returncode, r.stderr.decode()[-2000:]))
+    return dt
+
+
+# ---- sockets -------------------------------------------------------------
+
+class Holder:
+    """A python3 process holding sockets (internal/netnstest/holder.py)."""
+
+    def __init__(self, script):
+        self.p = subprocess.Popen([sys.executable, "-u", script], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+
+    def call(self, **req):
+        self.p.stdin.write(json.dumps(req) + "\n")
+        self.p.stdin.flush()
+        r = json.loads(self.p.stdout.readline())
+        if not r.get("ok"):
+            raise RuntimeError("holder %d: %s" % (self.p.pid, r.get("error")))
+        return r
+
+    def stop(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+
+
+def make_sockets(n, script):
+    """n bound UDP sockets over max(4, n/25000) holders, 10,000 per address."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < PER_HOLDER + 256:
+        # Root may raise the hard limit (the holders raise their soft limit
+        # to it), unless it lacks CAP_SYS_RESOURCE: then use more holders.
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, PER_HOLDER + 256))
+        except (ValueError, OSError):
+            pass
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    per_holder = min(PER_HOLDER, hard - 256)
+    nh = max(MIN_HOLDERS, math.ceil(n / per_holder))
+    per = [n // nh + (1 if i < n % nh else 0) for i in range(nh)]
+    holders, inodes, k = [], [], 1
+    for count in per:
+        h = Holder(script)
+        holders.append(h)
+        while count > 0:
+            c = min(count, PER_ADDRESS)
+            inodes += h.call(op="many", count=c, bind="127.0.%d.%d" % (k // 256, k % 256 or 1))["inodes"]
+            count -= c
+            k += 1
+    return holders, inodes, nh
+
+
+def udp_ports():
+    """inode -> (address, port) from /proc/net/udp (this namespace's)."""
+    out = {}
+    with open("/proc/net/udp") as f:
+        next(f)
+        for line in f:
+            fl = line.split()
+            addr, port = fl[1].split(":")
+            a = int(addr, 16).to_bytes(4, "little")
+            out[int(fl[9])] = ("%d.%d.%d.%d" % tuple(a), int(port, 16))
+    return out
+
+
+# ---- the mount -----------------------------------------------------------
+
+class Mount:
+    def __init__(self, inetcr, mnt, logpath):
+        os.makedirs(mnt, exist_ok=True)
+        self.mnt = mnt
+        self.logf = open(logpath, "w")
+        self.p = subprocess.Popen([inetcr, "mount", mnt], stdout=self.logf, stderr=self.logf)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.p.poll() is not None:
+                raise RuntimeError("inetcr mount exited %d; see %s" % (self.p.returncode, logpath))
+            if self.mounted():
+                try:
+                    os.statvfs(mnt)  # served without a listing, unlike ls
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise RuntimeError("inetcr mount: not mounted after 30 s")
+
+    def mounted(self):
+        with open("/proc/self/mountinfo") as f:
+            return any(l.split()[4] == self.mnt and " - fuse" in l for l in f)
+
+    def status(self):
+        st = {}
+        with open("/proc/%d/status" % self.p.pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmHWM", "VmRSS"):
+                    st[k] = int(v.split()[0]) // 1024  # MiB
+        st["fds"] = len(os.listdir("/proc/%d/fd" % self.p.pid))
+        return st
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.logf.close()
+
+
+# ---- measures ------------------------------------------------------------
+
+def pairs(n_pairs, side_a, side_b, prepare=None):
+    """Times n_pairs (a, b) pairs, alternating which side runs first."""
+    out = []
+    for i in range(n_pairs):
+        t = {}
+        for side in ("a", "b") if i % 2 == 0 else ("b", "a"):
+            if prepare:
+                prepare(i, side)
+            time.sleep(SETTLE)
+            t[side] = (side_a if side == "a" else side_b)(i)
+        out.append(t)
+        log("    pair %d: %.4f s vs %.4f s" % (i + 1, t["a"], t["b"]))
+    return out
+
+
+def summary(samples):
+    a = [p["a"] for p in samples]
+    b = [p["b"] for p in samples]
+    r = [p["a"] / p["b"] for p in samples]
+    return {"a": statistics.median(a), "b": statistics.median(b), "ratio": statistics.median(r),
+            "ratio_min": min(r), "ratio_max": max(r), "samples": samples}
+
+
+class Profiler:
+    """perf record of one process (or one command) around a block."""
+
+    def __init__(self, outdir):
+        self.outdir = outdir
+        self.reports = {}
+
+    def record(self, name, pid, fn):
+        data = os.path.join(self.outdir, "perf-%s.data" % name)
+        p = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-p", str(pid), "-o", data],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        try:
+            fn()
+        finally:
+            p.send_signal(signal.SIGINT)
+            p.wait()
+        self.report(name, data)
+
+    def command(self, name, argv):
+        data = os.path.join(self.outdir, "perf-%s.data" % name)
+        subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g", "-o", data, "--"] + argv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        self.report(name, data)
+
+    def report(self, name, data):
+        out = {}
+        for kind, extra in (("self", ["--no-children"]), ("children", ["--children"])):
+            r = subprocess.run(["perf", "report", "-i", data, "--stdio", "-g", "none", "--percent-limit", "0.5",
+                                "--sort", "symbol"] + extra, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            lines = [l.rstrip() for l in r.stdout.splitlines() if l.strip() and not l.startswith("#")]
+            out[kind] = lines[:40]
+            with open(os.path.join(self.outdir, "perf-%s-%s.txt" % (name, kind)), "w") as f:
+                f.write(r.stdout)
+        self.reports[name] = out
+
+
+def bench_n(n, args, prof):
+    log("== N = %d" % n)
+    res = {"n": n, "date": time.strftime("%Y-%m-%d %H:%M"), "rev": args.rev}
+    t0 = time.time()
+    holders, inodes, nh = make_sockets(n, args.holder)
+    res["holders"] = nh
+    log("  %d sockets held by %d processes (%.1f s)" % (len(inodes), nh, time.time() - t0))
+    mnt = os.path.join(args.work, "mnt")
+    m = Mount(args.inetcr, mnt, os.path.join(args.work, "mount-%d.log" % n))
+    time.sleep(1)
+    mem = {"idle": m.status()}
+    res["mem"] = mem
+    try:
+        ports = udp_ports()
+        log("  mounted; idle: %s" % mem["idle"])
+        meas = {}
+        res["measures"] = meas
+        P = args.pairs
+
+        log("  ls -f MNT vs ss -uanp")
+        meas["ls"] = summary(pairs(P, lambda i: run(["ls", "-f", mnt]), lambda i: run(["ss", "-uanp"])))
+        mem["ls"] = m.status()
+        listed = len(os.listdir(mnt))  # after the timed runs, so that the first is cold
+        if listed < n:
+            raise RuntimeError("ls %s: %d entries, want %d" % (mnt, listed, n))
+
+        log("  first read of ipopt/ttl vs ss -uanp 'sport = :PORT'")
+        picks = [inodes[(2 * i + 1) * len(inodes) // (2 * P)] for i in range(P)]
+
+        def read_a(i):
+            path = "%s/%d/ipopt/ttl" % (mnt, picks[i])
+            t0 = time.perf_counter()
+            r = subprocess.run(["cat", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            dt = time.perf_counter() - t0
+            if r.returncode != 0 or not r.stdout.strip().isdigit():
+                raise RuntimeError("cat %s: %r %r" % (path, r.stdout, r.stderr))
+            return dt
+        meas["read"] = summary(pairs(P, read_a, lambda i: run(["ss", "-uanp", "sport = :%d" % ports[picks[i]][1]])))
+        mem["read"] = m.status()
+
+        if n <= args.tar_max:
+            log("  tar -c over MNT vs over a tmpfs copy")
+            copy = os.path.join(args.tmpfs, "copy")
+            shutil.rmtree(copy, ignore_errors=True)
+            os.makedirs(copy)
+            t0 = time.time()
+            subprocess.run("tar -cf - -C %s . | tar -xf - -C %s" % (mnt, copy), shell=True, check=False,
+                           stderr=subprocess.DEVNULL)
+            files = int(subprocess.run("find %s | wc -l" % copy, shell=True, stdout=subprocess.PIPE, text=True).stdout)
+            log("  copied %d entries onto tmpfs in %.1f s" % (files, time.time() - t0))
+            res["tar_entries"] = files
+            tarcmd = 'tar -cf - -C "$1" . | cat > /dev/null'
+            # tar exits 1 when a file "changed as we read it" (an mtime that moved)
+            meas["tar"] = summary(pairs(P, lambda i: run(["sh", "-c", tarcmd, "sh", mnt], ok=(0, 1)),
+                                        lambda i: run(["sh", "-c", tarcmd, "sh", copy], ok=(0, 1))))
+            mem["tar"] = m.status()
+            shutil.rmtree(copy, ignore_errors=True)
+
+        log("  inetcr dump --all vs inetcr-floor")
+        dumpdir = os.path.join(args.tmpfs, "dump")
+
+        def prep(i, side):
+            if side == "a":
+                shutil.rmtree(dumpdir, ignore_errors=True)
+        meas["dump"] = summary(pairs(P, lambda i: run([args.inetcr, "dump", "--all", "-o", dumpdir]),
+                                     lambda i: run([args.floor]), prepare=prep))
+        res["dump_files"] = len(os.listdir(dumpdir))
+        mem["dump"] = m.status()
+        shutil.rmtree(dumpdir, ignore_errors=True)
+
+        time.sleep(2)
+        mem["end"] = m.status()
+        log("  memory and fds: %s" % mem)
+
+        if prof is not None and n == max(args.ns):
+            log("  profiling at N = %d" % n)
+            prof.record("ls-%d" % n, m.p.pid, lambda: [run(["ls", "-f", mnt]) for _ in range(3)])
+
+            def reads():
+                for ino in inodes[1::max(1, len(inodes) // 20)][:20]:
+                    time.sleep(SETTLE)
+                    run(["cat", "%s/%d/ipopt/ttl" % (mnt, ino)])
+            prof.record("read-%d" % n, m.p.pid, reads)
+            prof.command("dump-%d" % n, [args.inetcr, "dump", "--all", "-o", dumpdir])
+            shutil.rmtree(dumpdir, ignore_errors=True)
+            prof.command("floor-%d" % n, [args.floor])
+        if prof is not None and n == max([x for x in args.ns if x <= args.tar_max], default=-1):
+            prof.record("tar-%d" % n, m.p.pid, lambda: run(["sh", "-c", 'tar -cf - -C "$1" . | cat > /dev/null', "sh", mnt], ok=(0, 1)))
+    finally:
+        m.stop()
+        for h in holders:
+            h.stop()
+    res["seconds"] = time.time() - t0
+    return res
+
+
+# ---- report --------------------------------------------------------------
+
+def fmt_t(s):
+    if s < 1:
+        return "%.1f ms" % (s * 1000)
+    return "%.2f s" % s
+
+
+def report(results, args, prof):
+    L = []
+    ns = [r["n"] for r in results]
+    pairs_n = max(len(s["samples"]) for r in results for s in r["measures"].values())
+    dates = sorted({r.get("date", "") for r in results} - {""}) or [time.strftime("%Y-%m-%d %H:%M")]
+    revs = sorted({r.get("rev", "") for r in results} - {""}) or [args.rev or "unknown revision"]
+    tar_v = subprocess.run(["tar", "--version"], stdout=subprocess.PIPE, text=True).stdout.splitlines()[0]
+    ss_v = subprocess.run(["ss", "-V"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    L.append("Measured by `scripts/bench/run.sh %s` on %s (%s): %d CPUs, kernel %s, %s, %s. "
+             "%d pairs per measure, sides alternating; each side's median, and the median of the pairs' "
+             "ratios (inetcr / reference)." % (" ".join(str(n) for n in ns), " to ".join(dates[::max(1, len(dates) - 1)]),
+                                                ", ".join(revs), os.cpu_count(), os.uname().release,
+                                                tar_v, ss_v, pairs_n))
+    L.append("")
+    L.append("| N | measure | inetcr | reference | ratio (min-max) | target | met |")
+    L.append("|---:|---|---:|---:|---:|---:|:---:|")
+    for r in results:
+        for k in ORDER:
+            s = r["measures"].get(k)
+            if not s:
+                continue
+            a, b, tgt = TARGETS[k]
+            L.append("| %s | %s vs %s | %s | %s | %.2f (%.2f-%.2f) | <= %.1f | %s |" % (
+                "{:,}".format(r["n"]), a, b, fmt_t(s["a"]), fmt_t(s["b"]), s["ratio"], s["ratio_min"],
+                s["ratio_max"], tgt, "yes" if s["ratio"] <= tgt else "**no**"))
+    L.append("")
+    L.append("Mount process (`inetcr mount`): peak RSS (VmHWM, MiB) and open fds, idle and after each measure; "
+             "target: peak RSS <= 150 MB at 100,000 sockets, fds back to idle.")
+    L.append("")
+    L.append("| N | idle fds | fds after ls / read / tar / dump | fds 2 s later | VmHWM after ls / read / tar / dump | VmRSS at end |")
+    L.append("|---:|---:|---|---:|---|---:|")
+    for r in results:
+        m = r["mem"]
+        L.append("| %s | %d | %s | %d%s | %s | %d |" % (
+            "{:,}".format(r["n"]), m["idle"]["fds"], " / ".join(str(m[k]["fds"]) if k in m else "-" for k in ORDER),
+            m["end"]["fds"], "" if m["end"]["fds"] == m["idle"]["fds"] else " **(idle %d)**" % m["idle"]["fds"],
+            " / ".join(str(m[k]["VmHWM"]) if k in m else "-" for k in ORDER), m["end"]["VmRSS"]))
+    by_n = {r["n"]: r for r in results}
+    if 10000 in by_n and 100000 in by_n:
+        L.append("")
+        L.append("Growth from 10,000 to 100,000 sockets (median time at 100,000 / at 10,000; target <= 11x for inetcr):")
+        L.append("")
+        L.append("| measure | inetcr | reference |")
+        L.append("|---|---:|---:|")
+        for k in ORDER:
+            a, b = by_n[10000]["measures"].get(k), by_n[100000]["measures"].get(k)
+            if a and b:
+                g = b["a"] / a["a"]
+                L.append("| %s | %.1fx%s | %.1fx |" % (TARGETS[k][0], g, "" if g <= 11 else " **(no)**", b["b"] / a["b"]))
+    if prof is not None and prof.reports:
+        L.append("")
+        L.append("## Profiles (perf record -e cpu-clock -g, self time, top entries)")
+        for name, rep in prof.reports.items():
+            L.append("")
+            L.append("### %s" % name)
+            L.append("")
+            L.append("```")
+            L += rep["self"][:25]
+            L.append("```")
+    return "\n".join(L) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work")
+    ap.add_argument("--inetcr")
+    ap.add_argument("--floor")
+    ap.add_argument("--holder")
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--tar-max", type=int, default=10000)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--rev", default="")
+    ap.add_argument("ns", nargs="*", type=int)
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="only render the table of earlier runs' raw samples (FILE.json) into --out")
+    args = ap.parse_args()
+    args.ns = args.ns or [1000, 10000]
+    if args.merge:
+        results = []
+        for path in args.merge:
+            with open(path) as f:
+                results += json.load(f)
+        results.sort(key=lambda r: r["n"])
+        text = report(results, args, None)
+        with open(args.out, "w") as f:
+            f.write(text)
+        print(text)
+        return
+    if not (args.work and args.inetcr and args.floor and args.holder):
+        ap.error("--work, --inetcr, --floor and --holder are required (run.sh passes them)")
+
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    args.tmpfs = os.path.join(args.work, "tmpfs")
+    os.makedirs(args.tmpfs, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=90%", "bench", args.tmpfs], check=True)
+    prof = Profiler(args.work) if args.profile else None
+    if prof:
+        prof.outdir = os.path.abspath(args.out) + ".profiles"
+        os.makedirs(prof.outdir, exist_ok=True)
+    results = []
+    for n in args.ns:
+        results.append(bench_n(n, args, prof))
+        with open(args.out + ".json", "w") as f:
+            json.dump(results, f, indent=1)
+    text = report(results, args, prof)
+    with open(args.out, "w") as f:
+        f.write(text)
+    print(text)
+    log("written to %s (raw samples: %s.json)" % (args.out, args.out))
+
+
+if __name__ == "__main__":
+    main()
