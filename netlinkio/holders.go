@@ -36,16 +36,35 @@ func (x *holderIndex) lookup(inode uint64) []holderRef {
 	if refs := x.verified(inode); len(refs) > 0 {
 		return refs
 	}
+	x.rescanLocked(inode)
+	return x.verified(inode)
+}
+
+// candidates returns the indexed holders of inode without checking them:
+// a dump proves its holder with fstat of the duplicate anyway, so a
+// readlink here would be the same check made twice. A miss, or fresh
+// set, rebuilds the index as lookup does.
+func (x *holderIndex) candidates(inode uint64, fresh bool) []holderRef {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if refs := x.byInode[inode]; len(refs) > 0 && !fresh {
+		return slices.Clone(refs)
+	}
+	x.rescanLocked(inode)
+	return slices.Clone(x.byInode[inode])
+}
+
+// rescanLocked walks /proc again, unless inode was missed within
+// minRescan.
+func (x *holderIndex) rescanLocked(inode uint64) {
 	if t, ok := x.misses[inode]; ok && time.Since(t) < minRescan {
-		return nil
+		return
 	}
 	x.byInode = scanProc()
 	x.misses = map[uint64]time.Time{}
-	refs := x.verified(inode)
-	if len(refs) == 0 {
+	if len(x.byInode[inode]) == 0 {
 		x.misses[inode] = time.Now()
 	}
-	return refs
 }
 
 // verified keeps the indexed holders that still hold the inode.

@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -162,6 +161,3 @@ func setFilter(fd int, m Membership) error {
 	}
 	return setRaw(fd, unix.IPPROTO_IP, mcastMSFilt, b)
 }
-
-// errNoInterface marks a membership whose interface is gone.
-var errNoInterface = syscall.ENODEV

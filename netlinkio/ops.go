@@ -42,8 +42,8 @@ func Join(b Backend, inode uint64, m Membership, guards ...Guard) error {
 	})
 }
 
-// Leave drops a membership; leaving a group the socket is not in is
-// ErrNoSocket's cousin, ENOENT with the group named.
+// Leave drops a membership; leaving a group the socket is not in fails
+// with EADDRNOTAVAIL (errNotMember), the group named, and changes nothing.
 func Leave(b Backend, inode uint64, k MembershipKey, guards ...Guard) error {
 	return edit(b, "leave "+k.Group.String(), inode, guards, func(img *Image) error {
 		for i, m := range img.Memberships {

@@ -71,39 +71,47 @@ func capName(cp int) string {
 	return "capability " + strconv.Itoa(cp)
 }
 
-// needs lists the privileges the kernel asks for to turn before into want,
-// following its own checks: SO_MARK, SO_PRIORITY above 6 and IP_TRANSPARENT
-// on want CAP_NET_ADMIN or CAP_NET_RAW; buffer sizes past the sysctl
-// limits take the FORCE options (CAP_NET_ADMIN); moving an already bound
-// SO_BINDTODEVICE wants CAP_NET_RAW; binding a port below
-// ip_unprivileged_port_start wants CAP_NET_BIND_SERVICE.
+// Privilege is an option row's rule for when the kernel asks its caller
+// for a capability: the row's Needs column. A change of the row's value
+// for which When holds (any change when When is nil) needs one of Caps.
+type Privilege struct {
+	Caps []int
+	When func(old, nw Value) bool
+	Why  string // appended to the row's path in the refusal
+}
+
+var netAdminOrRaw = []int{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW}
+
+// The rules of the option table, following the kernel's own checks.
+var (
+	// needOnChange: SO_MARK.
+	needOnChange = &Privilege{Caps: netAdminOrRaw}
+	// needAbove6: SO_PRIORITY outside TC_PRIO_BESTEFFORT..INTERACTIVE.
+	needAbove6 = &Privilege{Caps: netAdminOrRaw, Why: " above 6", When: func(_, nw Value) bool { return nw.Num > 6 }}
+	// needToTurnOn: IP_TRANSPARENT; turning it off is free.
+	needToTurnOn = &Privilege{Caps: netAdminOrRaw, When: func(_, nw Value) bool { return nw.Num == 1 }}
+	// needToRebind: SO_BINDTODEVICE of a socket already bound to one.
+	needToRebind = &Privilege{Caps: []int{unix.CAP_NET_RAW}, Why: " of a socket already bound to a device", When: func(old, _ Value) bool { return len(old.Bytes) > 0 }}
+)
+
+// needPastSysctl: a buffer size past net.core.NAME takes the FORCE option.
+func needPastSysctl(name string) *Privilege {
+	return &Privilege{Caps: []int{unix.CAP_NET_ADMIN}, Why: " past net.core." + name, When: func(_, nw Value) bool {
+		return nw.Num/2 > sysctlUint("/proc/sys/net/core/"+name)
+	}}
+}
+
+// needs lists the privileges the kernel asks for to turn before into want:
+// each changed row's Needs rule, and CAP_NET_BIND_SERVICE for binding a
+// port below ip_unprivileged_port_start.
 func needs(before, want *Image) []need {
 	var out []need
-	changed := func(name string) (*Option, Value, bool) {
-		o, _ := LookupOption("sockopt", name)
-		if o == nil {
-			o, _ = LookupOption("ipopt", name)
+	for _, o := range OptionsFor(want.Type) {
+		old, nw := before.Values[o.Attr], want.Values[o.Attr]
+		if o.Needs == nil || old.Equal(nw) || (o.Needs.When != nil && !o.Needs.When(old, nw)) {
+			continue
 		}
-		nv := want.Values[o.Attr]
-		return o, nv, !before.Values[o.Attr].Equal(nv)
-	}
-	netAdminOrRaw := []int{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW}
-	if o, _, ok := changed("mark"); ok {
-		out = append(out, need{o.Path(), netAdminOrRaw})
-	}
-	if o, v, ok := changed("priority"); ok && v.Num > 6 {
-		out = append(out, need{o.Path() + " above 6", netAdminOrRaw})
-	}
-	if o, v, ok := changed("transparent"); ok && v.Num == 1 {
-		out = append(out, need{o.Path(), netAdminOrRaw})
-	}
-	for _, b := range []struct{ name, sysctl string }{{"sndbuf", "wmem_max"}, {"rcvbuf", "rmem_max"}} {
-		if o, v, ok := changed(b.name); ok && v.Num/2 > sysctlUint("/proc/sys/net/core/"+b.sysctl) {
-			out = append(out, need{fmt.Sprintf("%s %d (past net.core.%s)", o.Path(), v.Num, b.sysctl), []int{unix.CAP_NET_ADMIN}})
-		}
-	}
-	if o, _, ok := changed("bindtodevice"); ok && len(before.Values[o.Attr].Bytes) > 0 {
-		out = append(out, need{o.Path() + " of a socket already bound to a device", []int{unix.CAP_NET_RAW}})
+		out = append(out, need{o.Path() + o.Needs.Why, o.Needs.Caps})
 	}
 	if unbound(before) && !unbound(want) && want.Type != unix.SOCK_RAW {
 		if p := uint64(want.Local.Port()); p != 0 && p < sysctlUint("/proc/sys/net/ipv4/ip_unprivileged_port_start") {

@@ -3,7 +3,6 @@ package netlinkio
 import (
 	"errors"
 	"net/netip"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,8 +56,19 @@ func (s *Stock) Holders(inode uint64) ([]Holder, error) {
 // returned fd. It also returns the holder's pid, whose /proc/<pid>/net
 // describes the socket's network namespace.
 func (s *Stock) dupSocket(inode uint64) (int, int, error) {
+	refs := s.holders.candidates(inode, false)
+	fd, pid, err := s.dupFrom(inode, refs)
+	if errors.Is(err, ErrNoSocket) && len(refs) > 0 {
+		// Every indexed holder was stale: look in /proc once more.
+		fd, pid, err = s.dupFrom(inode, s.holders.candidates(inode, true))
+	}
+	return fd, pid, err
+}
+
+// dupFrom duplicates the socket from the first of refs that still holds it.
+func (s *Stock) dupFrom(inode uint64, refs []holderRef) (int, int, error) {
 	var last error = ErrNoSocket
-	for _, r := range s.holders.lookup(inode) {
+	for _, r := range refs {
 		fd, err := pidGetFd(r.pid, r.fd)
 		if err != nil {
 			last = err
@@ -167,13 +177,4 @@ func socketState(fd int, img *Image) (uint8, error) {
 		return stateClose, nil
 	}
 	return stateEstablished, nil
-}
-
-// errnoOf finds the errno in an error chain, EIO when there is none.
-func errnoOf(err error) syscall.Errno {
-	var e syscall.Errno
-	if errors.As(err, &e) {
-		return e
-	}
-	return syscall.EIO
 }

@@ -423,9 +423,14 @@ func (s *sock) isHidden(path string, pid uint32) bool {
 	if !s.anyHidden() {
 		return false
 	}
-	k := hideKey{path, tgid(pid)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.hiddenLocked(hideKey{path, tgid(pid)})
+}
+
+// hiddenLocked reports whether k is hidden now; an expired entry is
+// dropped on the way.
+func (s *sock) hiddenLocked(k hideKey) bool {
 	until, ok := s.hidden[k]
 	if ok && time.Now().After(until) {
 		delete(s.hidden, k)
@@ -444,11 +449,10 @@ func (s *sock) unhide(path string, pid uint32) bool {
 	k := hideKey{path, tgid(pid)}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	until, ok := s.hidden[k]
-	delete(s.hidden, k)
-	if !ok || time.Now().After(until) {
+	if !s.hiddenLocked(k) {
 		return false
 	}
+	delete(s.hidden, k)
 	s.bumpLocked(path)
 	return true
 }
