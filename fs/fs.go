@@ -2,11 +2,14 @@
 // options, caching policy, stale mounts, signals and a clean unmount.
 //
 // The tree's content changes under it (the sockets' owners change options,
-// sockets come and go), so the kernel caches nothing: entry, attribute and
-// negative-entry timeouts are zero and every regular file is opened with
-// direct I/O. A read therefore always reaches the tree, a stat always
-// reports the size of what a read returns, and a socket that closes is
-// gone from the next path walk. Permissions are the kernel's to check
+// sockets come and go), so the kernel caches little, and briefly: entries
+// and attributes for KernelCacheTimeout, far below the second within which
+// a closed socket must be gone, and no negative entries (a name a process
+// unlinked comes back when it creates it). Every open of a file reaches
+// the tree, which decides whether the kernel may serve the reads from its
+// page cache (only when it holds that very content) and drops what the
+// kernel holds of a socket whenever a change is made through the tree
+// (package nodes). Permissions are the kernel's to check
 // (default_permissions) against the modes and owners the tree reports.
 package fs
 
@@ -45,6 +48,13 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// KernelCacheTimeout is how long the kernel may keep the tree's entries
+// and attributes. A tar of a socket's forty files reads them within a few
+// milliseconds, so each is looked up once; a socket that closes is gone
+// from a path walk within this time, and a value its owner changes shows
+// in a stat within it (a read sees it at once: every open asks the tree).
+const KernelCacheTimeout = 500 * time.Millisecond
+
 // Mount mounts the tree on mountpoint and serves it in the background. As
 // root it mounts with mount(2) itself; as another user through fusermount3.
 // A stale mount left at mountpoint by a process that was killed (stat
@@ -78,7 +88,7 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 	// go-fuse logs through a log.Logger; its lines go to the same handler.
 	logger := slog.NewLogLogger(sl.Handler(), slog.LevelInfo)
 	tree := nodes.New(nodes.Config{Backend: b, Logger: sl})
-	zero := time.Duration(0)
+	zero, cache := time.Duration(0), KernelCacheTimeout
 	root := os.Geteuid() == 0
 	fo := &gofs.Options{
 		MountOptions: fuse.MountOptions{
@@ -89,9 +99,13 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 			DirectMount: root,
 			Debug:       opts.Debug,
 			Logger:      logger,
+			// The tree's reads are a few bytes to a few hundred: splicing
+			// buys nothing, and its pipes would stay open for the life of
+			// the mount.
+			DisableSplice: true,
 		},
-		EntryTimeout:    &zero,
-		AttrTimeout:     &zero,
+		EntryTimeout:    &cache,
+		AttrTimeout:     &cache,
 		NegativeTimeout: &zero,
 		// The nodes set every mode themselves.
 		NullPermissions: true,

@@ -31,7 +31,7 @@ func (b *fileBase) attr(s *sock, out *fuse.Attr, content contentFunc) syscall.Er
 	if err != nil {
 		return errno(err)
 	}
-	fill(out, b.mode, len(data), s.owner(), 1, s.observe(b.path, data))
+	fill(out, b.mode, len(data), s.owner(), 1, s.observeAttr(b.path, data))
 	return 0
 }
 
@@ -74,13 +74,16 @@ func (b *fileBase) setattr(f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOu
 	return b.attr(s, &out.Attr, content)
 }
 
-// open takes the snapshot a reader reads from: one dump at open, so a file
-// opened once reads one consistent value. A write-only open dumps nothing.
-// The caller must be allowed to use the socket (access.go).
-func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) (*handle, syscall.Errno) {
+// open takes the snapshot a reader reads from, so a file opened once reads
+// one consistent value: a dump of at most Config.CacheTTL ago that has not
+// served this file yet (sock.claim), which every change made through the
+// tree drops. A write-only open dumps nothing. The caller must be allowed to use the socket (access.go).
+// It returns the open's FOPEN flags: direct I/O for a writable open, and
+// for a read-only one what sock.openFlags decides.
+func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) (*handle, uint32, syscall.Errno) {
 	s, err := b.t.sock(b.ino)
 	if err != nil {
-		return nil, errno(err)
+		return nil, 0, errno(err)
 	}
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
 	op := "open"
@@ -88,29 +91,42 @@ func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) 
 		op = "open for writing"
 	}
 	if e := b.t.permit(ctx, s, op, b.path, write); e != 0 {
-		return nil, e
+		return nil, 0, e
 	}
 	h := &handle{}
 	if flags&syscall.O_ACCMODE != syscall.O_WRONLY {
-		data, err := content(s, true)
+		s.claim(b.path)
+		data, err := content(s, false)
 		if err != nil {
-			return nil, errno(err)
+			return nil, 0, errno(err)
 		}
-		s.observe(b.path, data)
+		s.serve(b.path)
 		h.data = data
 	}
-	return h, 0
+	if write {
+		if h.data != nil {
+			s.observe(b.path, h.data)
+		}
+		return h, fuse.FOPEN_DIRECT_IO, 0
+	}
+	fopen, stale := s.openFlags(b.path, h.data)
+	if stale {
+		// Only the attributes: dropping them takes no lock in the kernel,
+		// so it is safe from within the open.
+		b.NotifyContent(-1, 0)
+	}
+	return h, fopen, 0
 }
 
 // openHandle serves Open with a handle from open. When bufferWrites is
 // set, a writable handle keeps what is written until flush.
 func (b *fileBase) openHandle(ctx context.Context, flags uint32, content contentFunc, bufferWrites bool) (fs.FileHandle, uint32, syscall.Errno) {
-	h, e := b.open(ctx, flags, content)
+	h, fopen, e := b.open(ctx, flags, content)
 	if e != 0 {
 		return nil, 0, e
 	}
 	h.buffered = bufferWrites && flags&syscall.O_ACCMODE != syscall.O_RDONLY
-	return h, fileFlags, 0
+	return h, fopen, 0
 }
 
 // Read serves a read from the open file's snapshot, the same for every
@@ -207,10 +223,9 @@ func readHandle(f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, sysca
 	return h.read(dest, off)
 }
 
-// fileFlags is what every open of a regular file answers: direct I/O, so
-// that reads and writes always reach the tree and no page cache can show a
-// stale value.
-const fileFlags = fuse.FOPEN_DIRECT_IO
+// createFlags is what a create answers: the file is open for writing, and
+// writes always reach the tree.
+const createFlags = fuse.FOPEN_DIRECT_IO
 
 // maxImage bounds image.bin's write buffer.
 const maxImage = netlinkio.MaxImageSize

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -129,6 +130,10 @@ func (d *membershipDir) child(ctx context.Context, s *sock, name string, k netli
 	if e := n.attr(s, &out.Attr, n.content); e != 0 {
 		return nil, e
 	}
+	// The kernel must ask again at every path walk: a restore through
+	// image.bin can leave a group without an unlink that the kernel would
+	// see (go-fuse takes 0 for "the mount's default").
+	out.SetEntryTimeout(time.Nanosecond)
 	return d.NewInode(ctx, n, s.stable(n.path, syscall.S_IFREG)), 0
 }
 
@@ -157,7 +162,7 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if e != 0 {
 		return nil, nil, 0, e
 	}
-	return child, &handle{buffered: true}, fileFlags, 0
+	return child, &handle{buffered: true}, createFlags, 0
 }
 
 // Unlink leaves the group.

@@ -19,6 +19,7 @@ import (
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/nodes"
 	"golang.org/x/sys/unix"
 )
 
@@ -50,7 +51,7 @@ func setup(t *testing.T) (*fake, string) {
 func mount(t *testing.T, b netlinkio.Backend) string {
 	t.Helper()
 	dir := t.TempDir()
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Debug: os.Getenv("INETCR_FUSE_DEBUG") != "", Backend: b, Logger: slog.New(slog.NewTextHandler(dbgOut(), nil))})
 	return dir
 }
 
@@ -185,7 +186,9 @@ func TestMtimeMovesOnlyOnChange(t *testing.T) {
 		o, _ := netlinkio.LookupOption("ipopt", "ttl")
 		img.Values[o.Attr] = netlinkio.Value{Num: 100}
 	})
-	time.Sleep(250 * time.Millisecond) // past the dump cache
+	// Past the dump cache and the kernel's attribute cache: a change the
+	// owner makes shows in a stat within that time (docs/tree.md).
+	time.Sleep(nodes.DefaultCacheTTL + inetcrfs.KernelCacheTimeout + 50*time.Millisecond)
 	st3, _ := os.Stat(ttl)
 	if !st3.ModTime().After(st2.ModTime()) || st3.Size() != 4 {
 		t.Fatalf("after a change: mtime %v (was %v), size %d", st3.ModTime(), st2.ModTime(), st3.Size())
@@ -467,4 +470,14 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	_ = f
+}
+
+// dbgOut is where the mount logs: with INETCR_FUSE_DEBUG set, every FUSE
+// request and reply goes to stderr, which is how to see what the kernel
+// asks of the tree in a failing test.
+func dbgOut() io.Writer {
+	if os.Getenv("INETCR_FUSE_DEBUG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }

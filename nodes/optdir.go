@@ -147,12 +147,12 @@ func recreate(ctx context.Context, parent *fs.Inode, s *sock, path string, flags
 	if e := base.attr(s, &out.Attr, content); e != 0 {
 		return nil, nil, 0, e
 	}
-	h, e := base.open(ctx, flags, content)
+	h, fopen, e := base.open(ctx, flags, content)
 	if e != 0 {
 		return nil, nil, 0, e
 	}
 	if path == imagePath {
 		h.buffered = flags&syscall.O_ACCMODE != syscall.O_RDONLY
 	}
-	return parent.NewInode(ctx, node, s.stable(path, syscall.S_IFREG)), h, fileFlags, 0
+	return parent.NewInode(ctx, node, s.stable(path, syscall.S_IFREG)), h, fopen, 0
 }

@@ -3,7 +3,6 @@ package nodes
 import (
 	"context"
 	"os"
-	"slices"
 	"strconv"
 	"syscall"
 
@@ -55,43 +54,32 @@ func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	return r.NewInode(ctx, n, s.stable("", syscall.S_IFDIR)), 0
 }
 
-// inodes lists the sockets, sorted.
-func (r *rootDir) inodes(force bool) ([]uint64, error) {
-	l, err := r.t.listing(force)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]uint64, 0, len(l))
-	for ino := range l {
-		out = append(out, ino)
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
+// Readdir lists afresh: one listing per ls. The lookups that READDIRPLUS
+// makes for its entries find them in that listing.
 func (r *rootDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
-	inos, err := r.inodes(true)
+	l, err := r.t.listing(true)
 	if err != nil {
 		return nil, errno(err)
 	}
-	out := make([]fuse.DirEntry, 0, len(inos)+2)
+	out := make([]fuse.DirEntry, 0, len(l.socks)+2)
 	out = append(out, dots(1, 1)...)
-	for _, ino := range inos {
-		out = append(out, fuse.DirEntry{Name: strconv.FormatUint(ino, 10), Mode: syscall.S_IFDIR, Ino: ino})
+	for _, s := range l.socks {
+		out = append(out, fuse.DirEntry{Name: strconv.FormatUint(s.Inode, 10), Mode: syscall.S_IFDIR, Ino: s.Inode})
 	}
 	return fs.NewListDirStream(out), 0
 }
 
+// attr fills the root's attributes without a listing (Tree.rootAttr). Its
+// link count is 1, which tells find(1) that the number of subdirectories
+// is not known, since a count from the last listing could be too low and
+// make find skip directories.
 func (r *rootDir) attr(out *fuse.Attr) syscall.Errno {
-	ts, n, err := r.t.rootAttr()
-	if err != nil {
-		return errno(err)
-	}
-	fill(out, modeRoot, 0, uint32(os.Getuid()), uint32(2+n), ts)
+	fill(out, modeRoot, 0, uint32(os.Getuid()), 1, r.t.rootAttr())
 	return 0
 }
 
 func (r *rootDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.SetTimeout(r.t.dirAttr)
 	return r.attr(&out.Attr)
 }
 

@@ -11,21 +11,18 @@
 package nodes
 
 import (
-	"context"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"log/slog"
-	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
-	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
 )
 
@@ -70,11 +67,12 @@ type Tree struct {
 	dirAttr time.Duration
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	list   map[uint64]netlinkio.Socket
-	listAt time.Time
-	root   fileState // times of the root directory's listing
-	socks  map[uint64]*sock
+	mu       sync.Mutex
+	rootNode *fs.Inode // set by Root
+	list     *listing
+	swept    time.Time // when a listing last forgot sockets that went away
+	root     fileState // times of the root directory's listing
+	socks    map[uint64]*sock
 }
 
 // New returns a Tree; its Root is the mount's root node.
@@ -101,19 +99,74 @@ func New(cfg Config) *Tree {
 }
 
 // Root returns the root directory node, for fs.Mount or fs.NewNodeFS.
-func (t *Tree) Root() fs.InodeEmbedder { return &rootDir{t: t} }
+func (t *Tree) Root() fs.InodeEmbedder {
+	r := &rootDir{t: t}
+	t.mu.Lock()
+	t.rootNode = &r.Inode
+	t.mu.Unlock()
+	return r
+}
+
+// invalidate has the kernel drop the attributes it holds of socket ino's
+// directories and files, after a change made through the tree, so that a
+// stat right after it asks again (the kernel may otherwise keep them for
+// the mount's attribute timeout). Only attributes: dropping them takes no
+// lock in the kernel, so it is safe from within the request that made the
+// change. The page cache needs no notice: an open of changed content does
+// not let the kernel keep it (sock.openFlags).
+func (t *Tree) invalidate(ino uint64) {
+	t.mu.Lock()
+	root := t.rootNode
+	t.mu.Unlock()
+	if root == nil {
+		return
+	}
+	var walk func(n *fs.Inode)
+	walk = func(n *fs.Inode) {
+		n.NotifyContent(-1, 0)
+		for _, c := range n.Children() {
+			walk(c)
+		}
+	}
+	if dir := root.GetChild(strconv.FormatUint(ino, 10)); dir != nil {
+		walk(dir)
+	}
+}
 
 // fresh reports whether something fetched at at may still be used.
 func (t *Tree) fresh(at time.Time) bool {
 	return t.ttl > 0 && !at.IsZero() && time.Since(at) < t.ttl
 }
 
+// listing is one sock_diag listing, sorted by inode. It is shared by every
+// reader and never modified.
+type listing struct {
+	socks []netlinkio.Socket
+	at    time.Time // when the listing was complete
+}
+
+// find returns the listed socket ino.
+func (l *listing) find(ino uint64) (netlinkio.Socket, bool) {
+	i, ok := slices.BinarySearchFunc(l.socks, ino, func(s netlinkio.Socket, ino uint64) int { return cmp.Compare(s.Inode, ino) })
+	if !ok {
+		return netlinkio.Socket{}, false
+	}
+	return l.socks[i], true
+}
+
+func byInode(a, b netlinkio.Socket) int { return cmp.Compare(a.Inode, b.Inode) }
+
+// sweepEvery is how often a listing also forgets the bookkeeping of
+// sockets that went away, so that a listing costs no walk of every socket
+// the tree has seen.
+const sweepEvery = 10 * time.Second
+
 // listing returns the sock_diag listing, reusing one younger than the TTL
-// unless force is set.
-func (t *Tree) listing(force bool) (map[uint64]netlinkio.Socket, error) {
+// unless force is set. The listing's age counts from its end, so that a
+// listing that takes longer than the TTL (100,000 sockets) is still reused.
+func (t *Tree) listing(force bool) (*listing, error) {
 	t.mu.Lock()
-	if !force && t.list != nil && t.fresh(t.listAt) {
-		l := t.list
+	if l := t.list; !force && l != nil && t.fresh(l.at) {
 		t.mu.Unlock()
 		return l, nil
 	}
@@ -122,60 +175,61 @@ func (t *Tree) listing(force bool) (map[uint64]netlinkio.Socket, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := make(map[uint64]netlinkio.Socket, len(socks))
-	for _, s := range socks {
-		l[s.Inode] = s
+	if !slices.IsSortedFunc(socks, byInode) {
+		socks = slices.SortedFunc(slices.Values(socks), byInode)
 	}
+	l := &listing{socks: socks, at: time.Now()}
 	sig := listingSig(socks)
-	now := time.Now()
 	t.mu.Lock()
-	t.list, t.listAt = l, now
-	if t.root.content != sig {
-		if t.root.seen {
-			t.root.mtime, t.root.ctime = now, now
+	defer t.mu.Unlock()
+	t.list = l
+	if t.root.sum != sig {
+		if t.root.sum != 0 {
+			t.root.mtime, t.root.ctime = l.at, l.at
 		}
-		t.root.content, t.root.seen = sig, true
+		t.root.sum = sig
 	}
-	// Forget the bookkeeping of sockets that are neither listed nor were
-	// looked at for a while (unbound sockets are not listed but live on).
-	for ino, s := range t.socks {
-		if _, ok := l[ino]; !ok && now.Sub(s.checked) > time.Minute {
-			delete(t.socks, ino)
+	if l.at.Sub(t.swept) > sweepEvery {
+		t.swept = l.at
+		// Unbound sockets are not listed but live on: only what was not
+		// looked at for a while is forgotten.
+		for ino, s := range t.socks {
+			if _, ok := l.find(ino); !ok && l.at.Sub(s.checked) > time.Minute {
+				delete(t.socks, ino)
+			}
 		}
 	}
-	t.mu.Unlock()
 	return l, nil
 }
 
 // listingSig identifies a listing's set of sockets, so that the root's
 // mtime moves only when a socket comes or goes.
-func listingSig(socks []netlinkio.Socket) string {
-	inos := make([]uint64, len(socks))
-	for i, s := range socks {
-		inos[i] = s.Inode
+func listingSig(socks []netlinkio.Socket) uint64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, s := range socks {
+		binary.LittleEndian.PutUint64(b[:], s.Inode)
+		h.Write(b[:])
 	}
-	slices.Sort(inos)
-	b := make([]byte, 0, len(inos)*8)
-	for _, ino := range inos {
-		b = binary.LittleEndian.AppendUint64(b, ino)
-	}
-	return string(b)
+	return h.Sum64() | 1
 }
 
-// rootAttr returns the root's times and how many sockets it lists.
-func (t *Tree) rootAttr() (fileState, int, error) {
-	l, err := t.listing(false)
-	if err != nil {
-		return fileState{}, 0, err
-	}
+// rootAttr returns the root's times: those of the last listing, whatever
+// its age. A stat of the root never lists: every path walk below it asks
+// for its attributes, and a listing of 100,000 sockets costs a tenth of a
+// second. So the root's mtime moves when a listing (ls, a lookup of a
+// socket the tree has not seen) sees a socket come or go.
+func (t *Tree) rootAttr() fileState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.root, len(l), nil
+	return t.root
 }
 
-// sock returns the bookkeeping of a socket that exists: it is in the
-// listing, or some process holds it (unbound sockets are not in sock_diag).
-// It fails with ENOENT for a socket that is gone.
+// sock returns the bookkeeping of a socket that exists. A socket is known
+// to exist when it is in a listing younger than the TTL, or some process
+// holds it: one readlink through the holder index, not a listing of every
+// socket (unbound sockets are not in sock_diag at all). It fails with
+// ENOENT for a socket that is gone.
 func (t *Tree) sock(ino uint64) (*sock, error) {
 	t.mu.Lock()
 	s := t.socks[ino]
@@ -183,19 +237,16 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 		t.mu.Unlock()
 		return s, nil
 	}
+	l := t.list
 	t.mu.Unlock()
 
-	list, err := t.listing(false)
-	if err != nil {
-		return nil, err
-	}
-	if ls, ok := list[ino]; ok {
-		s := t.add(ino)
-		s.mu.Lock()
-		s.typ, s.uid, s.known = ls.Type, ls.UID, true
-		s.mu.Unlock()
-		t.checked(s)
-		return s, nil
+	if l != nil && t.fresh(l.at) {
+		if ls, ok := l.find(ino); ok {
+			s := t.add(ino)
+			s.know(ls.Type, ls.UID)
+			t.checked(s)
+			return s, nil
+		}
 	}
 	hs, err := t.b.Holders(ino)
 	if err == nil && len(hs) == 0 {
@@ -208,18 +259,14 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 		return nil, err
 	}
 	s = t.add(ino)
-	s.mu.Lock()
-	known := s.known
-	s.mu.Unlock()
-	if !known {
+	if !s.isKnown() {
+		// The first sight of a socket: a dump gives its type (and proves
+		// it is an AF_INET socket), its inode its owner.
 		img, err := s.image(true)
 		if err != nil {
 			return nil, err
 		}
-		uid := holderUID(hs[0].Pid)
-		s.mu.Lock()
-		s.typ, s.uid, s.known = img.Type, uid, true
-		s.mu.Unlock()
+		s.know(img.Type, socketUID(ino, hs[0]))
 	}
 	t.checked(s)
 	return s, nil
@@ -230,8 +277,7 @@ func (t *Tree) add(ino uint64) *sock {
 	defer t.mu.Unlock()
 	s := t.socks[ino]
 	if s == nil {
-		now := time.Now()
-		s = &sock{t: t, ino: ino, born: now, files: map[string]*fileState{}}
+		s = &sock{t: t, ino: ino, born: time.Now()}
 		t.socks[ino] = s
 	}
 	return s
@@ -248,277 +294,9 @@ func (t *Tree) drop(ino uint64) {
 	t.mu.Lock()
 	delete(t.socks, ino)
 	if t.list != nil {
-		if _, ok := t.list[ino]; ok {
+		if _, ok := t.list.find(ino); ok {
 			t.list = nil // stale: make the next lookup list again
 		}
 	}
 	t.mu.Unlock()
-}
-
-// holderUID is the owner of a socket sock_diag does not list: the user of
-// the process that holds it.
-func holderUID(pid int) uint32 {
-	fi, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	if err != nil {
-		return 0
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Uid
-	}
-	return 0
-}
-
-// sock is the bookkeeping of one socket.
-type sock struct {
-	t    *Tree
-	ino  uint64
-	born time.Time
-
-	checked time.Time // last time the socket was seen to exist; under t.mu
-
-	mu     sync.Mutex
-	known  bool // typ and uid are set
-	typ    uint16
-	uid    uint32
-	img    *netlinkio.Image
-	imgAt  time.Time
-	files  map[string]*fileState
-	hidden map[hideKey]time.Time
-	gens   map[string]uint64
-
-	hs        []netlinkio.Holder
-	holdersAt time.Time
-}
-
-// image returns the socket's image: a fresh dump when fresh is set, else
-// one younger than the TTL if there is one. The image is shared: callers
-// must not change it (Clone it first).
-func (s *sock) image(fresh bool) (*netlinkio.Image, error) {
-	s.mu.Lock()
-	if !fresh && s.img != nil && s.t.fresh(s.imgAt) {
-		img := s.img
-		s.mu.Unlock()
-		return img, nil
-	}
-	s.mu.Unlock()
-	img, err := s.t.b.Dump(s.ino)
-	if err != nil {
-		if errors.Is(err, syscall.ENOENT) {
-			s.t.drop(s.ino)
-		}
-		return nil, err
-	}
-	s.mu.Lock()
-	s.img, s.imgAt = img, time.Now()
-	s.typ = img.Type
-	s.mu.Unlock()
-	return img, nil
-}
-
-// changed drops the cached dump after a change made through the tree, so
-// that the next stat shows the new value.
-func (s *sock) changed() {
-	s.mu.Lock()
-	s.img = nil
-	s.mu.Unlock()
-}
-
-func (s *sock) sockType() uint16 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.typ
-}
-
-func (s *sock) owner() uint32 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.uid
-}
-
-// fileState is what the tree remembers of one file: its last content and
-// when it changed. Times move only when the content does (or a setattr
-// sets mtime), never on a mere stat.
-type fileState struct {
-	content string
-	seen    bool
-	mtime   time.Time
-	ctime   time.Time
-	atime   time.Time
-}
-
-// observe records a file's current content and returns its times. A file
-// seen for the first time takes the time its socket was first seen.
-func (s *sock) observe(path string, content []byte) fileState {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.files[path]
-	if f == nil {
-		f = &fileState{content: string(content), seen: true, mtime: s.born, ctime: s.born, atime: s.born}
-		s.files[path] = f
-		return *f
-	}
-	if f.content != string(content) {
-		now := time.Now()
-		f.content, f.mtime, f.ctime = string(content), now, now
-	}
-	return *f
-}
-
-// setTimes records times given by utimensat (tar -x, touch); they show
-// until the content next changes.
-func (s *sock) setTimes(path string, in *fuse.SetAttrIn) {
-	m, okm := in.GetMTime()
-	a, oka := in.GetATime()
-	if !okm && !oka {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.files[path]
-	if f == nil {
-		f = &fileState{mtime: s.born, ctime: s.born, atime: s.born}
-		s.files[path] = f
-	}
-	if okm {
-		f.mtime = m
-	}
-	if oka {
-		f.atime = a
-	}
-}
-
-// hideKey names a file that one process unlinked.
-type hideKey struct {
-	path string
-	pid  uint32
-}
-
-// hide takes path out of the sight of process pid (docs/tree.md).
-func (s *sock) hide(path string, pid uint32) {
-	pid = tgid(pid)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.hidden == nil {
-		s.hidden = map[hideKey]time.Time{}
-	}
-	now := time.Now()
-	for k, until := range s.hidden {
-		if now.After(until) {
-			delete(s.hidden, k)
-		}
-	}
-	s.hidden[hideKey{path, pid}] = now.Add(s.t.hideTTL)
-}
-
-// anyHidden reports whether some name of the socket is hidden from some
-// process, so that the common case costs no /proc lookup.
-func (s *sock) anyHidden() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hidden) > 0
-}
-
-// isHidden reports whether pid unlinked path recently.
-func (s *sock) isHidden(path string, pid uint32) bool {
-	if !s.anyHidden() {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.hiddenLocked(hideKey{path, tgid(pid)})
-}
-
-// hiddenLocked reports whether k is hidden now; an expired entry is
-// dropped on the way.
-func (s *sock) hiddenLocked(k hideKey) bool {
-	until, ok := s.hidden[k]
-	if ok && time.Now().After(until) {
-		delete(s.hidden, k)
-		return false
-	}
-	return ok
-}
-
-// unhide brings path back for pid when it creates it again, and gives the
-// file a new generation so that the kernel sees a new inode for the new
-// name. It reports whether the name was hidden.
-func (s *sock) unhide(path string, pid uint32) bool {
-	if !s.anyHidden() {
-		return false
-	}
-	k := hideKey{path, tgid(pid)}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.hiddenLocked(k) {
-		return false
-	}
-	delete(s.hidden, k)
-	s.bumpLocked(path)
-	return true
-}
-
-// bump gives path a new generation: the file that a later create makes is
-// a new inode for the kernel and for go-fuse.
-func (s *sock) bump(path string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.bumpLocked(path)
-}
-
-func (s *sock) bumpLocked(path string) {
-	if s.gens == nil {
-		s.gens = map[string]uint64{}
-	}
-	s.gens[path]++
-}
-
-// gen is the current generation of a file's inode.
-func (s *sock) gen(path string) uint64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.gens[path]
-}
-
-// stable returns the inode identity of path below socket ino: a socket's
-// directory has the socket's own inode number, the rest a hash of the path
-// with the top bit set (socket inode numbers are 32-bit), so that one path
-// is always one inode.
-func (s *sock) stable(path string, mode uint32) fs.StableAttr {
-	if path == "" {
-		if s.ino > 1 {
-			return fs.StableAttr{Mode: mode, Ino: s.ino}
-		}
-	}
-	h := fnv.New64a()
-	h.Write([]byte(strconv.FormatUint(s.ino, 10) + "/" + path))
-	ino := h.Sum64() | 1<<63
-	if ino == ^uint64(0) {
-		ino--
-	}
-	return fs.StableAttr{Mode: mode, Ino: ino, Gen: s.gen(path)}
-}
-
-// tgid is the process of a thread: FUSE names the calling thread, and a
-// multithreaded program may unlink in one thread and create in another.
-func tgid(tid uint32) uint32 {
-	b, err := os.ReadFile("/proc/" + strconv.FormatUint(uint64(tid), 10) + "/status")
-	if err != nil {
-		return tid
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
-			if n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
-				return uint32(n)
-			}
-		}
-	}
-	return tid
-}
-
-// callerPid is the thread a request came from.
-func callerPid(ctx context.Context) uint32 {
-	if c, ok := fuse.FromContext(ctx); ok {
-		return c.Pid
-	}
-	return 0
 }
