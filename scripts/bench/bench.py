@@ -248,57 +248,61 @@ def bench_n(n, args, prof):
         meas = {}
         res["measures"] = meas
         P = args.pairs
-
-        log("  ls -f MNT vs ss -uanp")
-        meas["ls"] = summary(pairs(P, lambda i: run(["ls", "-f", mnt]), lambda i: run(["ss", "-uanp"])))
-        mem["ls"] = m.status()
-        listed = len(os.listdir(mnt))  # after the timed runs, so that the first is cold
-        if listed < n:
-            raise RuntimeError("ls %s: %d entries, want %d" % (mnt, listed, n))
-
-        log("  first read of ipopt/ttl vs ss -uanp 'sport = :PORT'")
-        picks = [inodes[(2 * i + 1) * len(inodes) // (2 * P)] for i in range(P)]
-
-        def read_a(i):
-            path = "%s/%d/ipopt/ttl" % (mnt, picks[i])
-            t0 = time.perf_counter()
-            r = subprocess.run(["cat", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            dt = time.perf_counter() - t0
-            if r.returncode != 0 or not r.stdout.strip().isdigit():
-                raise RuntimeError("cat %s: %r %r" % (path, r.stdout, r.stderr))
-            return dt
-        meas["read"] = summary(pairs(P, read_a, lambda i: run(["ss", "-uanp", "sport = :%d" % ports[picks[i]][1]])))
-        mem["read"] = m.status()
-
-        if n <= args.tar_max:
-            log("  tar -c over MNT vs over a tmpfs copy")
-            copy = os.path.join(args.tmpfs, "copy")
-            shutil.rmtree(copy, ignore_errors=True)
-            os.makedirs(copy)
-            t0 = time.time()
-            subprocess.run("tar -cf - -C %s . | tar -xf - -C %s" % (mnt, copy), shell=True, check=False,
-                           stderr=subprocess.DEVNULL)
-            files = int(subprocess.run("find %s | wc -l" % copy, shell=True, stdout=subprocess.PIPE, text=True).stdout)
-            log("  copied %d entries onto tmpfs in %.1f s" % (files, time.time() - t0))
-            res["tar_entries"] = files
-            tarcmd = 'tar -cf - -C "$1" . | cat > /dev/null'
-            # tar exits 1 when a file "changed as we read it" (an mtime that moved)
-            meas["tar"] = summary(pairs(P, lambda i: run(["sh", "-c", tarcmd, "sh", mnt], ok=(0, 1)),
-                                        lambda i: run(["sh", "-c", tarcmd, "sh", copy], ok=(0, 1))))
-            mem["tar"] = m.status()
-            shutil.rmtree(copy, ignore_errors=True)
-
-        log("  inetcr dump --all vs inetcr-floor")
         dumpdir = os.path.join(args.tmpfs, "dump")
 
-        def prep(i, side):
-            if side == "a":
-                shutil.rmtree(dumpdir, ignore_errors=True)
-        meas["dump"] = summary(pairs(P, lambda i: run([args.inetcr, "dump", "--all", "-o", dumpdir]),
-                                     lambda i: run([args.floor]), prepare=prep))
-        res["dump_files"] = len(os.listdir(dumpdir))
-        mem["dump"] = m.status()
-        shutil.rmtree(dumpdir, ignore_errors=True)
+        if "ls" in args.only:
+            log("  ls -f MNT vs ss -uanp")
+            meas["ls"] = summary(pairs(P, lambda i: run(["ls", "-f", mnt]), lambda i: run(["ss", "-uanp"])))
+            mem["ls"] = m.status()
+            listed = len(os.listdir(mnt))  # after the timed runs, so that the first is cold
+            if listed < n:
+                raise RuntimeError("ls %s: %d entries, want %d" % (mnt, listed, n))
+
+        if "read" in args.only:
+            log("  first read of ipopt/ttl vs ss -uanp 'sport = :PORT'")
+            picks = [inodes[(2 * i + 1) * len(inodes) // (2 * P)] for i in range(P)]
+
+            def read_a(i):
+                path = "%s/%d/ipopt/ttl" % (mnt, picks[i])
+                t0 = time.perf_counter()
+                r = subprocess.run(["cat", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                dt = time.perf_counter() - t0
+                if r.returncode != 0 or not r.stdout.strip().isdigit():
+                    raise RuntimeError("cat %s: %r %r" % (path, r.stdout, r.stderr))
+                return dt
+            meas["read"] = summary(pairs(P, read_a, lambda i: run(["ss", "-uanp", "sport = :%d" % ports[picks[i]][1]])))
+            mem["read"] = m.status()
+
+        if "tar" in args.only:
+            if n <= args.tar_max:
+                log("  tar -c over MNT vs over a tmpfs copy")
+                copy = os.path.join(args.tmpfs, "copy")
+                shutil.rmtree(copy, ignore_errors=True)
+                os.makedirs(copy)
+                t0 = time.time()
+                subprocess.run("tar -cf - -C %s . | tar -xf - -C %s" % (mnt, copy), shell=True, check=False,
+                               stderr=subprocess.DEVNULL)
+                files = int(subprocess.run("find %s | wc -l" % copy, shell=True, stdout=subprocess.PIPE, text=True).stdout)
+                log("  copied %d entries onto tmpfs in %.1f s" % (files, time.time() - t0))
+                res["tar_entries"] = files
+                tarcmd = 'tar -cf - -C "$1" . | cat > /dev/null'
+                # tar exits 1 when a file "changed as we read it" (an mtime that moved)
+                meas["tar"] = summary(pairs(P, lambda i: run(["sh", "-c", tarcmd, "sh", mnt], ok=(0, 1)),
+                                            lambda i: run(["sh", "-c", tarcmd, "sh", copy], ok=(0, 1))))
+                mem["tar"] = m.status()
+                shutil.rmtree(copy, ignore_errors=True)
+
+        if "dump" in args.only:
+            log("  inetcr dump --all vs inetcr-floor")
+
+            def prep(i, side):
+                if side == "a":
+                    shutil.rmtree(dumpdir, ignore_errors=True)
+            meas["dump"] = summary(pairs(P, lambda i: run([args.inetcr, "dump", "--all", "-o", dumpdir]),
+                                         lambda i: run([args.floor]), prepare=prep))
+            res["dump_files"] = len(os.listdir(dumpdir))
+            mem["dump"] = m.status()
+            shutil.rmtree(dumpdir, ignore_errors=True)
 
         time.sleep(2)
         mem["end"] = m.status()
@@ -407,11 +411,14 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--rev", default="")
+    ap.add_argument("--only", default="ls,read,tar,dump",
+                    help="the measures to run, comma-separated (default: ls,read,tar,dump)")
     ap.add_argument("ns", nargs="*", type=int)
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="only render the table of earlier runs' raw samples (FILE.json) into --out")
     args = ap.parse_args()
     args.ns = args.ns or [1000, 10000]
+    args.only = set(args.only.split(","))
     if args.merge:
         results = []
         for path in args.merge:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark harness of docs/performance.md. Run as root:
 #
-#   scripts/bench/run.sh [-p PAIRS] [-o FILE] [--tar-max N] [--profile] [N...]
+#   scripts/bench/run.sh [-p PAIRS] [-o FILE] [--tar-max N] [--only M,...] [--profile] [N...]
 #
 # For each N (default: 1000 10000) it makes N bound UDP sockets held by
 # several python3 processes inside a private network and mount namespace,
@@ -9,7 +9,8 @@
 # alternating the two sides: ls -f vs ss -uanp; a first read of ipopt/ttl vs
 # ss -uanp 'sport = :PORT'; tar -c over the tree vs over a tmpfs copy (N up
 # to --tar-max, default 10000); inetcr dump --all vs inetcr-floor. It also
-# records the mount's peak RSS and open fds. The Markdown table is printed
+# records the mount's peak RSS and open fds. --only picks measures (ls, read,
+# tar, dump; default all). The Markdown table is printed
 # and written to FILE (default /tmp/inetcr-bench.md; raw samples in
 # FILE.json). --profile records perf profiles (cpu-clock) of the mount
 # during ls, first reads and tar, and of dump --all and the floor, at the
@@ -28,6 +29,7 @@ while (($#)); do
 	-p | --pairs) pass+=(--pairs "$2"); shift 2 ;;
 	-o | --out) out=$2; shift 2 ;;
 	--tar-max) pass+=(--tar-max "$2"); shift 2 ;;
+	--only) pass+=(--only "$2"); shift 2 ;;
 	--profile) profile=1; pass+=(--profile); shift ;;
 	[0-9]*) ns+=("$1"); shift ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage 2 ;;

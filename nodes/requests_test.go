@@ -1,0 +1,104 @@
+package nodes_test
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	inetcrfs "github.com/inetcr/inetcr/fs"
+	"github.com/inetcr/inetcr/internal/netnstest"
+	"golang.org/x/sys/unix"
+)
+
+// requestLog collects the FUSE requests a mount logs with Debug set.
+type requestLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *requestLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// count returns how many requests of the given kind (e.g. "LOOKUP n1 ",
+// "READ ") were logged since the last call, and forgets them.
+func (l *requestLog) count(kind string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(l.buf.String(), "\n") {
+		if strings.Contains(line, "rx ") && strings.Contains(line, ": "+kind) {
+			n++
+		}
+	}
+	l.buf.Reset()
+	return n
+}
+
+func mountLogged(t *testing.T, f *fake) (string, *requestLog) {
+	t.Helper()
+	log := &requestLog{}
+	dir := t.TempDir()
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: f, Debug: true, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	return dir, log
+}
+
+// TestListingMakesNoNodes checks that ls -f of the root gives the kernel
+// no socket directories: READDIRPLUS gets entries without nodes, so that
+// listing 100,000 sockets keeps nothing per socket in the mount. Were the
+// entries given with nodes, the kernel would not look a socket up again
+// right after the listing.
+func TestListingMakesNoNodes(t *testing.T) {
+	f := newFake()
+	for ino := uint64(5000); ino < 5300; ino++ {
+		f.add(ino, unix.SOCK_DGRAM, unix.IPPROTO_UDP, true)
+	}
+	mnt, log := mountLogged(t, f)
+	if got := len(netnstest.Names(t, mnt)); got != 300 {
+		t.Fatalf("listed %d sockets, want 300", got)
+	}
+	if n := log.count("READDIRPLUS"); n == 0 {
+		t.Fatal("no READDIRPLUS logged: the check below would prove nothing")
+	}
+	if _, err := os.Stat(filepath.Join(mnt, "5123")); err != nil {
+		t.Fatal(err)
+	}
+	if n := log.count(`LOOKUP n1  \"5123\"`); n != 1 {
+		t.Errorf("stat of a socket right after ls -f made %d lookups, want 1", n)
+	}
+	if _, err := os.ReadFile(filepath.Join(mnt, "5123", "ipopt", "ttl")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnchangedReadsStayInKernel checks that the second read of a file
+// whose content did not change is served by the kernel's page cache (no
+// READ reaches the tree), and that a read after a change does reach it.
+func TestUnchangedReadsStayInKernel(t *testing.T) {
+	f := newFake()
+	f.add(udp, unix.SOCK_DGRAM, unix.IPPROTO_UDP, true)
+	mnt, log := mountLogged(t, f)
+	ttl := filepath.Join(mnt, "1001", "ipopt", "ttl")
+	netnstest.ReadFile(t, ttl)
+	netnstest.ReadFile(t, ttl) // the first page cache fill
+	log.count("")
+	if got := netnstest.ReadFile(t, ttl); got != "64\n" {
+		t.Fatalf("ttl: %q", got)
+	}
+	if n := log.count("READ "); n != 0 {
+		t.Errorf("an unchanged file was read from the tree %d times", n)
+	}
+	netnstest.MustSh(t, "echo 9 > "+ttl)
+	if got := netnstest.ReadFile(t, ttl); got != "9\n" {
+		t.Fatalf("ttl after echo 9: %q", got)
+	}
+	if n := log.count("READ "); n == 0 {
+		t.Error("a changed file was not read from the tree")
+	}
+}
