@@ -4,9 +4,10 @@
 // thin: each file operation becomes a netlinkio backend call and an errno.
 //
 // What the nodes share lives in a Tree: the backend, a short-lived cache of
-// the socket listing and of dumps (so that a stat of every file of a socket
-// does not dump it forty times), and per-file bookkeeping: the last content
-// seen and when it changed (mtime and ctime move only when a value changes),
+// the socket listing and of dumps (so that a stat or a read of every file of
+// a socket does not dump it forty times), and per-file bookkeeping: a hash
+// of the last content seen and when it changed (mtime and ctime move only
+// when a value changes), what the kernel was given of it (sock.openFlags),
 // and the names a process unlinked (docs/tree.md, "unlink").
 package nodes
 
@@ -30,19 +31,19 @@ import (
 type Config struct {
 	// Backend dumps and restores the sockets.
 	Backend netlinkio.Backend
-	// CacheTTL is how long a socket listing, a holder lookup or a dump made
-	// for a lookup, a stat or a directory listing is reused. Opening a file
-	// always dumps afresh, and every change made through the tree drops the
-	// socket's cached dump, so this only bounds how stale a stat can be after
-	// a change made by the socket's owner. 0 means DefaultCacheTTL; a negative
-	// value turns reuse off.
+	// CacheTTL is how long a socket listing, a holder lookup or a dump is
+	// reused: by lookups, stats and directory listings, and by the opens of
+	// files that dump has not served yet (sock.claim). Every change made
+	// through the tree drops the socket's cached dump, so this only bounds
+	// how stale a value can be after a change made by the socket's owner.
+	// 0 means DefaultCacheTTL; a negative value turns reuse off.
 	CacheTTL time.Duration
 	// HideTTL is how long a file that a process unlinked stays out of that
 	// process's sight (docs/tree.md). 0 means DefaultHideTTL.
 	HideTTL time.Duration
-	// DirAttrTimeout is how long the kernel may keep the attributes of a
-	// socket's directories (not the root's, not any file's): they hold no
-	// value, only an owner, a mode and times, and caching them spares a
+	// DirAttrTimeout is how long the kernel may keep the attributes of the
+	// directories (files get the mount's, fs.KernelCacheTimeout): they hold
+	// no value, only an owner, a mode and times, and caching them spares a
 	// GETATTR for the permission check of every path walk. 0 means
 	// DefaultDirAttrTimeout; a negative value means none.
 	DirAttrTimeout time.Duration
