@@ -29,7 +29,8 @@ func fill(out *fuse.Attr, mode uint32, size int, uid uint32, nlink uint32, ts fi
 	out.Gid = 0
 	out.Blksize = 4096
 	out.Blocks = (uint64(size) + 511) / 512
-	out.SetTimes(&ts.atime, &ts.mtime, &ts.ctime)
+	a, m, c := ts.atime.time(), ts.mtime.time(), ts.ctime.time()
+	out.SetTimes(&a, &m, &c)
 }
 
 // dots are a listing's "." and "..", for ls -a; go-fuse keeps them out of

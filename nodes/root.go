@@ -89,10 +89,10 @@ func (r *rootDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttr
 	}
 	r.t.mu.Lock()
 	if m, ok := in.GetMTime(); ok {
-		r.t.root.mtime = m
+		r.t.root.mtime = stampOf(m)
 	}
 	if a, ok := in.GetATime(); ok {
-		r.t.root.atime = a
+		r.t.root.atime = stampOf(a)
 	}
 	r.t.mu.Unlock()
 	return r.attr(&out.Attr)

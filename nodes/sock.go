@@ -155,9 +155,9 @@ func (s *sock) owner() uint32 {
 // (440,000 files) does not keep a copy of every file.
 type fileState struct {
 	sum   uint64 // hash of the last content seen; 0 for none
-	mtime time.Time
-	ctime time.Time
-	atime time.Time
+	mtime stamp
+	ctime stamp
+	atime stamp
 	// sized is the hash of the content whose size the kernel was last
 	// told (by a lookup, getattr or setattr reply), cached that of the
 	// content it may hold in its page cache (read through an open that
@@ -165,6 +165,14 @@ type fileState struct {
 	// cache only when both are the content of the open (openFlags).
 	sized, cached uint64
 }
+
+// stamp is a time in nanoseconds since the epoch: a third of a time.Time,
+// and there is one per file the tree has seen.
+type stamp int64
+
+func stampOf(t time.Time) stamp { return stamp(t.UnixNano()) }
+
+func (s stamp) time() time.Time { return time.Unix(0, int64(s)) }
 
 // contentSum hashes a file's content; never 0, which stands for none.
 func contentSum(content []byte) uint64 {
@@ -181,7 +189,8 @@ func (s *sock) fileLocked(path string) *fileState {
 		if s.files == nil {
 			s.files = map[string]*fileState{}
 		}
-		f = &fileState{mtime: s.born, ctime: s.born, atime: s.born}
+		born := stampOf(s.born)
+		f = &fileState{mtime: born, ctime: born, atime: born}
 		s.files[path] = f
 	}
 	return f
@@ -192,7 +201,7 @@ func (s *sock) fileLocked(path string) *fileState {
 func (s *sock) observeLocked(path string, sum uint64) *fileState {
 	f := s.fileLocked(path)
 	if f.sum != 0 && f.sum != sum {
-		now := time.Now()
+		now := stampOf(time.Now())
 		f.mtime, f.ctime = now, now
 	}
 	f.sum = sum
@@ -283,9 +292,9 @@ func (s *sock) setTimes(path string, in *fuse.SetAttrIn) {
 	defer s.mu.Unlock()
 	f := s.fileLocked(path)
 	if okm {
-		f.mtime = m
+		f.mtime = stampOf(m)
 	}
 	if oka {
-		f.atime = a
+		f.atime = stampOf(a)
 	}
 }

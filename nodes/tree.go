@@ -95,7 +95,7 @@ func New(cfg Config) *Tree {
 		t.log = defaultLogger()
 	}
 	now := time.Now()
-	t.root = fileState{mtime: now, ctime: now, atime: now}
+	t.root = fileState{mtime: stampOf(now), ctime: stampOf(now), atime: stampOf(now)}
 	return t
 }
 
@@ -186,7 +186,7 @@ func (t *Tree) listing(force bool) (*listing, error) {
 	t.list = l
 	if t.root.sum != sig {
 		if t.root.sum != 0 {
-			t.root.mtime, t.root.ctime = l.at, l.at
+			t.root.mtime, t.root.ctime = stampOf(l.at), stampOf(l.at)
 		}
 		t.root.sum = sig
 	}
