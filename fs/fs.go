@@ -46,7 +46,26 @@ type Options struct {
 	// Logger records every change made through the tree and every refusal
 	// (docs/security.md); nil means structured text on stderr.
 	Logger *slog.Logger
+	// Prune bounds the sockets whose directories and files the kernel and
+	// the mount keep (nodes.Tree.Prune); the zero value means
+	// DefaultPrune.
+	Prune Prune
 }
+
+// Prune says how the mount bounds what it keeps of the sockets the kernel
+// looked up: every Every, the directories of sockets not used for Idle
+// are dropped, least recently used first, while more than Keep are kept.
+type Prune struct {
+	Keep  int
+	Idle  time.Duration
+	Every time.Duration
+}
+
+// DefaultPrune keeps at most 2,048 sockets' files in the kernel beyond
+// those used in the last 30 seconds: about 60 MB of live heap (some 670
+// bytes per file, measured with a heap profile after a tar), and a tar of
+// up to 2,048 sockets finds them all still cached the next time.
+var DefaultPrune = Prune{Keep: 2048, Idle: 30 * time.Second, Every: 5 * time.Second}
 
 // KernelCacheTimeout is how long the kernel may keep the tree's entries
 // and attributes. A tar of a socket's forty files reads them within a few
@@ -119,7 +138,30 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mp, err)
 	}
+	go prune(srv, tree, opts.Prune)
 	return srv, nil
+}
+
+// prune runs tree.Prune until the mount is gone.
+func prune(srv *fuse.Server, tree *nodes.Tree, p Prune) {
+	if p == (Prune{}) {
+		p = DefaultPrune
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(p.Every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			tree.Prune(p.Keep, p.Idle)
+		}
+	}
 }
 
 // Run mounts the tree and serves it until it is unmounted (umount,

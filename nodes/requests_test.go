@@ -2,12 +2,14 @@ package nodes_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
@@ -26,15 +28,17 @@ func (l *requestLog) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
-// count returns how many requests of the given kind (e.g. "LOOKUP n1 ",
+// count returns how many requests of the given kinds (e.g. "LOOKUP n1 ",
 // "READ ") were logged since the last call, and forgets them.
-func (l *requestLog) count(kind string) int {
+func (l *requestLog) count(kinds ...string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
 	for _, line := range strings.Split(l.buf.String(), "\n") {
-		if strings.Contains(line, "rx ") && strings.Contains(line, ": "+kind) {
-			n++
+		for _, kind := range kinds {
+			if strings.Contains(line, "rx ") && strings.Contains(line, ": "+kind) {
+				n++
+			}
 		}
 	}
 	l.buf.Reset()
@@ -42,10 +46,15 @@ func (l *requestLog) count(kind string) int {
 }
 
 func mountLogged(t *testing.T, f *fake) (string, *requestLog) {
+	return mountLoggedWith(t, inetcrfs.Options{Backend: f})
+}
+
+func mountLoggedWith(t *testing.T, opts inetcrfs.Options) (string, *requestLog) {
 	t.Helper()
 	log := &requestLog{}
 	dir := t.TempDir()
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: f, Debug: true, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	opts.Debug, opts.Logger = true, slog.New(slog.NewTextHandler(log, nil))
+	netnstest.MountTree(t, dir, opts)
 	return dir, log
 }
 
@@ -100,5 +109,34 @@ func TestUnchangedReadsStayInKernel(t *testing.T) {
 	}
 	if n := log.count("READ "); n == 0 {
 		t.Error("a changed file was not read from the tree")
+	}
+}
+
+// TestPruneForgetsIdleSockets checks that the mount has the kernel forget
+// the files of sockets beyond the ones it keeps, and that a pruned socket
+// still reads as before.
+func TestPruneForgetsIdleSockets(t *testing.T) {
+	f := newFake()
+	const n = 50
+	for ino := uint64(5000); ino < 5000+n; ino++ {
+		f.add(ino, unix.SOCK_DGRAM, unix.IPPROTO_UDP, true)
+	}
+	mnt, log := mountLoggedWith(t, inetcrfs.Options{Backend: f, Prune: inetcrfs.Prune{Keep: 10, Idle: time.Millisecond, Every: 20 * time.Millisecond}})
+	for ino := 5000; ino < 5000+n; ino++ {
+		netnstest.ReadFile(t, fmt.Sprintf("%s/%d/ipopt/ttl", mnt, ino))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	forgot := 0
+	for forgot < n-10 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		forgot += log.count("FORGET", "BATCH_FORGET")
+	}
+	if forgot == 0 {
+		t.Fatalf("the kernel forgot nothing of %d sockets, 10 kept", n)
+	}
+	for ino := 5000; ino < 5000+n; ino++ {
+		if got := netnstest.ReadFile(t, fmt.Sprintf("%s/%d/ipopt/ttl", mnt, ino)); got != "64\n" {
+			t.Fatalf("%d/ipopt/ttl after pruning: %q", ino, got)
+		}
 	}
 }
