@@ -1,6 +1,7 @@
 package netlinkio
 
 import (
+	"cmp"
 	"errors"
 	"net/netip"
 	"os"
@@ -9,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,62 +38,38 @@ var diagProtocols = []struct {
 }
 
 // listSockets asks sock_diag for every AF_INET socket of the caller's
-// network namespace: one dump request per protocol on one connection.
+// network namespace: one dump request per protocol on one socket, each
+// reply parsed where it was received, and one sort of the whole, since the
+// kernel dumps each protocol in its hash tables' order, not by inode.
 func listSockets() ([]Socket, error) {
-	c, err := netlink.Dial(unix.NETLINK_SOCK_DIAG, nil)
+	c, err := dialDiag()
 	if err != nil {
 		return nil, &OpError{Op: "list", Err: err}
 	}
-	defer c.Close()
+	defer c.close()
 	var out []Socket
 	for _, p := range diagProtocols {
-		socks, err := diagDump(c, p.proto, p.typ)
+		err := c.dump(p.proto, func(msg []byte) {
+			if s, ok := parseDiagMsg(msg, p.proto, p.typ); ok {
+				out = append(out, s)
+			}
+		})
 		if errors.Is(err, diagNoSuchHandler) && p.proto == unix.IPPROTO_RAW {
 			// A kernel built without raw_diag (as this project's CI
 			// kernel is) still lists raw sockets in /proc/net/raw, as ss
-			// falls back to doing.
-			socks, err = procNetRaw()
+			// falls back to doing. The kernel refuses the request before
+			// it dumps anything, so nothing of RAW was appended.
+			var raw []Socket
+			raw, err = procNetRaw()
+			out = append(out, raw...)
 		} else if errors.Is(err, diagNoSuchHandler) && p.proto == ipprotoUDPLite {
 			continue // built without UDP-Lite
 		}
 		if err != nil {
 			return nil, &OpError{Op: "list", Err: err}
 		}
-		out = append(out, socks...)
 	}
-	slices.SortFunc(out, func(a, b Socket) int {
-		switch {
-		case a.Inode < b.Inode:
-			return -1
-		case a.Inode > b.Inode:
-			return 1
-		}
-		return 0
-	})
-	return out, nil
-}
-
-func diagDump(c *netlink.Conn, proto uint8, typ uint16) ([]Socket, error) {
-	req := make([]byte, inetDiagReqV2Len)
-	req[0] = unix.AF_INET
-	req[1] = proto
-	if proto == unix.IPPROTO_RAW {
-		req[3] = rawAllProtocols
-	}
-	native.PutUint32(req[4:], allStates)
-	msgs, err := c.Execute(netlink.Message{
-		Header: netlink.Header{Type: sockDiagByFamily, Flags: netlink.Request | netlink.Dump},
-		Data:   req,
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Socket, 0, len(msgs))
-	for _, m := range msgs {
-		if s, ok := parseDiagMsg(m.Data, proto, typ); ok {
-			out = append(out, s)
-		}
-	}
+	slices.SortFunc(out, func(a, b Socket) int { return cmp.Compare(a.Inode, b.Inode) })
 	return out, nil
 }
 
