@@ -182,3 +182,25 @@ func TestListSocketsMatchesNetlinkConn(t *testing.T) {
 		t.Fatalf("listSockets (-netlink.Conn +raw):\n%s", diff)
 	}
 }
+
+// TestSocketListSorts checks both of socketList's sorts against a stable
+// sort of the same sockets, over several chunks, with repeated inodes
+// (told apart by UID) and, for the slow sort, one inode above 32 bits.
+func TestSocketListSorts(t *testing.T) {
+	for _, wide := range []bool{false, true} {
+		var l socketList
+		var want []Socket
+		for i := range 3*socketChunk + 5 {
+			s := Socket{Inode: uint64(i*7919%1000 + 1), UID: uint32(i)}
+			if wide && i == 42 {
+				s.Inode = 1 << 40
+			}
+			l.add(s)
+			want = append(want, s)
+		}
+		slices.SortStableFunc(want, byInode)
+		if diff := gocmp.Diff(want, l.sorted(), cmpopts.EquateComparable(netip.AddrPort{})); diff != "" {
+			t.Errorf("wide %v (-want +got):\n%s", wide, diff)
+		}
+	}
+}
