@@ -118,7 +118,8 @@ func (c *diagConn) dump(proto uint8, each func(msg []byte)) error {
 
 // parseDiagReplies walks the netlink messages of one datagram of a dump's
 // answer to request seq from port. It reports done at NLMSG_DONE or
-// NLMSG_ERROR, with the (negated) errno either carries.
+// NLMSG_ERROR, with the (negated) errno either carries. NLM_F_DUMP_INTR is
+// not checked: inet_diag never sets it (netlink.Conn ignored it too).
 func parseDiagReplies(b []byte, seq, port uint32, each func(msg []byte)) (done bool, err error) {
 	for len(b) > 0 {
 		if len(b) < unix.NLMSG_HDRLEN {
