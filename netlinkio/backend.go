@@ -30,6 +30,10 @@ type Holder struct {
 type Backend interface {
 	// List returns the AF_INET sockets (UDP, UDP-Lite, TCP, RAW) of the
 	// caller's network namespace that sock_diag reports, sorted by inode.
+	// The slice may be shared with other callers (the stock engine gives
+	// every caller of a fresh listing the same one, clipped so that an
+	// append copies it): it must not be modified or sorted in place;
+	// clone it to change it.
 	List() ([]Socket, error)
 	// Holders returns the processes that hold the socket, by pid then fd;
 	// ErrNoSocket when none does.

@@ -28,6 +28,35 @@ func BenchmarkList1000(b *testing.B) {
 	}
 }
 
+// BenchmarkList10000 is one full listing of 10,000 sockets: a fresh engine
+// per iteration, so that no iteration answers from the previous one's
+// shared listing and each pays the whole sock_diag dump and sort.
+func BenchmarkList10000(b *testing.B) {
+	benchSockets(b, 10000)
+	b.ResetTimer()
+	for b.Loop() {
+		list, err := netlinkio.NewStock().List()
+		if err != nil || len(list) < 10000 {
+			b.Fatalf("%d sockets, %v", len(list), err)
+		}
+	}
+}
+
+// BenchmarkListShared10000 is what callers of one engine pay in a burst of
+// lookups at 10,000 sockets, as the tree's path walks make: most answer
+// from the shared listing, one in every freshness window lists again.
+func BenchmarkListShared10000(b *testing.B) {
+	benchSockets(b, 10000)
+	stock := netlinkio.NewStock()
+	b.ResetTimer()
+	for b.Loop() {
+		list, err := stock.List()
+		if err != nil || len(list) < 10000 {
+			b.Fatalf("%d sockets, %v", len(list), err)
+		}
+	}
+}
+
 // BenchmarkDumpEach1000 dumps each of 1,000 sockets once per iteration,
 // with the holder index warm, as `inetcr dump` run over every socket would.
 func BenchmarkDumpEach1000(b *testing.B) {

@@ -6,12 +6,28 @@ import (
 	"time"
 )
 
-// listFresh is how long one sock_diag dump answers for; far below the
-// second within which a closed socket must leave the tree.
-const listFresh = 100 * time.Millisecond
+// A listing answers again for listFresh(d) after it ended, d being how long
+// it took. Counting from the end, and for at least its own duration, means
+// that a listing slower than listFreshMin (0.25 s at 100,000 sockets) is
+// still reused: a burst of callers spends at most half its time listing
+// (for a listing of up to listFreshMax) instead of listing back to back. The cap bounds how stale an answer can
+// be: a socket closed just after the kernel dumped it stays listed for the
+// dump's duration plus its freshness, at most 2 x listFreshMax = 600 ms for
+// a dump of up to 300 ms; with the tree's own 200 ms cache on top a closed
+// socket still leaves the tree within the second the design allows.
+const (
+	listFreshMin = 100 * time.Millisecond
+	listFreshMax = 300 * time.Millisecond
+)
+
+func listFresh(took time.Duration) time.Duration {
+	return min(max(took, listFreshMin), listFreshMax)
+}
 
 // sharedListing runs at most one listing at a time and shares its result
-// with every caller that asked while it ran or within listFresh after.
+// with every caller that asked while it ran or while it was fresh after.
+// Every caller gets the same slice: no copy per caller, so a burst of
+// lookups costs one listing and no more memory than one.
 type sharedListing struct {
 	mu      sync.Mutex
 	running *listCall
@@ -20,24 +36,32 @@ type sharedListing struct {
 
 type listCall struct {
 	done  chan struct{}
-	at    time.Time
+	end   time.Time     // when the listing returned
+	fresh time.Duration // how long after end it answers for
 	socks []Socket
 	err   error
 }
 
 func (l *sharedListing) get(list func() ([]Socket, error)) ([]Socket, error) {
 	l.mu.Lock()
-	if c := l.last; c != nil && c.err == nil && time.Since(c.at) < listFresh {
+	if c := l.last; c != nil && c.err == nil && time.Since(c.end) < c.fresh {
 		l.mu.Unlock()
-		return slices.Clone(c.socks), nil
+		return c.socks, nil
 	}
 	c := l.running
 	if c == nil {
-		c = &listCall{done: make(chan struct{}), at: time.Now()}
+		c = &listCall{done: make(chan struct{})}
 		l.running = c
 		go func() {
-			c.socks, c.err = list()
+			start := time.Now()
+			socks, err := list()
+			end := time.Now()
 			l.mu.Lock()
+			// Clipped, so that a caller's append copies the slice rather
+			// than writing past its end into memory another caller's
+			// append may also use.
+			c.socks, c.err = slices.Clip(socks), err
+			c.end, c.fresh = end, listFresh(end.Sub(start))
 			l.running, l.last = nil, c
 			l.mu.Unlock()
 			close(c.done)
@@ -45,5 +69,5 @@ func (l *sharedListing) get(list func() ([]Socket, error)) ([]Socket, error) {
 	}
 	l.mu.Unlock()
 	<-c.done
-	return slices.Clone(c.socks), c.err
+	return c.socks, c.err
 }

@@ -34,9 +34,10 @@ func (s *Stock) Name() string { return "stock" }
 func (s *Stock) Close() error { return nil }
 
 // List returns the AF_INET sockets of the caller's network namespace.
-// Concurrent callers share one sock_diag dump, and a dump younger than
-// listFresh answers again, so a burst of lookups makes one dump while a
-// closed socket still leaves the listing within a second.
+// Concurrent callers share one sock_diag dump, and a dump answers again
+// for listFresh(its duration) after it ended, so a burst of lookups makes
+// one dump while a closed socket still leaves the listing within a
+// second. Every caller gets the same slice, which must not be modified.
 func (s *Stock) List() ([]Socket, error) { return s.listing.get(listSockets) }
 
 // Holders returns the processes that hold the socket.
