@@ -3,6 +3,7 @@ package netlinkio
 import (
 	"errors"
 	"net/netip"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -149,25 +150,32 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]MembershipKey, error)) (*Im
 }
 
 func addresses(fd int) (local, peer netip.AddrPort, err error) {
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
+	if local, err = sockName(fd, unix.SYS_GETSOCKNAME); err != nil {
 		return local, peer, err
 	}
-	local = addrPort(sa)
-	peer = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
-	if sa, err := unix.Getpeername(fd); err == nil {
-		peer = addrPort(sa)
-	} else if !errors.Is(err, unix.ENOTCONN) {
-		return local, peer, err
+	peer, err = sockName(fd, unix.SYS_GETPEERNAME)
+	if errors.Is(err, unix.ENOTCONN) {
+		return local, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
 	}
-	return local, peer, nil
+	return local, peer, err
 }
 
-func addrPort(sa unix.Sockaddr) netip.AddrPort {
-	if in, ok := sa.(*unix.SockaddrInet4); ok {
-		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(in.Port))
+// sockName is getsockname or getpeername into a struct on the stack:
+// unix.Getsockname allocates twice for every call, and a dump of every
+// socket makes two calls per socket. A family other than AF_INET reads as
+// 0.0.0.0:0.
+func sockName(fd int, call uintptr) (netip.AddrPort, error) {
+	var sa unix.RawSockaddrInet4
+	n := uint32(unix.SizeofSockaddrInet4)
+	_, _, e := unix.RawSyscall(call, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return netip.AddrPort{}, e
 	}
-	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if sa.Family != unix.AF_INET {
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
+	}
+	port := (*[2]byte)(unsafe.Pointer(&sa.Port)) // network order
+	return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(port[0])<<8|uint16(port[1])), nil
 }
 
 // socketState gives the state as sock_diag would: TCP's from TCP_INFO, a
