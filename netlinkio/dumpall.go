@@ -42,14 +42,14 @@ func DumpAll(b Backend, inodes []uint64, workers int, each func(inode uint64, im
 
 // batchHolders is what one batch knows of each holder process.
 type batchHolders struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex // read to find a holder, write to add one
 	byPid map[int]*batchHolder
 }
 
 type batchHolder struct {
 	pidfd   int // -1 when pidfd_open failed with pidErr
 	pidErr  error
-	igmp    bool // keys and igmpErr are set
+	igmp    sync.Once // sets keys and igmpErr
 	keys    []MembershipKey
 	igmpErr error
 }
@@ -59,10 +59,15 @@ type batchHolder struct {
 // pidfd, whose calls fail with ESRCH: dupSocket then looks again with a
 // pidfd of its own.
 func (h *batchHolders) holder(pid int) *batchHolder {
+	h.mu.RLock()
+	e := h.byPid[pid]
+	h.mu.RUnlock()
+	if e != nil {
+		return e
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	e := h.byPid[pid]
-	if e == nil {
+	if e = h.byPid[pid]; e == nil {
 		e = &batchHolder{pidfd: -1}
 		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
 			e.pidfd = fd
@@ -86,12 +91,7 @@ func (h *batchHolders) getFd(pid, fd int) (int, error) {
 // candidates is igmpCandidates, read once per holder in the batch.
 func (h *batchHolders) candidates(pid int) ([]MembershipKey, error) {
 	e := h.holder(pid)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !e.igmp {
-		e.keys, e.igmpErr = igmpCandidates(pid)
-		e.igmp = true
-	}
+	e.igmp.Do(func() { e.keys, e.igmpErr = igmpCandidates(pid) })
 	return e.keys, e.igmpErr
 }
 

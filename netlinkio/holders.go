@@ -18,7 +18,7 @@ import (
 // a name that was missed is not looked for again within minRescan, so
 // repeating a lookup of what is no socket cannot make every call walk /proc.
 type holderIndex struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // read for a hit of candidates, write for the rest
 	byInode map[uint64][]holderRef
 	misses  map[uint64]time.Time // inodes not found, and when
 }
@@ -45,6 +45,15 @@ func (x *holderIndex) lookup(inode uint64) []holderRef {
 // readlink here would be the same check made twice. A miss, or fresh
 // set, rebuilds the index as lookup does.
 func (x *holderIndex) candidates(inode uint64, fresh bool) []holderRef {
+	if !fresh {
+		// A batch's workers all ask at once; a hit needs no exclusive lock.
+		x.mu.RLock()
+		refs := slices.Clone(x.byInode[inode])
+		x.mu.RUnlock()
+		if len(refs) > 0 {
+			return refs
+		}
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if refs := x.byInode[inode]; len(refs) > 0 && !fresh {
