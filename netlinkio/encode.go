@@ -95,9 +95,12 @@ func (img *Image) canonical() bool {
 // encodedSizeBound is at least the length of the image's encoding, so
 // that Encode allocates its buffer once.
 func (img *Image) encodedSizeBound() int {
-	n := 5*8 + 2*20 + 2*nlaHdrLen // the header attributes and both lists
+	// The header attributes, both lists' headers, and per row at most a
+	// header, 8 bytes and its bytes (a row missing from Values is encoded
+	// as its zero value).
+	n := 5*8 + 2*20 + 2*nlaHdrLen + len(optionsFor(img.Type))*(nlaHdrLen+8)
 	for _, v := range img.Values {
-		n += nlaHdrLen + nlaAlign(max(8, len(v.Bytes)))
+		n += nlaAlign(len(v.Bytes))
 	}
 	for _, m := range img.Memberships {
 		n += 2*nlaHdrLen + 12 + nlaHdrLen + 12 + nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)

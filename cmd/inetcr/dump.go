@@ -124,9 +124,13 @@ func dumpAll(c *cli.Context) error {
 // the descriptor non-blocking and offer it to the runtime's poller, which
 // refuses regular files: three system calls more per image.
 func writeFileAt(dirfd int, name string, b []byte) error {
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
-	for err == unix.EINTR {
+	var fd int
+	var err error
+	for {
 		fd, err = unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o644)
+		if err != unix.EINTR {
+			break
+		}
 	}
 	if err != nil {
 		return err
