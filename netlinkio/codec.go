@@ -14,25 +14,36 @@ var native = binary.NativeEndian
 // Wire returns the attribute payload of a value and whether the attribute
 // is present at all (a flag that is off is absent).
 func (o *Option) Wire(v Value) ([]byte, bool) {
+	b := o.appendWire(nil, v)
+	if len(b) == 0 {
+		return nil, false
+	}
+	return b[nlaHdrLen:native.Uint16(b)], true
+}
+
+// appendWire appends the value's attribute, padded, or nothing when it is
+// absent. It writes into b directly, so that encoding a whole image
+// allocates nothing per option.
+func (o *Option) appendWire(b []byte, v Value) []byte {
 	switch o.Kind {
 	case Flag, BufLock:
-		return nil, v.Num != 0
-	case U8:
-		return []byte{byte(v.Num)}, true
-	case U32, BufSize, IfIndexBE:
-		return native.AppendUint32(nil, uint32(v.Num)), true
-	case Micros:
-		return native.AppendUint64(nil, v.Num), true
-	case Linger:
-		b := native.AppendUint32(nil, uint32(v.Num))
-		return native.AppendUint32(b, uint32(v.Num2)), true
-	case IfName, InAddr, RawOptions:
-		if v.Bytes == nil {
-			return []byte{}, true
+		if v.Num == 0 {
+			return b
 		}
-		return v.Bytes, true
+		return appendAttrHeader(b, o.Attr, 0)
+	case U8:
+		return append(appendAttrHeader(b, o.Attr, 1), byte(v.Num), 0, 0, 0)
+	case U32, BufSize, IfIndexBE:
+		return native.AppendUint32(appendAttrHeader(b, o.Attr, 4), uint32(v.Num))
+	case Micros:
+		return native.AppendUint64(appendAttrHeader(b, o.Attr, 8), v.Num)
+	case Linger:
+		b = native.AppendUint32(appendAttrHeader(b, o.Attr, 8), uint32(v.Num))
+		return native.AppendUint32(b, uint32(v.Num2))
+	case IfName, InAddr, RawOptions:
+		return appendAttr(b, o.Attr, v.Bytes)
 	}
-	return nil, false
+	return b
 }
 
 // Unwire parses and validates an attribute payload.

@@ -2,6 +2,7 @@ package netlinkio
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -9,57 +10,103 @@ import (
 // DumpAll dumps many sockets with up to workers goroutines and calls each
 // for every one, from any of those goroutines. On the stock engine the
 // batch shares what one dump would otherwise find again for every socket:
-// the holder's /proc/<pid>/net/igmp is read once per holder.
+// one pidfd per holder process, opened at its first socket and closed when
+// the batch ends, and the holder's /proc/<pid>/net/igmp, read once.
 func DumpAll(b Backend, inodes []uint64, workers int, each func(inode uint64, img *Image, err error)) {
 	dump := b.Dump
 	if s, ok := b.(*Stock); ok {
-		cache := &igmpCache{byPid: map[int]igmpEntry{}}
-		dump = func(inode uint64) (*Image, error) { return s.dumpWith(inode, cache.candidates) }
+		h := &batchHolders{byPid: map[int]*batchHolder{}}
+		defer h.close()
+		dump = func(inode uint64) (*Image, error) { return s.dumpWith(inode, h.getFd, h.candidates) }
 	}
-	work := make(chan uint64)
+	// Workers take the next inode from a shared counter: cheaper than a
+	// channel handoff per socket.
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range max(workers, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ino := range work {
-				img, err := dump(ino)
-				each(ino, img, err)
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(inodes)) {
+					return
+				}
+				img, err := dump(inodes[i])
+				each(inodes[i], img, err)
 			}
 		}()
 	}
-	for _, ino := range inodes {
-		work <- ino
-	}
-	close(work)
 	wg.Wait()
 }
 
-// igmpCache remembers each holder's candidate memberships for one batch.
-type igmpCache struct {
-	mu    sync.Mutex
-	byPid map[int]igmpEntry
+// batchHolders is what one batch knows of each holder process.
+type batchHolders struct {
+	mu    sync.RWMutex // read to find a holder, write to add one
+	byPid map[int]*batchHolder
 }
 
-type igmpEntry struct {
-	keys []MembershipKey
-	err  error
+type batchHolder struct {
+	pidfd   int // -1 when pidfd_open failed with pidErr
+	pidErr  error
+	igmp    sync.Once // sets keys and igmpErr
+	keys    []MembershipKey
+	igmpErr error
 }
 
-func (c *igmpCache) candidates(pid int) ([]MembershipKey, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.byPid[pid]
-	if !ok {
-		e.keys, e.err = igmpCandidates(pid)
-		c.byPid[pid] = e
+// holder returns the entry of pid, opening its pidfd on first use. A pid
+// that a new process takes over during the batch keeps the old process's
+// pidfd, whose calls fail with ESRCH: dupSocket then looks again with a
+// pidfd of its own.
+func (h *batchHolders) holder(pid int) *batchHolder {
+	h.mu.RLock()
+	e := h.byPid[pid]
+	h.mu.RUnlock()
+	if e != nil {
+		return e
 	}
-	return e.keys, e.err
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if e = h.byPid[pid]; e == nil {
+		e = &batchHolder{pidfd: -1}
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			e.pidfd = fd
+		} else {
+			e.pidErr = err
+		}
+		h.byPid[pid] = e
+	}
+	return e
 }
 
-// dumpWith is Dump with a given source of candidate memberships.
-func (s *Stock) dumpWith(inode uint64, candidates func(int) ([]MembershipKey, error)) (*Image, error) {
-	fd, pid, err := s.dupSocket(inode)
+// getFd duplicates fd of pid through the batch's pidfd of pid.
+func (h *batchHolders) getFd(pid, fd int) (int, error) {
+	e := h.holder(pid)
+	if e.pidfd < 0 {
+		return -1, e.pidErr
+	}
+	return unix.PidfdGetfd(e.pidfd, fd, 0)
+}
+
+// candidates is igmpCandidates, read once per holder in the batch.
+func (h *batchHolders) candidates(pid int) ([]MembershipKey, error) {
+	e := h.holder(pid)
+	e.igmp.Do(func() { e.keys, e.igmpErr = igmpCandidates(pid) })
+	return e.keys, e.igmpErr
+}
+
+func (h *batchHolders) close() {
+	for _, e := range h.byPid {
+		if e.pidfd >= 0 {
+			unix.Close(e.pidfd)
+		}
+	}
+}
+
+// dumpWith is Dump with given sources of duplicates and of candidate
+// memberships.
+func (s *Stock) dumpWith(inode uint64, getFd func(pid, fd int) (int, error), candidates func(int) ([]MembershipKey, error)) (*Image, error) {
+	fd, pid, err := s.dupSocketWith(inode, getFd)
 	if err != nil {
 		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
 	}

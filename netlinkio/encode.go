@@ -1,7 +1,6 @@
 package netlinkio
 
 import (
-	"maps"
 	"net/netip"
 	"slices"
 
@@ -19,60 +18,136 @@ func nlaAlign(n int) int { return (n + 3) &^ 3 }
 
 // appendAttr appends one netlink attribute, padded to 4 bytes.
 func appendAttr(b []byte, typ uint16, payload []byte) []byte {
-	b = native.AppendUint16(b, uint16(nlaHdrLen+len(payload)))
-	b = native.AppendUint16(b, typ)
-	b = append(b, payload...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
+	b = append(appendAttrHeader(b, typ, len(payload)), payload...)
+	return append(b, make([]byte, nlaAlign(len(payload))-len(payload))...)
+}
+
+// appendAttrHeader appends the header of an attribute of n payload bytes.
+func appendAttrHeader(b []byte, typ uint16, n int) []byte {
+	b = native.AppendUint16(b, uint16(nlaHdrLen+n))
+	return native.AppendUint16(b, typ)
 }
 
 // Encode returns the image as the v1 attribute stream, in canonical order:
 // two sockets in the same state give byte-identical images.
 func (img *Image) Encode() []byte {
-	c := img.Clone()
-	c.Canonicalize()
-	b := appendAttr(nil, AttrVersion, native.AppendUint32(nil, ImageVersion))
-	b = appendAttr(b, AttrFamily, native.AppendUint16(nil, c.Family))
-	b = appendAttr(b, AttrType, native.AppendUint16(nil, c.Type))
-	b = appendAttr(b, AttrProtocol, native.AppendUint16(nil, c.Protocol))
-	b = appendAttr(b, AttrState, []byte{c.State})
-	b = appendAttr(b, AttrLocal, sockaddrIn(c.Local))
-	b = appendAttr(b, AttrPeer, sockaddrIn(c.Peer))
-	// Attributes follow in ascending id, which is the table's order.
-	parts := map[uint16][]byte{}
-	for _, o := range OptionsFor(c.Type) {
-		if payload, present := o.Wire(c.Values[o.Attr]); present {
-			parts[o.Attr] = appendAttr(nil, o.Attr, payload)
-		}
+	return img.AppendEncode(make([]byte, 0, img.encodedSizeBound()))
+}
+
+// AppendEncode appends the image's encoding (as Encode returns it) to dst
+// and returns the extended buffer, so that a caller encoding many images
+// can reuse one buffer. The image is left unchanged.
+func (img *Image) AppendEncode(dst []byte) []byte {
+	c := img
+	if !img.canonical() {
+		// Only a copy may be sorted: the caller's image is not ours to
+		// change. Images from a dump are canonical already and skip this.
+		c = img.Clone()
+		c.Canonicalize()
 	}
-	if membershipApplies(c.Type) {
-		var list []byte
-		for _, m := range c.Memberships {
-			list = appendAttr(list, AttrMreq, mreqn(m))
+	b := native.AppendUint32(appendAttrHeader(dst, AttrVersion, 4), ImageVersion)
+	b = appendU16Attr(b, AttrFamily, c.Family)
+	b = appendU16Attr(b, AttrType, c.Type)
+	b = appendU16Attr(b, AttrProtocol, c.Protocol)
+	b = append(appendAttrHeader(b, AttrState, 1), c.State, 0, 0, 0)
+	b = appendSockaddrIn(appendAttrHeader(b, AttrLocal, 16), c.Local)
+	b = appendSockaddrIn(appendAttrHeader(b, AttrPeer, 16), c.Peer)
+	// Attributes follow in ascending id. The table is in ascending id, so
+	// the two membership attributes are merged into it where their ids fall.
+	lists := membershipApplies(c.Type)
+	list, filters := lists, lists && slices.ContainsFunc(c.Memberships, Membership.HasFilter)
+	for _, o := range optionsFor(c.Type) {
+		if list && o.Attr > AttrMembership {
+			b, list = c.appendMemberships(b), false
 		}
-		parts[AttrMembership] = appendAttr(nil, AttrMembership|nlaFNested, list)
-		var filters []byte
-		for _, m := range c.Memberships {
-			if !m.HasFilter() {
-				continue
+		if filters && o.Attr > AttrSourceFilters {
+			b, filters = c.appendFilters(b), false
+		}
+		b = o.appendWire(b, c.Values[o.Attr])
+	}
+	if list {
+		b = c.appendMemberships(b)
+	}
+	if filters {
+		b = c.appendFilters(b)
+	}
+	return b
+}
+
+// canonical reports whether the memberships and their sources are already
+// in strictly ascending order, so that Canonicalize would leave them as
+// they are. Equal neighbours count as not canonical, so such an image takes
+// the same sort as before.
+func (img *Image) canonical() bool {
+	for i, m := range img.Memberships {
+		if i > 0 && compareMemberships(img.Memberships[i-1], m) >= 0 {
+			return false
+		}
+		for j := 1; j < len(m.Sources); j++ {
+			if m.Sources[j-1].Compare(m.Sources[j]) >= 0 {
+				return false
 			}
-			e := appendAttr(nil, AttrMsfMreq, mreqn(m))
-			e = appendAttr(e, AttrMsfMode, native.AppendUint32(nil, m.Mode))
-			for _, s := range m.Sources {
-				a := s.As4()
-				e = appendAttr(e, AttrMsfSource, a[:])
-			}
-			filters = appendAttr(filters, AttrSourceFilter|nlaFNested, e)
-		}
-		if filters != nil {
-			parts[AttrSourceFilters] = appendAttr(nil, AttrSourceFilters|nlaFNested, filters)
 		}
 	}
-	for _, id := range slices.Sorted(maps.Keys(parts)) {
-		b = append(b, parts[id]...)
+	return true
+}
+
+// encodedSizeBound is at least the length of the image's encoding, so
+// that Encode allocates its buffer once.
+func (img *Image) encodedSizeBound() int {
+	// The header attributes, both lists' headers, and per row at most a
+	// header, 8 bytes and its bytes (a row missing from Values is encoded
+	// as its zero value).
+	n := 5*8 + 2*20 + 2*nlaHdrLen + len(optionsFor(img.Type))*(nlaHdrLen+8)
+	for _, v := range img.Values {
+		n += nlaAlign(len(v.Bytes))
 	}
+	for _, m := range img.Memberships {
+		n += 2*nlaHdrLen + 12 + nlaHdrLen + 12 + nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)
+	}
+	return n
+}
+
+// appendMemberships appends the nested list of every membership.
+func (img *Image) appendMemberships(b []byte) []byte {
+	b, at := beginNested(b, AttrMembership)
+	for _, m := range img.Memberships {
+		b = appendMreqn(appendAttrHeader(b, AttrMreq, 12), m)
+	}
+	return endNested(b, at)
+}
+
+// appendFilters appends the nested list of the filters that differ from
+// the default.
+func (img *Image) appendFilters(b []byte) []byte {
+	b, all := beginNested(b, AttrSourceFilters)
+	for _, m := range img.Memberships {
+		if !m.HasFilter() {
+			continue
+		}
+		var one int
+		b, one = beginNested(b, AttrSourceFilter)
+		b = appendMreqn(appendAttrHeader(b, AttrMsfMreq, 12), m)
+		b = native.AppendUint32(appendAttrHeader(b, AttrMsfMode, 4), m.Mode)
+		for _, s := range m.Sources {
+			a := s.As4()
+			b = appendAttr(b, AttrMsfSource, a[:])
+		}
+		b = endNested(b, one)
+	}
+	return endNested(b, all)
+}
+
+// beginNested appends the header of a nested attribute and returns where
+// it starts; endNested writes its length once its contents are appended.
+func beginNested(b []byte, typ uint16) ([]byte, int) {
+	at := len(b)
+	b = native.AppendUint16(b, 0)
+	return native.AppendUint16(b, typ|nlaFNested), at
+}
+
+func endNested(b []byte, at int) []byte {
+	native.PutUint16(b[at:], uint16(len(b)-at))
 	return b
 }
 
@@ -80,31 +155,33 @@ func (img *Image) Encode() []byte {
 // sockets cannot join groups, so their images have no membership list.
 func membershipApplies(typ uint16) bool { return typ != unix.SOCK_STREAM }
 
-// sockaddrIn returns a struct sockaddr_in (16 bytes).
-func sockaddrIn(ap netip.AddrPort) []byte {
-	b := make([]byte, 16)
-	native.PutUint16(b, unix.AF_INET)
-	b[2], b[3] = byte(ap.Port()>>8), byte(ap.Port())
+// appendU16Attr appends a u16 attribute with its padding.
+func appendU16Attr(b []byte, typ, v uint16) []byte {
+	return append(native.AppendUint16(appendAttrHeader(b, typ, 2), v), 0, 0)
+}
+
+// appendSockaddrIn appends a struct sockaddr_in (16 bytes).
+func appendSockaddrIn(b []byte, ap netip.AddrPort) []byte {
+	b = native.AppendUint16(b, unix.AF_INET)
+	b = append(b, byte(ap.Port()>>8), byte(ap.Port()))
 	a := ap.Addr()
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
 	}
 	a4 := a.As4()
-	copy(b[4:8], a4[:])
-	return b
+	b = append(b, a4[:]...)
+	return append(b, make([]byte, 8)...)
 }
 
-// mreqn returns a struct ip_mreqn (12 bytes).
-func mreqn(m Membership) []byte {
-	b := make([]byte, 12)
+// appendMreqn appends a struct ip_mreqn (12 bytes).
+func appendMreqn(b []byte, m Membership) []byte {
 	g := m.Group.As4()
-	copy(b[0:4], g[:])
+	b = append(b, g[:]...)
 	a := m.Address
 	if !a.IsValid() {
 		a = netip.IPv4Unspecified()
 	}
 	a4 := a.As4()
-	copy(b[4:8], a4[:])
-	native.PutUint32(b[8:], uint32(m.Ifindex))
-	return b
+	b = append(b, a4[:]...)
+	return native.AppendUint32(b, uint32(m.Ifindex))
 }

@@ -18,7 +18,7 @@ import (
 // a name that was missed is not looked for again within minRescan, so
 // repeating a lookup of what is no socket cannot make every call walk /proc.
 type holderIndex struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex // read for a hit of candidates, write for the rest
 	byInode map[uint64][]holderRef
 	misses  map[uint64]time.Time // inodes not found, and when
 }
@@ -45,6 +45,15 @@ func (x *holderIndex) lookup(inode uint64) []holderRef {
 // readlink here would be the same check made twice. A miss, or fresh
 // set, rebuilds the index as lookup does.
 func (x *holderIndex) candidates(inode uint64, fresh bool) []holderRef {
+	if !fresh {
+		// A batch's workers all ask at once; a hit needs no exclusive lock.
+		x.mu.RLock()
+		refs := slices.Clone(x.byInode[inode])
+		x.mu.RUnlock()
+		if len(refs) > 0 {
+			return refs
+		}
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if refs := x.byInode[inode]; len(refs) > 0 && !fresh {
@@ -85,62 +94,6 @@ func (x *holderIndex) verified(inode uint64) []holderRef {
 	return live
 }
 
-// scanProc walks /proc/<pid>/fd of every process.
-func scanProc() map[uint64][]holderRef {
-	idx := map[uint64][]holderRef{}
-	procs, err := os.ReadDir("/proc")
-	if err != nil {
-		return idx
-	}
-	buf := make([]byte, 64)
-	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
-		}
-		dir := "/proc/" + p.Name() + "/fd/"
-		fds, err := os.ReadDir(dir)
-		if err != nil {
-			continue
-		}
-		for _, f := range fds {
-			n, err := unix.Readlink(dir+f.Name(), buf)
-			if err != nil {
-				continue
-			}
-			ino, ok := socketInode(string(buf[:n]))
-			if !ok {
-				continue
-			}
-			fd, _ := strconv.Atoi(f.Name())
-			idx[ino] = append(idx[ino], holderRef{pid, fd})
-		}
-	}
-	for ino := range idx {
-		slices.SortFunc(idx[ino], func(a, b holderRef) int {
-			if a.pid != b.pid {
-				return a.pid - b.pid
-			}
-			return a.fd - b.fd
-		})
-	}
-	return idx
-}
-
-// socketInode parses a /proc/<pid>/fd link: "socket:[12345]".
-func socketInode(link string) (uint64, bool) {
-	s, ok := strings.CutPrefix(link, "socket:[")
-	if !ok {
-		return 0, false
-	}
-	s, ok = strings.CutSuffix(s, "]")
-	if !ok {
-		return 0, false
-	}
-	ino, err := strconv.ParseUint(s, 10, 64)
-	return ino, err == nil
-}
-
 // fdInode returns the socket inode of /proc/<pid>/fd/<fd>, or 0.
 func fdInode(pid, fd int) uint64 {
 	buf := make([]byte, 64)
@@ -148,7 +101,7 @@ func fdInode(pid, fd int) uint64 {
 	if err != nil {
 		return 0
 	}
-	ino, _ := socketInode(string(buf[:n]))
+	ino, _ := socketInode(buf[:n])
 	return ino
 }
 

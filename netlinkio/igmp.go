@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -76,10 +77,21 @@ func putStorage(b []byte, a netip.Addr) {
 	copy(b[4:8], a4[:])
 }
 
+// probeBufs holds the buffers of probes, 8 KB each: a dump of every socket
+// probes each of them once per candidate group, and a fresh buffer each
+// time would be most of what the dump allocates.
+var probeBufs = sync.Pool{New: func() any {
+	b := make([]byte, slistOffset+maxProbeSrcs*ssSize)
+	return &b
+}}
+
 // probeMembership returns the socket's membership of k, or ok=false when
 // the socket has not joined it.
 func probeMembership(fd int, k MembershipKey) (Membership, bool, error) {
-	b := make([]byte, slistOffset+maxProbeSrcs*ssSize)
+	bp := probeBufs.Get().(*[]byte)
+	defer probeBufs.Put(bp)
+	b := *bp
+	clear(b[:slistOffset])
 	native.PutUint32(b, uint32(k.Ifindex))
 	putStorage(b[groupOffset:], k.Group)
 	native.PutUint32(b[fmodeOffset+4:], maxProbeSrcs)

@@ -1,6 +1,7 @@
 package netlinkio
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -207,15 +208,28 @@ func optionByAttr(attr uint16) (*Option, bool) {
 }
 
 // OptionsFor lists the rows that apply to a socket type, in table order.
-func OptionsFor(typ uint16) []*Option {
-	var out []*Option
-	for i := range Options {
-		if Options[i].Types.Has(typ) {
-			out = append(out, &Options[i])
+// The slice is the caller's to change.
+func OptionsFor(typ uint16) []*Option { return slices.Clone(optionsFor(typ)) }
+
+// optionsFor is OptionsFor without the copy, for the dump and encode of
+// every socket: the lists are made once, and callers must not change them.
+func optionsFor(typ uint16) []*Option {
+	if int(typ) < len(optionsByType) {
+		return optionsByType[typ]
+	}
+	return nil
+}
+
+var optionsByType = func() (by [unix.SOCK_RAW + 1][]*Option) {
+	for typ := range by {
+		for i := range Options {
+			if Options[i].Types.Has(uint16(typ)) {
+				by[typ] = append(by[typ], &Options[i])
+			}
 		}
 	}
-	return out
-}
+	return by
+}()
 
 // AttrName names an attribute as docs and errors do: "IPOPT_TTL".
 func AttrName(attr uint16) string {

@@ -3,6 +3,7 @@ package netlinkio
 import (
 	"errors"
 	"net/netip"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,20 +58,27 @@ func (s *Stock) Holders(inode uint64) ([]Holder, error) {
 // returned fd. It also returns the holder's pid, whose /proc/<pid>/net
 // describes the socket's network namespace.
 func (s *Stock) dupSocket(inode uint64) (int, int, error) {
+	return s.dupSocketWith(inode, pidGetFd)
+}
+
+// dupSocketWith is dupSocket that duplicates through getFd first. The
+// second look, after every indexed holder proved stale, opens pidfds of its
+// own: a holder's pid may belong to another process by then.
+func (s *Stock) dupSocketWith(inode uint64, getFd func(pid, fd int) (int, error)) (int, int, error) {
 	refs := s.holders.candidates(inode, false)
-	fd, pid, err := s.dupFrom(inode, refs)
+	fd, pid, err := dupFrom(inode, refs, getFd)
 	if errors.Is(err, ErrNoSocket) && len(refs) > 0 {
 		// Every indexed holder was stale: look in /proc once more.
-		fd, pid, err = s.dupFrom(inode, s.holders.candidates(inode, true))
+		fd, pid, err = dupFrom(inode, s.holders.candidates(inode, true), pidGetFd)
 	}
 	return fd, pid, err
 }
 
 // dupFrom duplicates the socket from the first of refs that still holds it.
-func (s *Stock) dupFrom(inode uint64, refs []holderRef) (int, int, error) {
+func dupFrom(inode uint64, refs []holderRef, getFd func(pid, fd int) (int, error)) (int, int, error) {
 	var last error = ErrNoSocket
 	for _, r := range refs {
-		fd, err := pidGetFd(r.pid, r.fd)
+		fd, err := getFd(r.pid, r.fd)
 		if err != nil {
 			last = err
 			continue
@@ -104,13 +112,12 @@ func pidGetFd(pid, fd int) (int, error) {
 
 // Dump returns the socket's image.
 func (s *Stock) Dump(inode uint64) (*Image, error) {
-	return s.dumpWith(inode, igmpCandidates)
+	return s.dumpWith(inode, pidGetFd, igmpCandidates)
 }
 
 // dumpFd reads a socket's image from a descriptor of it; candidates gives
 // the (ifindex, group) pairs joined in the holder's network namespace.
 func dumpFd(fd, pid int, candidates func(pid int) ([]MembershipKey, error)) (*Image, error) {
-	img := &Image{Family: unix.AF_INET, Values: map[uint16]Value{}}
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil {
 		return nil, err
@@ -119,14 +126,15 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]MembershipKey, error)) (*Im
 	if err != nil {
 		return nil, err
 	}
-	img.Type, img.Protocol = uint16(typ), uint16(proto)
+	opts := optionsFor(uint16(typ))
+	img := &Image{Family: unix.AF_INET, Type: uint16(typ), Protocol: uint16(proto), Values: make(map[uint16]Value, len(opts))}
 	if img.Local, img.Peer, err = addresses(fd); err != nil {
 		return nil, err
 	}
 	if img.State, err = socketState(fd, img); err != nil {
 		return nil, err
 	}
-	for _, o := range OptionsFor(img.Type) {
+	for _, o := range opts {
 		v, err := o.get(fd)
 		if err != nil {
 			return nil, &OpError{Op: "getsockopt " + o.AttrName(), Err: err}
@@ -143,25 +151,32 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]MembershipKey, error)) (*Im
 }
 
 func addresses(fd int) (local, peer netip.AddrPort, err error) {
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
+	if local, err = sockName(fd, unix.SYS_GETSOCKNAME); err != nil {
 		return local, peer, err
 	}
-	local = addrPort(sa)
-	peer = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
-	if sa, err := unix.Getpeername(fd); err == nil {
-		peer = addrPort(sa)
-	} else if !errors.Is(err, unix.ENOTCONN) {
-		return local, peer, err
+	peer, err = sockName(fd, unix.SYS_GETPEERNAME)
+	if errors.Is(err, unix.ENOTCONN) {
+		return local, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
 	}
-	return local, peer, nil
+	return local, peer, err
 }
 
-func addrPort(sa unix.Sockaddr) netip.AddrPort {
-	if in, ok := sa.(*unix.SockaddrInet4); ok {
-		return netip.AddrPortFrom(netip.AddrFrom4(in.Addr), uint16(in.Port))
+// sockName is getsockname or getpeername into a struct on the stack:
+// unix.Getsockname allocates twice for every call, and a dump of every
+// socket makes two calls per socket. A family other than AF_INET reads as
+// 0.0.0.0:0.
+func sockName(fd int, call uintptr) (netip.AddrPort, error) {
+	var sa unix.RawSockaddrInet4
+	n := uint32(unix.SizeofSockaddrInet4)
+	_, _, e := unix.RawSyscall(call, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+	if e != 0 {
+		return netip.AddrPort{}, e
 	}
-	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if sa.Family != unix.AF_INET {
+		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
+	}
+	port := (*[2]byte)(unsafe.Pointer(&sa.Port)) // network order
+	return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(port[0])<<8|uint16(port[1])), nil
 }
 
 // socketState gives the state as sock_diag would: TCP's from TCP_INFO, a
