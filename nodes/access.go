@@ -76,6 +76,7 @@ func (t *Tree) begin(ctx context.Context, s *sock, op, path string) (*change, sy
 	if err := c.who.MayUse(s.owner(), true); err != nil {
 		return nil, c.end(err, "")
 	}
+	s.beforeChange()
 	return c, 0
 }
 

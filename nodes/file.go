@@ -104,12 +104,16 @@ func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) 
 		h.data = data
 	}
 	if write {
+		s.beforeChange()
 		if h.data != nil {
 			s.observe(b.path, h.data)
 		}
 		return h, fuse.FOPEN_DIRECT_IO, 0
 	}
 	fopen, stale := s.openFlags(b.path, h.data)
+	if fopen&fuse.FOPEN_DIRECT_IO == 0 {
+		h.paged = s
+	}
 	if stale {
 		// Only the attributes: dropping them takes no lock in the kernel,
 		// so it is safe from within the open.
@@ -138,6 +142,7 @@ func (b *fileBase) Read(ctx context.Context, f fs.FileHandle, dest []byte, off i
 // handle is an open file: the snapshot it reads, and for image.bin the
 // bytes written so far.
 type handle struct {
+	paged    *sock // set when the file is read through the page cache
 	mu       sync.Mutex
 	data     []byte
 	buffered bool // image.bin, membership files: writes go to buf and are applied at flush
@@ -145,7 +150,19 @@ type handle struct {
 	dirty    bool
 }
 
-var _ = (fs.FileHandle)((*handle)(nil))
+var (
+	_ = (fs.FileHandle)((*handle)(nil))
+	_ = (fs.FileReleaser)((*handle)(nil))
+)
+
+// Release tells the socket that a reader through the page cache is done
+// (sock.beforeChange).
+func (h *handle) Release(ctx context.Context) syscall.Errno {
+	if h.paged != nil {
+		h.paged.pageClosed()
+	}
+	return 0
+}
 
 func (h *handle) read(dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	h.mu.Lock()

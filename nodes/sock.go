@@ -58,6 +58,7 @@ type sock struct {
 	gens   map[string]uint64
 
 	wrote     time.Time // the last change made through the tree
+	pageOpen  int       // files open through the page cache
 	hs        []netlinkio.Holder
 	holdersAt time.Time
 }
@@ -227,7 +228,8 @@ func (s *sock) observeAttr(path string, content []byte) fileState {
 }
 
 // openFlags records the content a read-only open snapshots and says how
-// the kernel may serve its reads:
+// the kernel may serve its reads (an open through the page cache is
+// counted until pageClosed):
 //   - from its page cache as it is (FOPEN_KEEP_CACHE) when the kernel
 //     already holds this very content and its size: a tar of an unchanged
 //     socket reads without a round trip;
@@ -253,14 +255,49 @@ func (s *sock) openFlags(path string, content []byte) (flags uint32, stale bool)
 		f.cached = 0
 		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, false
 	case f.sized == sum && f.cached == sum:
+		s.pageOpen++
 		return fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, false
 	case f.sized == sum:
+		s.pageOpen++
 		f.cached = sum
 		return fuse.FOPEN_NOFLUSH, false
 	default:
 		f.cached = 0
 		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, true
 	}
+}
+
+// pageReadWait bounds how long a change waits for the readers that opened
+// one of the socket's files through the page cache to close it.
+const pageReadWait = 20 * time.Millisecond
+
+// beforeChange is called before the tree changes the socket (or opens one
+// of its files for writing). From now on, for writeQuiet after the change,
+// reads use direct I/O; and it waits, up to pageReadWait, for the files
+// open through the page cache to be closed. A reader between its open and
+// its read of the page cache would otherwise read its snapshot cut at the
+// size the change brings into the kernel (TestConcurrent: "64" for
+// "64\n"). A reader reads right after it opens, so the wait is mostly
+// none; one that holds a file open longer does not hold the change up.
+func (s *sock) beforeChange() {
+	s.mu.Lock()
+	s.wrote = time.Now()
+	s.mu.Unlock()
+	for deadline := time.Now().Add(pageReadWait); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
+		s.mu.Lock()
+		n := s.pageOpen
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// pageClosed records that a file opened through the page cache was closed.
+func (s *sock) pageClosed() {
+	s.mu.Lock()
+	s.pageOpen--
+	s.mu.Unlock()
 }
 
 // writeQuiet is how long after a change made through the tree a socket's
