@@ -89,10 +89,15 @@ func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errn
 	if e := d.t.permit(ctx, s, "list", membershipPath, false); e != 0 {
 		return nil, e
 	}
-	names, _, err := d.names(s, true)
+	// Like an open of a file, a listing reads a dump that has not served
+	// it yet (sock.claim): tar lists membership/ right after reading the
+	// socket's other files, from the same dump.
+	s.claim(membershipPath)
+	names, _, err := d.names(s, false)
 	if err != nil {
 		return nil, errno(err)
 	}
+	s.serve(membershipPath)
 	out := dots(s.stable(membershipPath, syscall.S_IFDIR).Ino, s.stable("", syscall.S_IFDIR).Ino)
 	for _, name := range names {
 		out = append(out, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: s.stable(membershipPath+"/"+name, syscall.S_IFREG).Ino})
