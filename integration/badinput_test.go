@@ -88,7 +88,7 @@ func TestBadInputs(t *testing.T) {
 			t.Fatalf("%s changed the socket", c.kind)
 		}
 	}
-	refused := logs.lines("msg=refused", fmt.Sprintf("uid=%d", userA))
+	refused := logs.Lines("msg=refused", fmt.Sprintf("uid=%d", userA))
 	t.Logf("%d bad inputs refused, %d log records of refusals", len(cases), len(refused))
 	if len(refused) < len(cases)-1 { // the EFBIG write is one record for several writes
 		t.Errorf("only %d refusals logged for %d bad inputs", len(refused), len(cases))
@@ -100,7 +100,7 @@ func TestBadInputs(t *testing.T) {
 	for i := 1; ; i++ {
 		out, code := asUser(t, userA, fmt.Sprintf("touch %s/membership/239.45.0.%d@bi0", d, i))
 		if code != 0 {
-			if !strings.Contains(out, "Invalid argument") || len(logs.lines("msg=refused", "op=join", "igmp_max_memberships")) != 1 {
+			if !strings.Contains(out, "Invalid argument") || len(logs.Lines("msg=refused", "op=join", "igmp_max_memberships")) != 1 {
 				t.Errorf("join %d: %s", i, out)
 			}
 			break

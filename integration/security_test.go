@@ -114,8 +114,8 @@ func TestUserAccess(t *testing.T) {
 		t.Error("A's rm did not leave")
 	}
 	netnstest.MustSh(t, "rm "+da+"/membership/239.1.2.3@ua0") // undo the probe's join
-	if n := len(logs.lines("msg=change", fmt.Sprintf("uid=%d", userA), fmt.Sprintf("socket=%d", a.Inode), "what=ipopt/ttl", "old=64", "new=9")); n != 1 {
-		t.Errorf("%d log records of A's change of ttl:\n%s", n, strings.Join(logs.lines("socket="+strconv.FormatUint(a.Inode, 10)), "\n"))
+	if n := len(logs.Lines("msg=change", fmt.Sprintf("uid=%d", userA), fmt.Sprintf("socket=%d", a.Inode), "what=ipopt/ttl", "old=64", "new=9")); n != 1 {
+		t.Errorf("%d log records of A's change of ttl:\n%s", n, strings.Join(logs.Lines("socket="+strconv.FormatUint(a.Inode, 10)), "\n"))
 	}
 
 	// A can neither read nor change B's socket, nor root's.
@@ -210,7 +210,7 @@ func TestNoBorrowedPrivilege(t *testing.T) {
 		if after := a.GetInt(c.level, c.opt); after != before {
 			t.Errorf("%s: %d before A's refused write, %d after", c.file, before, after)
 		}
-		if len(logs.lines("msg=refused", fmt.Sprintf("uid=%d", userA), "file="+c.file, "errno=EPERM", c.needs)) == 0 {
+		if len(logs.Lines("msg=refused", fmt.Sprintf("uid=%d", userA), "file="+c.file, "errno=EPERM", c.needs)) == 0 {
 			t.Errorf("no log record of the refusal of %s naming %s", c.file, c.needs)
 		}
 	}
@@ -276,7 +276,7 @@ func TestRestoreBindNeedsCapability(t *testing.T) {
 		if after := netnstest.ReadFile(t, p); after != before {
 			t.Errorf("port %d: the refused restore changed the socket", c.port)
 		}
-		if len(logs.lines("msg=refused", "op=restore", fmt.Sprintf("bind to port %d", c.port), "CAP_NET_BIND_SERVICE")) == 0 {
+		if len(logs.Lines("msg=refused", "op=restore", fmt.Sprintf("bind to port %d", c.port), "CAP_NET_BIND_SERVICE")) == 0 {
 			t.Errorf("no log record of the refused bind to %d", c.port)
 		}
 	}
@@ -292,8 +292,8 @@ func TestDefenseInDepth(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	logs := &logBuffer{}
-	tree := nodes.New(nodes.Config{Backend: netlinkio.NewStock(), Logger: logs.logger()})
+	logs := &netnstest.LogBuffer{}
+	tree := nodes.New(nodes.Config{Backend: netlinkio.NewStock(), Logger: logs.Logger()})
 	zero := time.Duration(0)
 	srv, err := gofs.Mount(dir, tree.Root(), &gofs.Options{
 		MountOptions:    fuse.MountOptions{AllowOther: true, FsName: "inetcr", DirectMount: true},
@@ -322,7 +322,7 @@ func TestDefenseInDepth(t *testing.T) {
 	if got := b.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 64 {
 		t.Errorf("B's ttl %d after A's attempts", got)
 	}
-	if len(logs.lines("msg=refused", fmt.Sprintf("uid=%d", userA), fmt.Sprintf("socket=%d", b.Inode), "errno=EACCES")) < 4 {
-		t.Errorf("refusals not logged:\n%s", strings.Join(logs.lines("msg=refused"), "\n"))
+	if len(logs.Lines("msg=refused", fmt.Sprintf("uid=%d", userA), fmt.Sprintf("socket=%d", b.Inode), "errno=EACCES")) < 4 {
+		t.Errorf("refusals not logged:\n%s", strings.Join(logs.Lines("msg=refused"), "\n"))
 	}
 }

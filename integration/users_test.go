@@ -6,7 +6,6 @@ package integration
 // belong to that user.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -87,7 +86,7 @@ func holderAs(t *testing.T, uid int) *netnstest.Holder {
 
 // publicMount mounts the tree as root with --allow-other on a directory
 // that every user can reach, and returns it with the log of the mount.
-func publicMount(t *testing.T, b netlinkio.Backend) (string, *logBuffer) {
+func publicMount(t *testing.T, b netlinkio.Backend) (string, *netnstest.LogBuffer) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "inetcr-public-")
 	if err != nil {
@@ -97,48 +96,11 @@ func publicMount(t *testing.T, b netlinkio.Backend) (string, *logBuffer) {
 	if b == nil {
 		b = netlinkio.NewStock()
 	}
-	logs := &logBuffer{}
+	logs := &netnstest.LogBuffer{}
 	// Cleanups run last first, so the directory is removed after the unmount.
 	t.Cleanup(func() { os.Remove(dir) })
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, AllowOther: true, Logger: logs.logger()})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, AllowOther: true, Logger: logs.Logger()})
 	return dir, logs
-}
-
-// logBuffer keeps a mount's log records, one text line each, for tests
-// that check what was logged.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if os.Getenv("INETCR_TEST_LOG") != "" {
-		os.Stderr.Write(p)
-	}
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, nil))
-}
-
-// lines returns the records that contain every one of the strings.
-func (l *logBuffer) lines(want ...string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for line := range strings.Lines(l.buf.String()) {
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(line, w)
-		}
-		if ok {
-			out = append(out, strings.TrimSpace(line))
-		}
-	}
-	return out
 }
 
 // quietLogger drops a mount's records unless INETCR_TEST_LOG is set, when

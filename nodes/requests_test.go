@@ -1,13 +1,9 @@
 package nodes_test
 
 import (
-	"bytes"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,31 +13,16 @@ import (
 )
 
 // requestLog collects the FUSE requests a mount logs with Debug set.
-type requestLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *requestLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type requestLog struct{ netnstest.LogBuffer }
 
 // count returns how many requests of the given kinds (e.g. "LOOKUP n1 ",
 // "READ ") were logged since the last call, and forgets them.
 func (l *requestLog) count(kinds ...string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	n := 0
-	for _, line := range strings.Split(l.buf.String(), "\n") {
-		for _, kind := range kinds {
-			if strings.Contains(line, "rx ") && strings.Contains(line, ": "+kind) {
-				n++
-			}
-		}
+	for _, kind := range kinds {
+		n += len(l.Lines("rx ", ": "+kind))
 	}
-	l.buf.Reset()
+	l.Reset()
 	return n
 }
 
@@ -53,7 +34,7 @@ func mountLoggedWith(t *testing.T, opts inetcrfs.Options) (string, *requestLog) 
 	t.Helper()
 	log := &requestLog{}
 	dir := t.TempDir()
-	opts.Debug, opts.Logger = true, slog.New(slog.NewTextHandler(log, nil))
+	opts.Debug, opts.Logger = true, log.Logger()
 	netnstest.MountTree(t, dir, opts)
 	return dir, log
 }

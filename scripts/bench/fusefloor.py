@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench import pairs, summary, run, fmt_t, log
 
 VARIANTS = [
-    ("the tree's policy: timeouts 0, direct_io, readdirplus", ["-timeout", "0s", "-direct"]),
+    ("b9c7570's policy: timeouts 0, direct_io, readdirplus", ["-timeout", "0s", "-direct"]),
     ("timeouts 1 s, direct_io", ["-timeout", "1s", "-direct"]),
     ("timeouts 1 s, direct_io, no readdirplus", ["-timeout", "1s", "-direct", "-readdirplus=false"]),
     ("timeouts 1 s, page cache (keep_cache)", ["-timeout", "1s", "-direct=false", "-keepcache"]),
