@@ -110,14 +110,23 @@ func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) 
 		}
 		return h, fuse.FOPEN_DIRECT_IO, 0
 	}
-	fopen, stale := s.openFlags(b.path, h.data)
+	fopen, act := s.openFlags(b.path, h.data)
 	if fopen&fuse.FOPEN_DIRECT_IO == 0 {
 		h.paged = s
 	}
-	if stale {
+	switch act {
+	case dropSize:
 		// Only the attributes: dropping them takes no lock in the kernel,
 		// so it is safe from within the open.
 		b.NotifyContent(-1, 0)
+	case storePage:
+		// The opener holds none of the file's pages while it waits for
+		// the open, so the kernel can lock one to store the content: the
+		// first read of a file then costs no READ, nor the GETATTR that
+		// the kernel's atime bookkeeping makes after one.
+		if b.WriteCache(0, h.data) == 0 {
+			fopen |= fuse.FOPEN_KEEP_CACHE
+		}
 	}
 	return h, fopen, 0
 }

@@ -227,25 +227,35 @@ func (s *sock) observeAttr(path string, content []byte) fileState {
 	return *f
 }
 
+// openAction is what an open must do besides answering with its flags.
+type openAction int
+
+const (
+	openOnly  openAction = iota
+	dropSize             // have the kernel drop the size it holds
+	storePage            // put the content in the kernel's page cache
+)
+
 // openFlags records the content a read-only open snapshots and says how
 // the kernel may serve its reads (an open through the page cache is
 // counted until pageClosed):
 //   - from its page cache as it is (FOPEN_KEEP_CACHE) when the kernel
 //     already holds this very content and its size: a tar of an unchanged
 //     socket reads without a round trip;
-//   - through the page cache, refilled by a read (it drops what it held
-//     at an open without KEEP_CACHE), when it knows the size but not the
-//     content;
+//   - from its page cache too when it knows the size but not the content:
+//     storePage asks the caller to store the content there first, and to
+//     add FOPEN_KEEP_CACHE if that worked (else the kernel drops its pages
+//     at the open and reads them from the tree);
 //   - with direct I/O when the size it knows is not this content's: a
-//     page cache read stops at the size the kernel knows. stale is then
-//     set: the caller has the kernel drop that size.
+//     page cache read stops at the size the kernel knows. dropSize asks
+//     the caller to have the kernel drop that size.
 //   - with direct I/O, too, for a while after a change made through the
 //     tree: a write moves the kernel's idea of the size by itself, and a
 //     page cache read that races with one could be cut at the wrong
 //     length (TestConcurrent).
 //
 // Read-only opens skip FLUSH (FOPEN_NOFLUSH): they have nothing to apply.
-func (s *sock) openFlags(path string, content []byte) (flags uint32, stale bool) {
+func (s *sock) openFlags(path string, content []byte) (uint32, openAction) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sum := contentSum(content)
@@ -253,17 +263,17 @@ func (s *sock) openFlags(path string, content []byte) (flags uint32, stale bool)
 	switch {
 	case time.Since(s.wrote) < writeQuiet:
 		f.cached = 0
-		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, false
+		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, openOnly
 	case f.sized == sum && f.cached == sum:
 		s.pageOpen++
-		return fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, false
+		return fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, openOnly
 	case f.sized == sum:
 		s.pageOpen++
 		f.cached = sum
-		return fuse.FOPEN_NOFLUSH, false
+		return fuse.FOPEN_NOFLUSH, storePage
 	default:
 		f.cached = 0
-		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, true
+		return fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, dropSize
 	}
 }
 
