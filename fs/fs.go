@@ -47,8 +47,8 @@ type Options struct {
 	// (docs/security.md); nil means structured text on stderr.
 	Logger *slog.Logger
 	// Prune bounds the sockets whose directories and files the kernel and
-	// the mount keep (nodes.Tree.Prune); the zero value means
-	// DefaultPrune.
+	// the mount keep (nodes.Tree.Prune); a field left zero takes
+	// DefaultPrune's.
 	Prune Prune
 }
 
@@ -145,8 +145,16 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 
 // prune runs tree.Prune until the mount is gone.
 func prune(srv *fuse.Server, tree *nodes.Tree, p Prune) {
-	if p == (Prune{}) {
-		p = DefaultPrune
+	// A field left zero takes its default (a zero period would make the
+	// ticker panic).
+	if p.Keep == 0 {
+		p.Keep = DefaultPrune.Keep
+	}
+	if p.Idle == 0 {
+		p.Idle = DefaultPrune.Idle
+	}
+	if p.Every <= 0 {
+		p.Every = DefaultPrune.Every
 	}
 	done := make(chan struct{})
 	go func() {

@@ -104,7 +104,8 @@ func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) 
 		h.data = data
 	}
 	if write {
-		s.beforeChange()
+		// Nothing changes yet: the write (or flush) that changes the
+		// socket calls Tree.begin, which readies the kernel's cache.
 		if h.data != nil {
 			s.observe(b.path, h.data)
 		}

@@ -64,8 +64,8 @@ func (s *sock) openFlags(path string, content []byte) (uint32, openAction) {
 // one of the socket's files through the page cache to close it.
 const pageReadWait = 20 * time.Millisecond
 
-// beforeChange is called before the tree changes the socket (or opens one
-// of its files for writing). From now on, for writeQuiet after the change,
+// beforeChange is called before the tree changes the socket (Tree.begin,
+// which every change goes through). From now on, for writeQuiet after the change,
 // reads use direct I/O; and it waits, up to pageReadWait, for the files
 // open through the page cache to be closed. A reader between its open and
 // its read of the page cache would otherwise read its snapshot cut at the
