@@ -75,6 +75,7 @@ const pageReadWait = 20 * time.Millisecond
 func (s *sock) beforeChange() {
 	s.mu.Lock()
 	s.wrote = time.Now()
+	s.changes++
 	s.mu.Unlock()
 	for deadline := time.Now().Add(pageReadWait); time.Now().Before(deadline); time.Sleep(100 * time.Microsecond) {
 		s.mu.Lock()

@@ -51,9 +51,13 @@ type sock struct {
 	img    *netlinkio.Image
 	imgAt  time.Time
 	served []string // the files opened for reading from img
-	files  map[string]*fileState
-	hidden map[hideKey]time.Time
-	gens   map[string]uint64
+	// changes counts the starts and ends of changes made through the
+	// tree (beforeChange, changed), so that a dump they overlapped is not
+	// kept.
+	changes uint64
+	files   map[string]*fileState
+	hidden  map[hideKey]time.Time
+	gens    map[string]uint64
 
 	wrote     time.Time // the last change made through the tree
 	pageOpen  int       // files open through the page cache
@@ -71,6 +75,7 @@ func (s *sock) image(fresh bool) (*netlinkio.Image, error) {
 		s.mu.Unlock()
 		return img, nil
 	}
+	gen := s.changes
 	s.mu.Unlock()
 	img, err := s.t.b.Dump(s.ino)
 	if err != nil {
@@ -80,7 +85,13 @@ func (s *sock) image(fresh bool) (*netlinkio.Image, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.img, s.imgAt, s.served = img, time.Now(), s.served[:0]
+	// A dump that a change made through the tree overlapped may show the
+	// socket before the change, or halfway through it: it answers its own
+	// caller, but is not kept for the next (TestSoak: a file a touch had
+	// just made was not found by the touch's own utimensat).
+	if s.changes == gen {
+		s.img, s.imgAt, s.served = img, time.Now(), s.served[:0]
+	}
 	s.typ = img.Type
 	s.mu.Unlock()
 	return img, nil
@@ -117,6 +128,7 @@ func (s *sock) serve(path string) {
 func (s *sock) changed() {
 	s.mu.Lock()
 	s.img = nil
+	s.changes++
 	s.mu.Unlock()
 	s.forgetKernel()
 	s.t.invalidate(s.ino)
