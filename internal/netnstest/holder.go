@@ -189,3 +189,20 @@ func (s *Sock) Close() {
 	s.H.t.Helper()
 	s.Must("close", nil)
 }
+
+// Flip starts a thread in the holder that sets an int option to each of
+// values in turn, in a tight loop, reading it back after each set. The
+// returned stop ends it and says how many sets it made and how many read-
+// backs gave a value it had not just set (a lost update by someone else).
+func (s *Sock) Flip(level, opt int, values ...int) (stop func() (iterations, foreign int)) {
+	s.H.t.Helper()
+	s.Must("flip_start", map[string]any{"level": level, "opt": opt, "values": values})
+	return func() (int, int) {
+		var r struct {
+			Iterations int `json:"iterations"`
+			Foreign    int `json:"foreign"`
+		}
+		s.H.Must(map[string]any{"op": "flip_stop", "fd": s.Fd}, &r)
+		return r.Iterations, r.Foreign
+	}
+}

@@ -1,7 +1,7 @@
 # A socket holder for inetcr's tests: a process we did not write the socket
 # code of (python3's socket module) that makes and holds sockets on request.
 # It reads one JSON request per line on stdin and answers one JSON line.
-import json, os, resource, socket, struct, sys
+import json, os, resource, socket, struct, sys, threading
 
 # Hold as many sockets as root may (CAP_SYS_RESOURCE raises the hard
 # limit), or else as the hard limit allows.
@@ -12,6 +12,22 @@ except (ValueError, OSError):
     resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 
 socks = {}
+flippers = {}
+
+def flip(s, level, opt, values, stop, out):
+    # Sets the option to each value in turn and reads it back at once:
+    # a value it did not set means another party (the tree) put an old
+    # one back.
+    i = 0
+    while not stop.is_set():
+        v = values[i % len(values)]
+        s.setsockopt(level, opt, v)
+        for _ in range(3):
+            got = s.getsockopt(level, opt)
+            if got != v:
+                out["foreign"] += 1
+        i += 1
+    out["iterations"] = i
 
 def sock(req):
     return socks[req["fd"]]
@@ -79,6 +95,17 @@ def handle(req):
         return {}
     if op == "sockname":
         return dict(local=list(s.getsockname()))
+    if op == "flip_start":
+        stop, out = threading.Event(), dict(foreign=0, iterations=0)
+        th = threading.Thread(target=flip, args=(s, req["level"], req["opt"], req["values"], stop, out))
+        flippers[req["fd"]] = (th, stop, out)
+        th.start()
+        return {}
+    if op == "flip_stop":
+        th, stop, out = flippers.pop(req["fd"])
+        stop.set()
+        th.join()
+        return out
     if op == "close":
         del socks[req["fd"]]
         s.close()
