@@ -77,7 +77,7 @@ const KernelCacheTimeout = 500 * time.Millisecond
 
 // Mount mounts the tree on mountpoint and serves it in the background. As
 // root it mounts with mount(2) itself; as another user through fusermount3.
-// A stale mount left at mountpoint by a process that was killed (stat
+// A stale mount left at mountpoint by a process that was killed (statfs
 // fails with ENOTCONN) is unmounted first. Stop serving with
 // Server.Unmount.
 func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
@@ -226,11 +226,13 @@ func unmount(srv *fuse.Server, mountpoint string, done <-chan struct{}, sigs <-c
 }
 
 // clearStale unmounts what a killed server left at mp: a FUSE mount whose
-// server is gone answers every stat with ENOTCONN (ECONNABORTED once
-// aborted through /sys/fs/fuse/connections).
+// server is gone answers with ENOTCONN (ECONNABORTED once aborted through
+// /sys/fs/fuse/connections). It asks with statfs, which the kernel always
+// sends to the server: a stat may be answered from attributes the kernel
+// still holds for up to KernelCacheTimeout after the server died.
 func clearStale(mp string) error {
-	var st unix.Stat_t
-	err := unix.Stat(mp, &st)
+	var st unix.Statfs_t
+	err := unix.Statfs(mp, &st)
 	if !errors.Is(err, unix.ENOTCONN) && !errors.Is(err, unix.ECONNABORTED) {
 		return nil
 	}

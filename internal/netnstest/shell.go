@@ -55,18 +55,25 @@ func ReadFile(t testing.TB, path string) string {
 // Mounted reports whether dir is a mount point in this mount namespace.
 func Mounted(t testing.TB, dir string) bool {
 	t.Helper()
+	return Mounts(t, dir) > 0
+}
+
+// Mounts counts the mounts at dir, stacked ones included.
+func Mounts(t testing.TB, dir string) int {
+	t.Helper()
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	n := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if fields := strings.Fields(sc.Text()); len(fields) > 4 && fields[4] == dir {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // Names returns the names of the entries of dir, failing the test if it
