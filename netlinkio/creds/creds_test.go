@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio/internal/creds"
+	"github.com/inetcr/inetcr/netlinkio/creds"
 	"golang.org/x/sys/unix"
 )
 
