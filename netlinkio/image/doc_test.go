@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	docPath       = "../docs/image-format.md"
+	docPath       = "../../docs/image-format.md"
 	docBeginTable = "<!-- BEGIN GENERATED TABLE -->"
 	docEndTable   = "<!-- END GENERATED TABLE -->"
 )
