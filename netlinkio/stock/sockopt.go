@@ -100,37 +100,23 @@ func bit(on bool) image.Value {
 	return image.Value{}
 }
 
-func getFlag(fd int, o *image.Option) (image.Value, error) {
-	n, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
-	if err != nil {
-		return image.Value{}, err
+// intGetter reads an int option and makes the row's value of it with conv.
+func intGetter(conv func(n int, o *image.Option) image.Value) func(int, *image.Option) (image.Value, error) {
+	return func(fd int, o *image.Option) (image.Value, error) {
+		n, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
+		if err != nil {
+			return image.Value{}, err
+		}
+		return conv(n, o), nil
 	}
-	return bit(n != 0), nil
 }
 
-func getBufLock(fd int, o *image.Option) (image.Value, error) {
-	n, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
-	if err != nil {
-		return image.Value{}, err
-	}
-	return bit(n&o.Mask != 0), nil
-}
-
-func getUint(fd int, o *image.Option) (image.Value, error) {
-	n, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
-	if err != nil {
-		return image.Value{}, err
-	}
-	return image.Value{Num: uint64(uint32(n))}, nil
-}
-
-func getIfIndexBE(fd int, o *image.Option) (image.Value, error) {
-	n, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
-	if err != nil {
-		return image.Value{}, err
-	}
-	return image.Value{Num: uint64(swap32(uint32(n)))}, nil
-}
+var (
+	getFlag      = intGetter(func(n int, _ *image.Option) image.Value { return bit(n != 0) })
+	getBufLock   = intGetter(func(n int, o *image.Option) image.Value { return bit(n&o.Mask != 0) })
+	getUint      = intGetter(func(n int, _ *image.Option) image.Value { return image.Value{Num: uint64(uint32(n))} })
+	getIfIndexBE = intGetter(func(n int, _ *image.Option) image.Value { return image.Value{Num: uint64(swap32(uint32(n)))} })
+)
 
 func getMicros(fd int, o *image.Option) (image.Value, error) {
 	tv, err := unix.GetsockoptTimeval(fd, o.Level, o.Opt)
