@@ -118,8 +118,9 @@ func (img *Image) Membership(k MembershipKey) (Membership, bool) {
 	return Membership{}, false
 }
 
-// Unbound reports whether the image's socket has no local address: a raw
-// socket bound to no address, or any other with no port.
+// Unbound reports whether the image's socket is not bound: its local
+// address is 0.0.0.0 and, unless it is raw (whose port is its protocol),
+// its port is 0.
 func (img *Image) Unbound() bool {
 	if !img.Local.Addr().IsUnspecified() {
 		return false
