@@ -19,4 +19,4 @@ test:
 
 bench:
 	./scripts/deps.sh
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./netlinkio/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./netlinkio/...

@@ -11,7 +11,7 @@ import (
 
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 func TestMain(m *testing.M) { netnstest.Main(m) }
@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { netnstest.Main(m) }
 func run(t *testing.T, dir string) <-chan error {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- inetcrfs.Run(dir, inetcrfs.Options{Backend: netlinkio.NewStock()}) }()
+	go func() { done <- inetcrfs.Run(dir, inetcrfs.Options{Backend: stock.NewStock()}) }()
 	for deadline := time.Now().Add(5 * time.Second); !netnstest.Mounted(t, dir); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("not mounted")
@@ -44,7 +44,7 @@ func wait(t *testing.T, done <-chan error) {
 func TestMountNotADirectory(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(f, nil, 0o644)
-	if srv, err := inetcrfs.Mount(f, inetcrfs.Options{Backend: netlinkio.NewStock()}); err == nil {
+	if srv, err := inetcrfs.Mount(f, inetcrfs.Options{Backend: stock.NewStock()}); err == nil {
 		srv.Unmount()
 		t.Fatal("mounted on a file")
 	}

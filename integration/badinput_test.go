@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +26,7 @@ func TestBadInputs(t *testing.T) {
 	tmp := userDir(t, userA)
 
 	// Images: a file of the owner's, copied onto image.bin.
-	good, err := netlinkio.Decode([]byte(netnstest.ReadFile(t, filepath.Join(d, "image.bin"))))
+	good, err := image.Decode([]byte(netnstest.ReadFile(t, filepath.Join(d, "image.bin"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,10 +37,10 @@ func TestBadInputs(t *testing.T) {
 		"trailing":  append(good.Encode(), 0, 0),
 	}
 	many := good.Clone()
-	for i := range netlinkio.MaxMemberships + 1 {
-		many.Memberships = append(many.Memberships, netlinkio.Membership{Group: netip.AddrFrom4([4]byte{239, 44, 0, byte(i + 1)}), Address: netip.IPv4Unspecified(), Ifindex: int32(ifindexOf(t, "bi0"))})
+	for i := range image.MaxMemberships + 1 {
+		many.Memberships = append(many.Memberships, image.Membership{Group: netip.AddrFrom4([4]byte{239, 44, 0, byte(i + 1)}), Address: netip.IPv4Unspecified(), Ifindex: int32(ifindexOf(t, "bi0"))})
 	}
-	images[fmt.Sprintf("%d memberships", netlinkio.MaxMemberships+1)] = many.Encode()
+	images[fmt.Sprintf("%d memberships", image.MaxMemberships+1)] = many.Encode()
 	tcp := good.Clone()
 	tcp.Type, tcp.Protocol = unix.SOCK_STREAM, unix.IPPROTO_TCP
 	images["a TCP image"] = tcp.Encode()
@@ -107,7 +107,7 @@ func TestBadInputs(t *testing.T) {
 		}
 		touched++
 	}
-	if touched != netlinkio.MaxMemberships {
-		t.Errorf("%d joins went through, want %d (net.ipv4.igmp_max_memberships)", touched, netlinkio.MaxMemberships)
+	if touched != image.MaxMemberships {
+		t.Errorf("%d joins went through, want %d (net.ipv4.igmp_max_memberships)", touched, image.MaxMemberships)
 	}
 }

@@ -24,7 +24,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/splice"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 	"golang.org/x/sys/unix"
 )
 
@@ -149,7 +149,7 @@ func ifindexOf(t *testing.T, name string) int {
 // descriptor may be left behind.
 func TestRestoreFaults(t *testing.T) {
 	netnstest.Veth(t, "fl0", "10.41.0.1/24")
-	stock := netlinkio.NewStock()
+	stock := stock.NewStock()
 	fault := &faultAt{}
 	stock.Fault = fault.hook
 	mnt, _ := publicMount(t, stock)
@@ -309,7 +309,7 @@ func waitGone(t *testing.T, dir string) {
 // the errors are ENOENT or ESRCH.
 func TestDumpRacesClosingHolder(t *testing.T) {
 	ifi := netnstest.Veth(t, "dr0", "10.43.0.1/24")
-	stock := netlinkio.NewStock()
+	stock := stock.NewStock()
 	mnt, _ := publicMount(t, stock)
 	fdsBefore, links := fdCount(t), fdLinks()
 	h := netnstest.NewHolder(t)

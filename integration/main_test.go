@@ -7,7 +7,7 @@ import (
 
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 // serveEnv makes the test binary a mount server (fs.Run on the directory
@@ -17,7 +17,7 @@ const serveEnv = "INETCR_TEST_SERVE"
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(serveEnv); dir != "" {
-		if err := inetcrfs.Run(dir, inetcrfs.Options{Backend: netlinkio.NewStock()}); err != nil {
+		if err := inetcrfs.Run(dir, inetcrfs.Options{Backend: stock.NewStock()}); err != nil {
 			fmt.Fprintln(os.Stderr, "serve:", err)
 			os.Exit(1)
 		}

@@ -18,7 +18,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 	"github.com/inetcr/inetcr/nodes"
 	"golang.org/x/sys/unix"
 )
@@ -254,7 +255,7 @@ func TestRestoreBindNeedsCapability(t *testing.T) {
 		s := ha.Socket("udp")
 		p := filepath.Join(sockDir(mnt, s), "image.bin")
 		before := netnstest.ReadFile(t, p)
-		img, err := netlinkio.Decode([]byte(before))
+		img, err := image.Decode([]byte(before))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -293,7 +294,7 @@ func TestDefenseInDepth(t *testing.T) {
 	}
 	os.Chmod(dir, 0o755)
 	logs := &netnstest.LogBuffer{}
-	tree := nodes.New(nodes.Config{Backend: netlinkio.NewStock(), Logger: logs.Logger()})
+	tree := nodes.New(nodes.Config{Backend: stock.NewStock(), Logger: logs.Logger()})
 	zero := time.Duration(0)
 	srv, err := gofs.Mount(dir, tree.Root(), &gofs.Options{
 		MountOptions:    fuse.MountOptions{AllowOther: true, FsName: "inetcr", DirectMount: true},

@@ -25,7 +25,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/splice"
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 // soakDuration is 10 s, or what INETCR_SOAK says.
@@ -173,7 +173,7 @@ func TestSoak(t *testing.T) {
 	inodes := h.Many(200, "127.0.0.1")
 	logs := &countingHandler{}
 	dir := t.TempDir()
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: netlinkio.NewStock(), Logger: slog.New(logs)})
+	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: slog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

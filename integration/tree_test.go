@@ -27,7 +27,8 @@ import (
 
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,7 +37,7 @@ import (
 func mount(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: netlinkio.NewStock(), Logger: quietLogger()})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: quietLogger()})
 	return dir
 }
 
@@ -87,7 +88,7 @@ func sockDir(mnt string, s *netnstest.Sock) string {
 // holderText is what an option's file should say, from getsockopt inside
 // the process that holds the socket. ok is false when that getsockopt
 // fails (an option the kernel does not report for this socket type).
-func holderText(t *testing.T, s *netnstest.Sock, o *netlinkio.Option) (string, bool) {
+func holderText(t *testing.T, s *netnstest.Sock, o *image.Option) (string, bool) {
 	t.Helper()
 	var r struct {
 		Value int    `json:"value"`
@@ -95,15 +96,15 @@ func holderText(t *testing.T, s *netnstest.Sock, o *netlinkio.Option) (string, b
 	}
 	req := map[string]any{"op": "getsockopt", "fd": s.Fd, "level": o.Level, "opt": o.Opt}
 	switch o.Kind {
-	case netlinkio.Micros:
+	case image.Micros:
 		req["len"] = 16
-	case netlinkio.Linger:
+	case image.Linger:
 		req["len"] = 8
-	case netlinkio.IfName:
+	case image.IfName:
 		req["len"] = 16
-	case netlinkio.InAddr:
+	case image.InAddr:
 		req["len"] = 4
-	case netlinkio.RawOptions:
+	case image.RawOptions:
 		req["len"] = 40
 	}
 	if err := s.H.Call(req, &r); err != nil {
@@ -113,30 +114,30 @@ func holderText(t *testing.T, s *netnstest.Sock, o *netlinkio.Option) (string, b
 	b, _ := hex.DecodeString(r.Hex)
 	ne := binary.NativeEndian
 	switch o.Kind {
-	case netlinkio.Flag:
+	case image.Flag:
 		return b2s(r.Value != 0), true
-	case netlinkio.BufLock:
+	case image.BufLock:
 		return b2s(r.Value&o.Mask != 0), true
-	case netlinkio.U8, netlinkio.BufSize:
+	case image.U8, image.BufSize:
 		return strconv.Itoa(r.Value), true
-	case netlinkio.U32:
+	case image.U32:
 		return strconv.FormatUint(uint64(uint32(r.Value)), 10), true
-	case netlinkio.IfIndexBE:
+	case image.IfIndexBE:
 		v := uint32(r.Value)
 		if ne.Uint16([]byte{1, 0}) == 1 { // little-endian host
 			v = bits.ReverseBytes32(v)
 		}
 		return strconv.FormatUint(uint64(v), 10), true
-	case netlinkio.Micros:
+	case image.Micros:
 		return strconv.FormatUint(ne.Uint64(b)*1e6+ne.Uint64(b[8:]), 10), true
-	case netlinkio.Linger:
+	case image.Linger:
 		return fmt.Sprintf("%d %d", ne.Uint32(b), ne.Uint32(b[4:])), true
-	case netlinkio.IfName:
+	case image.IfName:
 		name, _, _ := bytes.Cut(b, []byte{0})
 		return string(name), true
-	case netlinkio.InAddr:
+	case image.InAddr:
 		return netip.AddrFrom4([4]byte(b)).String(), true
-	case netlinkio.RawOptions:
+	case image.RawOptions:
 		return hex.EncodeToString(b), true
 	}
 	t.Fatalf("%s: unknown kind %d", o.Path(), o.Kind)
@@ -156,7 +157,7 @@ func checkAgrees(t *testing.T, mnt string, s *netnstest.Sock, typ uint16) {
 	t.Helper()
 	dir := sockDir(mnt, s)
 	checked := 0
-	for _, o := range netlinkio.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(typ) {
 		got := netnstest.ReadFile(t, filepath.Join(dir, o.Dir, o.Name))
 		want, ok := holderText(t, s, o)
 		if !ok {
@@ -216,7 +217,7 @@ func TestLayout(t *testing.T) {
 	}{{u, unix.SOCK_DGRAM}, {tc, unix.SOCK_STREAM}, {r, unix.SOCK_RAW}} {
 		for _, dir := range []string{"ipopt", "sockopt"} {
 			var want []string
-			for _, o := range netlinkio.OptionsFor(c.typ) {
+			for _, o := range image.OptionsFor(c.typ) {
 				if o.Dir == dir {
 					want = append(want, o.Name)
 				}
@@ -320,31 +321,31 @@ func TestSocat(t *testing.T) {
 
 // newValue is a valid value different from cur, for an option of a UDP
 // or RAW socket, or "" when the test leaves the option alone.
-func newValue(o *netlinkio.Option, cur string) string {
+func newValue(o *image.Option, cur string) string {
 	switch o.Kind {
-	case netlinkio.Flag, netlinkio.BufLock:
+	case image.Flag, image.BufLock:
 		if cur == "1" {
 			return "0"
 		}
 		return "1"
-	case netlinkio.BufSize:
+	case image.BufSize:
 		return "65536"
-	case netlinkio.Micros:
+	case image.Micros:
 		return "1500000"
-	case netlinkio.Linger:
+	case image.Linger:
 		return "1 5"
-	case netlinkio.IfName:
+	case image.IfName:
 		return "lo"
-	case netlinkio.InAddr:
+	case image.InAddr:
 		return "127.0.0.1"
-	case netlinkio.IfIndexBE:
+	case image.IfIndexBE:
 		return "1"
-	case netlinkio.RawOptions:
+	case image.RawOptions:
 		return "" // IP options need a route to make sense of; the codec tests cover them
 	}
 	for _, v := range []string{"3", "5", "7"} {
 		if n, _ := strconv.ParseUint(v, 10, 64); v != cur && n >= o.Min && n <= o.Max {
-			if o.Name == "mtu_discover" || o.Name == "tos" || o.Name == "multicast_ttl" || o.Name == "ttl" || o.Name == "minttl" || o.Kind == netlinkio.U32 {
+			if o.Name == "mtu_discover" || o.Name == "tos" || o.Name == "multicast_ttl" || o.Name == "ttl" || o.Name == "minttl" || o.Kind == image.U32 {
 				return v
 			}
 		}
@@ -362,7 +363,7 @@ func TestEchoSetsOptions(t *testing.T) {
 			typ = unix.SOCK_RAW
 		}
 		dir := sockDir(mnt, s)
-		for _, o := range netlinkio.OptionsFor(typ) {
+		for _, o := range image.OptionsFor(typ) {
 			p := filepath.Join(dir, o.Dir, o.Name)
 			cur := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
 			v := newValue(o, cur)
@@ -377,7 +378,7 @@ func TestEchoSetsOptions(t *testing.T) {
 			if want, ok := holderText(t, s, o); ok && want != got {
 				t.Errorf("%s %s: file %q, getsockopt in the holder %q", kind, o.Path(), got, want)
 			}
-			if o.Kind == netlinkio.IfName {
+			if o.Kind == image.IfName {
 				// Unbind again: a socket bound to lo refuses IP_UNICAST_IF.
 				netnstest.MustSh(t, "echo > "+p)
 				if got := netnstest.ReadFile(t, p); got != "\n" {
@@ -589,8 +590,8 @@ func TestTarRoundTrip(t *testing.T) {
 			t.Errorf("tar -x %s: exit %d: %s", opt, code, out)
 		}
 		if got := netnstest.ReadFile(t, filepath.Join(dir, "image.bin")); got != want {
-			img, _ := netlinkio.Decode([]byte(got))
-			wimg, _ := netlinkio.Decode([]byte(want))
+			img, _ := image.Decode([]byte(got))
+			wimg, _ := image.Decode([]byte(want))
 			t.Errorf("tar -x %s: image differs:\n got %+v\nwant %+v", opt, img, wimg)
 		}
 		if got := s.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 42 {
@@ -778,7 +779,7 @@ func TestSignal(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, syscall.ENOTCONN) {
 		t.Logf("stat of the dead mount: %v", err)
 	}
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: netlinkio.NewStock()})
+	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: stock.NewStock()})
 	if err != nil {
 		t.Fatalf("mount over a dead one: %v", err)
 	}
@@ -800,7 +801,7 @@ func BenchmarkTarTree1000(b *testing.B) {
 	h := netnstest.NewHolder(b)
 	h.Many(1000, "127.0.0.1")
 	dir := b.TempDir()
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: netlinkio.NewStock()})
+	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: stock.NewStock()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 // Two users that exist nowhere but in these tests: setpriv needs no
@@ -94,7 +95,7 @@ func publicMount(t *testing.T, b netlinkio.Backend) (string, *netnstest.LogBuffe
 	}
 	os.Chmod(dir, 0o755)
 	if b == nil {
-		b = netlinkio.NewStock()
+		b = stock.NewStock()
 	}
 	logs := &netnstest.LogBuffer{}
 	// Cleanups run last first, so the directory is removed after the unmount.

@@ -1,119 +1,30 @@
 package netlinkio
 
 import (
-	"sync"
-	"sync/atomic"
-
-	"golang.org/x/sys/unix"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/parallel"
 )
 
+// BatchDumper is a Backend that dumps many sockets at once more cheaply
+// than one by one; DumpAll uses it when a backend has it. The stock
+// engine does.
+type BatchDumper interface {
+	// DumpBatch is DumpAll on this backend.
+	DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error))
+}
+
 // DumpAll dumps many sockets with up to workers goroutines and calls each
-// for every one, from any of those goroutines. On the stock engine the
-// batch shares what one dump would otherwise find again for every socket:
-// one pidfd per holder process, opened at its first socket and closed when
-// the batch ends, and the holder's /proc/<pid>/net/igmp, read once.
-func DumpAll(b Backend, inodes []uint64, workers int, each func(inode uint64, img *Image, err error)) {
-	dump := b.Dump
-	if s, ok := b.(*Stock); ok {
-		h := &batchHolders{byPid: map[int]*batchHolder{}}
-		defer h.close()
-		dump = func(inode uint64) (*Image, error) { return s.dumpWith(inode, h.getFd, h.candidates) }
+// for every one, from any of those goroutines. A backend that is a
+// BatchDumper dumps the batch itself (the stock engine shares a pidfd per
+// holder process and its /proc/<pid>/net/igmp among the batch's sockets);
+// any other is asked for one Dump per socket.
+func DumpAll(b Backend, inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
+	if bd, ok := b.(BatchDumper); ok {
+		bd.DumpBatch(inodes, workers, each)
+		return
 	}
-	// Workers take the next inode from a shared counter: cheaper than a
-	// channel handoff per socket.
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range max(workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(inodes)) {
-					return
-				}
-				img, err := dump(inodes[i])
-				each(inodes[i], img, err)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// batchHolders is what one batch knows of each holder process.
-type batchHolders struct {
-	mu    sync.RWMutex // read to find a holder, write to add one
-	byPid map[int]*batchHolder
-}
-
-type batchHolder struct {
-	pidfd   int // -1 when pidfd_open failed with pidErr
-	pidErr  error
-	igmp    sync.Once // sets keys and igmpErr
-	keys    []MembershipKey
-	igmpErr error
-}
-
-// holder returns the entry of pid, opening its pidfd on first use. A pid
-// that a new process takes over during the batch keeps the old process's
-// pidfd, whose calls fail with ESRCH: dupSocket then looks again with a
-// pidfd of its own.
-func (h *batchHolders) holder(pid int) *batchHolder {
-	h.mu.RLock()
-	e := h.byPid[pid]
-	h.mu.RUnlock()
-	if e != nil {
-		return e
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e = h.byPid[pid]; e == nil {
-		e = &batchHolder{pidfd: -1}
-		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-			e.pidfd = fd
-		} else {
-			e.pidErr = err
-		}
-		h.byPid[pid] = e
-	}
-	return e
-}
-
-// getFd duplicates fd of pid through the batch's pidfd of pid.
-func (h *batchHolders) getFd(pid, fd int) (int, error) {
-	e := h.holder(pid)
-	if e.pidfd < 0 {
-		return -1, e.pidErr
-	}
-	return unix.PidfdGetfd(e.pidfd, fd, 0)
-}
-
-// candidates is igmpCandidates, read once per holder in the batch.
-func (h *batchHolders) candidates(pid int) ([]MembershipKey, error) {
-	e := h.holder(pid)
-	e.igmp.Do(func() { e.keys, e.igmpErr = igmpCandidates(pid) })
-	return e.keys, e.igmpErr
-}
-
-func (h *batchHolders) close() {
-	for _, e := range h.byPid {
-		if e.pidfd >= 0 {
-			unix.Close(e.pidfd)
-		}
-	}
-}
-
-// dumpWith is Dump with given sources of duplicates and of candidate
-// memberships.
-func (s *Stock) dumpWith(inode uint64, getFd func(pid, fd int) (int, error), candidates func(int) ([]MembershipKey, error)) (*Image, error) {
-	fd, pid, err := s.dupSocketWith(inode, getFd)
-	if err != nil {
-		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
-	}
-	defer unix.Close(fd)
-	img, err := dumpFd(fd, pid, candidates)
-	if err != nil {
-		return nil, &OpError{Op: "dump", Inode: inode, Err: err}
-	}
-	return img, nil
+	parallel.Run(len(inodes), workers, func(i int) {
+		img, err := b.Dump(inodes[i])
+		each(inodes[i], img, err)
+	})
 }

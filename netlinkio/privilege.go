@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +29,7 @@ type Caller struct {
 // CallerOf reads a process's identity and effective capabilities from
 // /proc/<pid>/status, as the kernel would judge its own setsockopt.
 func CallerOf(pid int, uid uint32) (Caller, error) {
-	c := Caller{Pid: pid, Uid: uid, Comm: comm(pid)}
+	c := Caller{Pid: pid, Uid: uid, Comm: procfs.Comm(pid)}
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return c, err
@@ -71,54 +73,32 @@ func capName(cp int) string {
 	return "capability " + strconv.Itoa(cp)
 }
 
-// Privilege is an option row's rule for when the kernel asks its caller
-// for a capability: the row's Needs column. A change of the row's value
-// for which When holds (any change when When is nil) needs one of Caps.
-type Privilege struct {
-	Caps []int
-	When func(old, nw Value) bool
-	Why  string // appended to the row's path in the refusal
-}
-
-var netAdminOrRaw = []int{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW}
-
-// The rules of the option table, following the kernel's own checks.
-var (
-	// needOnChange: SO_MARK.
-	needOnChange = &Privilege{Caps: netAdminOrRaw}
-	// needAbove6: SO_PRIORITY outside TC_PRIO_BESTEFFORT..INTERACTIVE.
-	needAbove6 = &Privilege{Caps: netAdminOrRaw, Why: " above 6", When: func(_, nw Value) bool { return nw.Num > 6 }}
-	// needToTurnOn: IP_TRANSPARENT; turning it off is free.
-	needToTurnOn = &Privilege{Caps: netAdminOrRaw, When: func(_, nw Value) bool { return nw.Num == 1 }}
-	// needToRebind: SO_BINDTODEVICE of a socket already bound to one.
-	needToRebind = &Privilege{Caps: []int{unix.CAP_NET_RAW}, Why: " of a socket already bound to a device", When: func(old, _ Value) bool { return len(old.Bytes) > 0 }}
-)
-
-// needPastSysctl: a buffer size past net.core.NAME takes the FORCE option.
-func needPastSysctl(name string) *Privilege {
-	return &Privilege{Caps: []int{unix.CAP_NET_ADMIN}, Why: " past net.core." + name, When: func(_, nw Value) bool {
-		return nw.Num/2 > sysctlUint("/proc/sys/net/core/"+name)
-	}}
-}
-
 // needs lists the privileges the kernel asks for to turn before into want:
 // each changed row's Needs rule, and CAP_NET_BIND_SERVICE for binding a
 // port below ip_unprivileged_port_start.
-func needs(before, want *Image) []need {
+func needs(before, want *image.Image) []need {
 	var out []need
-	for _, o := range OptionsFor(want.Type) {
+	for _, o := range image.OptionsFor(want.Type) {
 		old, nw := before.Values[o.Attr], want.Values[o.Attr]
-		if o.Needs == nil || old.Equal(nw) || (o.Needs.When != nil && !o.Needs.When(old, nw)) {
+		if o.Needs == nil || old.Equal(nw) || (o.Needs.When != nil && !o.Needs.When(old, nw, sysctlOf(o.Needs))) {
 			continue
 		}
 		out = append(out, need{o.Path() + o.Needs.Why, o.Needs.Caps})
 	}
-	if unbound(before) && !unbound(want) && want.Type != unix.SOCK_RAW {
+	if before.Unbound() && !want.Unbound() && want.Type != unix.SOCK_RAW {
 		if p := uint64(want.Local.Port()); p != 0 && p < sysctlUint("/proc/sys/net/ipv4/ip_unprivileged_port_start") {
 			out = append(out, need{fmt.Sprintf("bind to port %d", p), []int{unix.CAP_NET_BIND_SERVICE}})
 		}
 	}
 	return out
+}
+
+// sysctlOf reads the sysctl a rule compares with, 0 for a rule without one.
+func sysctlOf(p *image.Privilege) uint64 {
+	if p.Sysctl == "" {
+		return 0
+	}
+	return sysctlUint("/proc/sys/" + p.Sysctl)
 }
 
 func sysctlUint(path string) uint64 {
@@ -150,7 +130,7 @@ func (e *PrivilegeError) Unwrap() error { return syscall.EPERM }
 // Allow returns nil if the caller may turn before into want, and a
 // *PrivilegeError naming the first thing it may not do otherwise. It is a
 // Guard.
-func (c Caller) Allow(before, want *Image) error {
+func (c Caller) Allow(before, want *image.Image) error {
 	for _, n := range needs(before, want) {
 		if !c.Has(n.caps...) {
 			return &PrivilegeError{What: n.what, Caps: n.caps}

@@ -2,6 +2,7 @@ package netlinkio_test
 
 import (
 	"errors"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 // unprivileged starts a process with no capabilities as nobody and returns
@@ -38,8 +41,8 @@ func unprivileged(t *testing.T) netlinkio.Caller {
 func TestPrivilegedChangesNeedCapabilities(t *testing.T) {
 	h := netnstest.NewHolder(t)
 	s := h.Socket("udp")
-	stock := netlinkio.NewStock()
-	before := dump(t, stock, s.Inode)
+	engine := stock.NewStock()
+	before := netnstest.Dump(t, engine, s.Inode)
 	nobody := unprivileged(t)
 	root, err := netlinkio.CallerOf(1, 0)
 	if err != nil {
@@ -60,8 +63,8 @@ func TestPrivilegedChangesNeedCapabilities(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
-			o, _ := netlinkio.LookupOption(c.dir, c.name)
-			err := netlinkio.SetOption(stock, s.Inode, o, c.value, nobody.Allow)
+			o, _ := image.LookupOption(c.dir, c.name)
+			err := netlinkio.SetOption(engine, s.Inode, o, c.value, nobody.Allow)
 			if c.needs == "" {
 				if err != nil {
 					t.Fatalf("nobody may set %s: %v", o.Path(), err)
@@ -71,20 +74,20 @@ func TestPrivilegedChangesNeedCapabilities(t *testing.T) {
 			if !errors.Is(err, syscall.EPERM) || !strings.Contains(err.Error(), c.needs) {
 				t.Fatalf("nobody setting %s: %v, want EPERM naming %s", o.Path(), err, c.needs)
 			}
-			if err := netlinkio.SetOption(stock, s.Inode, o, c.value, root.Allow); err != nil {
+			if err := netlinkio.SetOption(engine, s.Inode, o, c.value, root.Allow); err != nil {
 				t.Fatalf("root setting %s: %v", o.Path(), err)
 			}
 		})
 	}
 	t.Run("bind to a port below 1024", func(t *testing.T) {
 		fresh := h.Socket("udp")
-		freshBefore := dump(t, stock, fresh.Inode)
+		freshBefore := netnstest.Dump(t, engine, fresh.Inode)
 		img := before.Clone()
-		img.Local = netipAddrPort("127.0.0.1:80")
-		err := netlinkio.RestoreGuarded(stock, fresh.Inode, img, nobody.Allow)
+		img.Local = netip.MustParseAddrPort("127.0.0.1:80")
+		err := netlinkio.RestoreGuarded(engine, fresh.Inode, img, nobody.Allow)
 		if !errors.Is(err, syscall.EPERM) || !strings.Contains(err.Error(), "CAP_NET_BIND_SERVICE") {
 			t.Fatalf("restore by nobody: %v, want EPERM naming CAP_NET_BIND_SERVICE", err)
 		}
-		sameImage(t, "after a refused restore", freshBefore, dump(t, stock, fresh.Inode))
+		netnstest.SameImage(t, "after a refused restore", freshBefore, netnstest.Dump(t, engine, fresh.Inode))
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,7 +67,7 @@ type change struct {
 	op   string // "write", "restore", "join", "leave", "filter"
 	path string // below the socket's directory
 
-	before, want *netlinkio.Image // what the guards saw, once they passed
+	before, want *image.Image // what the guards saw, once they passed
 }
 
 // begin starts a change of socket s by the request's caller; it fails with
@@ -86,7 +87,7 @@ func (c *change) guards() []netlinkio.Guard {
 	return []netlinkio.Guard{c.who.Allow, c.record}
 }
 
-func (c *change) record(before, want *netlinkio.Image) error {
+func (c *change) record(before, want *image.Image) error {
 	c.before, c.want = before, want
 	return nil
 }
@@ -98,7 +99,7 @@ func (c *change) end(err error, input string) syscall.Errno {
 	l := c.t.log.With("pid", c.who.Pid, "uid", c.who.Uid, "comm", c.who.Comm, "socket", c.ino, "op", c.op, "file", c.path)
 	if err == nil {
 		if c.before != nil {
-			for _, d := range netlinkio.Diff(c.before, c.want) {
+			for _, d := range image.Diff(c.before, c.want) {
 				l.Info("change", "what", d.Path, "old", d.Old, "new", d.New)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,7 +21,7 @@ type fake struct {
 }
 
 type fakeSock struct {
-	img    *netlinkio.Image
+	img    *image.Image
 	listed bool
 	uid    uint32
 }
@@ -33,20 +34,20 @@ func (f *fake) Close() error { return nil }
 // add makes a socket of the given type with the kernel's defaults.
 func (f *fake) add(ino uint64, typ, proto uint16, listed bool) {
 	any0 := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
-	img := &netlinkio.Image{Family: unix.AF_INET, Type: typ, Protocol: proto, State: 7, Local: any0, Peer: any0, Values: map[uint16]netlinkio.Value{}}
+	img := &image.Image{Family: unix.AF_INET, Type: typ, Protocol: proto, State: 7, Local: any0, Peer: any0, Values: map[uint16]image.Value{}}
 	if typ == unix.SOCK_STREAM {
 		img.State = 7
 	}
-	for _, o := range netlinkio.OptionsFor(typ) {
-		var v netlinkio.Value
+	for _, o := range image.OptionsFor(typ) {
+		var v image.Value
 		switch o.Kind {
-		case netlinkio.InAddr:
+		case image.InAddr:
 			v.Bytes = []byte{0, 0, 0, 0}
-		case netlinkio.IfName, netlinkio.RawOptions:
+		case image.IfName, image.RawOptions:
 			v.Bytes = []byte{}
-		case netlinkio.BufSize:
+		case image.BufSize:
 			v.Num = 212992
-		case netlinkio.U8, netlinkio.U32:
+		case image.U8, image.U32:
 			v.Num = o.Min
 		}
 		switch o.Name {
@@ -71,53 +72,53 @@ func (f *fake) remove(ino uint64) {
 	delete(f.socks, ino)
 }
 
-func (f *fake) get(ino uint64) *netlinkio.Image {
+func (f *fake) get(ino uint64) *image.Image {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.socks[ino].img.Clone()
 }
 
-func (f *fake) set(ino uint64, edit func(*netlinkio.Image)) {
+func (f *fake) set(ino uint64, edit func(*image.Image)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	edit(f.socks[ino].img)
 }
 
-func (f *fake) value(ino uint64, dir, name string) netlinkio.Value {
-	o, ok := netlinkio.LookupOption(dir, name)
+func (f *fake) value(ino uint64, dir, name string) image.Value {
+	o, ok := image.LookupOption(dir, name)
 	if !ok {
 		panic(name)
 	}
 	return f.get(ino).Values[o.Attr]
 }
 
-func (f *fake) List() ([]netlinkio.Socket, error) {
+func (f *fake) List() ([]image.Socket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []netlinkio.Socket
+	var out []image.Socket
 	for ino, s := range f.socks {
 		if s.listed {
-			out = append(out, netlinkio.Socket{Inode: ino, Type: s.img.Type, Protocol: s.img.Protocol, State: s.img.State, Local: s.img.Local, Peer: s.img.Peer, UID: s.uid})
+			out = append(out, image.Socket{Inode: ino, Type: s.img.Type, Protocol: s.img.Protocol, State: s.img.State, Local: s.img.Local, Peer: s.img.Peer, UID: s.uid})
 		}
 	}
-	slices.SortFunc(out, func(a, b netlinkio.Socket) int { return int(a.Inode) - int(b.Inode) })
+	slices.SortFunc(out, func(a, b image.Socket) int { return int(a.Inode) - int(b.Inode) })
 	return out, nil
 }
 
 func (f *fake) gone(op string, ino uint64) error {
-	return &netlinkio.OpError{Op: op, Inode: ino, Err: netlinkio.ErrNoSocket}
+	return &image.OpError{Op: op, Inode: ino, Err: image.ErrNoSocket}
 }
 
-func (f *fake) Holders(ino uint64) ([]netlinkio.Holder, error) {
+func (f *fake) Holders(ino uint64) ([]image.Holder, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.socks[ino]; !ok {
 		return nil, f.gone("holders", ino)
 	}
-	return []netlinkio.Holder{{Pid: 1, Fd: 3, Comm: "fake"}}, nil
+	return []image.Holder{{Pid: 1, Fd: 3, Comm: "fake"}}, nil
 }
 
-func (f *fake) Dump(ino uint64) (*netlinkio.Image, error) {
+func (f *fake) Dump(ino uint64) (*image.Image, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.dumps++
@@ -130,9 +131,9 @@ func (f *fake) Dump(ino uint64) (*netlinkio.Image, error) {
 	return c, nil
 }
 
-func (f *fake) Restore(ino uint64, img *netlinkio.Image) error {
+func (f *fake) Restore(ino uint64, img *image.Image) error {
 	if err := img.Validate(); err != nil {
-		return &netlinkio.OpError{Op: "restore", Inode: ino, Err: err}
+		return &image.OpError{Op: "restore", Inode: ino, Err: err}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -141,11 +142,11 @@ func (f *fake) Restore(ino uint64, img *netlinkio.Image) error {
 		return f.gone("restore", ino)
 	}
 	if img.Type != s.img.Type || img.Protocol != s.img.Protocol {
-		return &netlinkio.OpError{Op: "restore", Inode: ino, Err: &netlinkio.AttrError{Attr: "TYPE", Reason: fmt.Sprintf("type %d/%d, socket is %d/%d", img.Type, img.Protocol, s.img.Type, s.img.Protocol)}}
+		return &image.OpError{Op: "restore", Inode: ino, Err: &image.AttrError{Attr: "TYPE", Reason: fmt.Sprintf("type %d/%d, socket is %d/%d", img.Type, img.Protocol, s.img.Type, s.img.Protocol)}}
 	}
 	for _, m := range img.Memberships {
 		if m.Ifindex > 100 {
-			return &netlinkio.OpError{Op: "restore", Inode: ino, Err: syscall.ENODEV}
+			return &image.OpError{Op: "restore", Inode: ino, Err: syscall.ENODEV}
 		}
 	}
 	c := img.Clone()

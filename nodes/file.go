@@ -7,7 +7,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // fileBase is what the regular files of a socket's directory share: where
@@ -255,7 +255,7 @@ func readHandle(f fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, sysca
 const createFlags = fuse.FOPEN_DIRECT_IO
 
 // maxImage bounds image.bin's write buffer.
-const maxImage = netlinkio.MaxImageSize
+const maxImage = image.MaxImageSize
 
 // Setxattr: the tree's files have no extended attributes.
 func (b *fileBase) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {

@@ -8,9 +8,10 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
-// imageFile is image.bin: the socket's whole image (netlinkio.Image.Encode).
+// imageFile is image.bin: the socket's whole image (image.Image.Encode).
 // Writes are buffered in the open file; at flush (close(2)) the buffer is
 // decoded, validated whole and restored once, and the error, if any, is
 // what close returns: EINVAL for a malformed image, with the reason logged.
@@ -92,7 +93,7 @@ func (n *imageFile) restore(ctx context.Context, buf []byte) syscall.Errno {
 		return e
 	}
 	input := fmt.Sprintf("%d bytes", len(buf))
-	img, err := netlinkio.Decode(buf)
+	img, err := image.Decode(buf)
 	if err != nil {
 		return c.end(err, input)
 	}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,7 +71,7 @@ func (n *infoFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off 
 
 // holders returns the processes that hold the socket, reusing a lookup
 // younger than the TTL unless fresh is set.
-func (s *sock) holders(fresh bool) ([]netlinkio.Holder, error) {
+func (s *sock) holders(fresh bool) ([]image.Holder, error) {
 	s.mu.Lock()
 	if !fresh && s.t.fresh(s.holdersAt) {
 		hs := s.hs
@@ -90,7 +90,7 @@ func (s *sock) holders(fresh bool) ([]netlinkio.Holder, error) {
 }
 
 // infoText is info's content.
-func infoText(img *netlinkio.Image, uid uint32, hs []netlinkio.Holder) string {
+func infoText(img *image.Image, uid uint32, hs []image.Holder) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "protocol %s (%d)\n", protoName(img.Type, img.Protocol), img.Protocol)
 	fmt.Fprintf(&b, "state %s\n", stateName(img.Type, img.State))

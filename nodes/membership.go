@@ -14,6 +14,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // membershipDir is membership/: one file per IPv4 multicast membership of
@@ -38,7 +39,7 @@ var (
 const membershipPath = "membership"
 
 // names lists the socket's memberships by file name, sorted.
-func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]netlinkio.Membership, error) {
+func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]image.Membership, error) {
 	img, err := s.image(fresh)
 	if err != nil {
 		return nil, nil, err
@@ -47,7 +48,7 @@ func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]netlink
 	if len(img.Memberships) > 0 {
 		ifnames = interfaceNames()
 	}
-	byName := map[string]netlinkio.Membership{}
+	byName := map[string]image.Membership{}
 	var names []string
 	for _, m := range img.Memberships {
 		name := m.Group.String() + "@" + ifnames.name(m.Ifindex)
@@ -130,7 +131,7 @@ func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 	return d.child(ctx, s, name, k, out)
 }
 
-func (d *membershipDir) child(ctx context.Context, s *sock, name string, k netlinkio.MembershipKey, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func (d *membershipDir) child(ctx context.Context, s *sock, name string, k image.MembershipKey, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n := &membershipFile{fileBase: fileBase{t: d.t, ino: d.ino, path: membershipPath + "/" + name, mode: modeFile}, key: k}
 	if e := n.attr(s, &out.Attr, n.content); e != 0 {
 		return nil, e
@@ -157,7 +158,7 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if err != nil {
 		return nil, nil, 0, c.end(err, "")
 	}
-	m := netlinkio.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: netlinkio.ModeExclude}
+	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: image.ModeExclude}
 	err = netlinkio.Join(d.t.b, d.ino, m, c.guards()...)
 	s.changed()
 	if e := c.end(err, ""); e != 0 {
@@ -198,7 +199,7 @@ func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 // the same form (only mode and sources matter) sets the source filter.
 type membershipFile struct {
 	fileBase
-	key netlinkio.MembershipKey
+	key image.MembershipKey
 }
 
 var (
@@ -211,10 +212,10 @@ var (
 	_ = (fs.NodeFsyncer)((*membershipFile)(nil))
 )
 
-func (n *membershipFile) membership(s *sock, fresh bool) (netlinkio.Membership, error) {
+func (n *membershipFile) membership(s *sock, fresh bool) (image.Membership, error) {
 	img, err := s.image(fresh)
 	if err != nil {
-		return netlinkio.Membership{}, err
+		return image.Membership{}, err
 	}
 	m, ok := img.Membership(n.key)
 	if !ok {
@@ -282,9 +283,9 @@ func (n *membershipFile) setFilter(s *sock, text string, guards []netlinkio.Guar
 }
 
 // membershipText is a membership file's content.
-func membershipText(m netlinkio.Membership, ifname string) string {
+func membershipText(m image.Membership, ifname string) string {
 	mode := "exclude"
-	if m.Mode == netlinkio.ModeInclude {
+	if m.Mode == image.ModeInclude {
 		mode = "include"
 	}
 	var b strings.Builder
@@ -298,9 +299,9 @@ func membershipText(m netlinkio.Membership, ifname string) string {
 
 // parseFilter reads text written to a membership file. set says whether
 // it names a filter at all.
-func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint32, sources []netip.Addr, set bool, err error) {
+func parseFilter(text string, m image.Membership, ifname string) (mode uint32, sources []netip.Addr, set bool, err error) {
 	bad := func(format string, args ...any) (uint32, []netip.Addr, bool, error) {
-		return 0, nil, false, &netlinkio.AttrError{Attr: "membership/" + m.Group.String() + "@" + ifname, Reason: fmt.Sprintf(format, args...)}
+		return 0, nil, false, &image.AttrError{Attr: "membership/" + m.Group.String() + "@" + ifname, Reason: fmt.Sprintf(format, args...)}
 	}
 	mode, sources = m.Mode, slices.Clone(m.Sources)
 	sawMode, sawSources := false, false
@@ -326,9 +327,9 @@ func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint3
 			if len(f) != 2 || (f[1] != "include" && f[1] != "exclude") {
 				return bad("line %q: mode is include or exclude", strings.TrimSpace(line))
 			}
-			mode = netlinkio.ModeExclude
+			mode = image.ModeExclude
 			if f[1] == "include" {
-				mode = netlinkio.ModeInclude
+				mode = image.ModeInclude
 			}
 			sawMode = true
 		case "sources":
@@ -355,9 +356,9 @@ func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint3
 // parseMembershipName reads GROUP@IFNAME: an error that unwraps to EINVAL
 // unless GROUP is an IPv4 multicast address and IFNAME a name, to ENODEV
 // when no such interface exists. IFNAME may also be an interface index.
-func parseMembershipName(name string) (netlinkio.MembershipKey, string, error) {
-	bad := func(reason string) (netlinkio.MembershipKey, string, error) {
-		return netlinkio.MembershipKey{}, "", &netlinkio.AttrError{Attr: membershipPath + "/" + name, Reason: reason}
+func parseMembershipName(name string) (image.MembershipKey, string, error) {
+	bad := func(reason string) (image.MembershipKey, string, error) {
+		return image.MembershipKey{}, "", &image.AttrError{Attr: membershipPath + "/" + name, Reason: reason}
 	}
 	g, ifname, ok := strings.Cut(name, "@")
 	if !ok || ifname == "" {
@@ -374,9 +375,9 @@ func parseMembershipName(name string) (netlinkio.MembershipKey, string, error) {
 		}
 	}
 	if err != nil {
-		return netlinkio.MembershipKey{}, "", fmt.Errorf("%s/%s: no interface %q: %w", membershipPath, name, ifname, syscall.ENODEV)
+		return image.MembershipKey{}, "", fmt.Errorf("%s/%s: no interface %q: %w", membershipPath, name, ifname, syscall.ENODEV)
 	}
-	return netlinkio.MembershipKey{Ifindex: int32(ifi.Index), Group: group}, ifi.Name, nil
+	return image.MembershipKey{Ifindex: int32(ifi.Index), Group: group}, ifi.Name, nil
 }
 
 // ifnames maps interface indexes to names.

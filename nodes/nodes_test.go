@@ -19,6 +19,7 @@ import (
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/nodes"
 	"golang.org/x/sys/unix"
 )
@@ -109,7 +110,7 @@ func TestReadOptions(t *testing.T) {
 	f, mnt := setup(t)
 	for _, ino := range []uint64{udp, tcp, raw} {
 		img := f.get(ino)
-		for _, o := range netlinkio.OptionsFor(img.Type) {
+		for _, o := range image.OptionsFor(img.Type) {
 			p := filepath.Join(mnt, fmt.Sprint(ino), o.Dir, o.Name)
 			want := o.Format(img.Values[o.Attr]) + "\n"
 			if got := netnstest.ReadFile(t, p); got != want {
@@ -182,9 +183,9 @@ func TestMtimeMovesOnlyOnChange(t *testing.T) {
 	if !st1.ModTime().Equal(st2.ModTime()) {
 		t.Fatalf("mtime moved without a change: %v -> %v", st1.ModTime(), st2.ModTime())
 	}
-	f.set(udp, func(img *netlinkio.Image) {
-		o, _ := netlinkio.LookupOption("ipopt", "ttl")
-		img.Values[o.Attr] = netlinkio.Value{Num: 100}
+	f.set(udp, func(img *image.Image) {
+		o, _ := image.LookupOption("ipopt", "ttl")
+		img.Values[o.Attr] = image.Value{Num: 100}
 	})
 	// Past the dump cache and the kernel's attribute cache: a change the
 	// owner makes shows in a stat within that time (docs/tree.md).
@@ -244,7 +245,7 @@ func TestMembership(t *testing.T) {
 	}
 	netnstest.MustSh(t, fmt.Sprintf("printf 'mode include\\nsources 10.0.0.2 10.0.0.1\\n' > %s/239.1.2.3@lo", dir))
 	img = f.get(udp)
-	if m := img.Memberships[0]; m.Mode != netlinkio.ModeInclude || len(m.Sources) != 2 {
+	if m := img.Memberships[0]; m.Mode != image.ModeInclude || len(m.Sources) != 2 {
 		t.Fatalf("filter %+v", m)
 	}
 	for name, want := range map[string]string{
@@ -427,8 +428,8 @@ func TestTar(t *testing.T) {
 	}
 }
 
-func mustDecode(t *testing.T, b []byte) *netlinkio.Image {
-	img, err := netlinkio.Decode(b)
+func mustDecode(t *testing.T, b []byte) *image.Image {
+	img, err := image.Decode(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,11 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // optionDir is ipopt/ or sockopt/: one file per row of the option table
-// that applies to the socket's type (netlinkio.OptionsFor), sorted by name.
+// that applies to the socket's type (image.OptionsFor), sorted by name.
 type optionDir struct {
 	fs.Inode
 	refuse
@@ -31,20 +31,20 @@ var (
 )
 
 // options lists the rows of this directory for the socket, by name.
-func (d *optionDir) options(s *sock) []*netlinkio.Option {
-	var out []*netlinkio.Option
-	for _, o := range netlinkio.OptionsFor(s.sockType()) {
+func (d *optionDir) options(s *sock) []*image.Option {
+	var out []*image.Option
+	for _, o := range image.OptionsFor(s.sockType()) {
 		if o.Dir == d.dir {
 			out = append(out, o)
 		}
 	}
-	slices.SortFunc(out, func(a, b *netlinkio.Option) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b *image.Option) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 // option finds the row for a file name, if it applies to the socket.
-func (d *optionDir) option(s *sock, name string) (*netlinkio.Option, bool) {
-	o, ok := netlinkio.LookupOption(d.dir, name)
+func (d *optionDir) option(s *sock, name string) (*image.Option, bool) {
+	o, ok := image.LookupOption(d.dir, name)
 	if !ok || !o.Types.Has(s.sockType()) {
 		return nil, false
 	}
@@ -95,7 +95,7 @@ func (d *optionDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 	return d.child(ctx, s, o, out)
 }
 
-func (d *optionDir) child(ctx context.Context, s *sock, o *netlinkio.Option, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+func (d *optionDir) child(ctx context.Context, s *sock, o *image.Option, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
 	n := newOptionFile(d.t, d.ino, o)
 	if e := n.attr(s, &out.Attr, n.content); e != 0 {
 		return nil, e

@@ -7,6 +7,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // optionFile is ipopt/NAME or sockopt/NAME: one row of the option table.
@@ -15,7 +16,7 @@ import (
 // write with EINVAL and changes nothing.
 type optionFile struct {
 	fileBase
-	opt *netlinkio.Option
+	opt *image.Option
 }
 
 var (
@@ -28,7 +29,7 @@ var (
 	_ = (fs.NodeSetxattrer)((*optionFile)(nil))
 )
 
-func newOptionFile(t *Tree, ino uint64, o *netlinkio.Option) *optionFile {
+func newOptionFile(t *Tree, ino uint64, o *image.Option) *optionFile {
 	return &optionFile{fileBase: fileBase{t: t, ino: ino, path: o.Path(), mode: modeFile}, opt: o}
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // dumpsDuring counts the backend's dumps while fn runs.
@@ -43,9 +43,9 @@ func TestOneDumpPerSocketRead(t *testing.T) {
 		t.Errorf("reading %d files of one socket made %d dumps, want one or a few", len(names), n)
 	}
 	ttl := filepath.Join(dir, "ttl")
-	f.set(udp, func(img *netlinkio.Image) {
-		o, _ := netlinkio.LookupOption("ipopt", "ttl")
-		img.Values[o.Attr] = netlinkio.Value{Num: 99}
+	f.set(udp, func(img *image.Image) {
+		o, _ := image.LookupOption("ipopt", "ttl")
+		img.Values[o.Attr] = image.Value{Num: 99}
 	})
 	if got := netnstest.ReadFile(t, ttl); got != "99\n" {
 		t.Errorf("ttl read again after the owner set 99: %q", got)
@@ -61,10 +61,10 @@ func TestOneDumpPerSocketRead(t *testing.T) {
 func TestReadsAfterOwnerChanges(t *testing.T) {
 	f, mnt := setup(t)
 	ttl := filepath.Join(mnt, "1001", "ipopt", "ttl")
-	o, _ := netlinkio.LookupOption("ipopt", "ttl")
+	o, _ := image.LookupOption("ipopt", "ttl")
 	for _, v := range []uint64{64, 100, 100, 7, 7, 255, 1, 64} {
-		f.set(udp, func(img *netlinkio.Image) { img.Values[o.Attr] = netlinkio.Value{Num: v} })
-		want := netlinkio.Value{Num: v}
+		f.set(udp, func(img *image.Image) { img.Values[o.Attr] = image.Value{Num: v} })
+		want := image.Value{Num: v}
 		for range 2 {
 			got := netnstest.ReadFile(t, ttl)
 			if got != o.Format(want)+"\n" {

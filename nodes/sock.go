@@ -9,14 +9,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
 // socketUID is the owner of a socket: the owner of its inode, which is
 // what sock_diag reports (sk_uid is set from it), seen through the holder's
 // descriptor; failing that, the user of the holder.
-func socketUID(ino uint64, h netlinkio.Holder) uint32 {
+func socketUID(ino uint64, h image.Holder) uint32 {
 	var st unix.Stat_t
 	if unix.Stat("/proc/"+strconv.Itoa(h.Pid)+"/fd/"+strconv.Itoa(h.Fd), &st) == nil && st.Ino == ino {
 		return st.Uid
@@ -48,7 +48,7 @@ type sock struct {
 	known  bool // typ and uid are set
 	typ    uint16
 	uid    uint32
-	img    *netlinkio.Image
+	img    *image.Image
 	imgAt  time.Time
 	served []string // the files opened for reading from img
 	// changes counts the starts and ends of changes made through the
@@ -61,14 +61,14 @@ type sock struct {
 
 	wrote     time.Time // the last change made through the tree
 	pageOpen  int       // files open through the page cache
-	hs        []netlinkio.Holder
+	hs        []image.Holder
 	holdersAt time.Time
 }
 
 // image returns the socket's image: a fresh dump when fresh is set, else
 // one younger than the TTL if there is one. The image is shared: callers
 // must not change it (Clone it first).
-func (s *sock) image(fresh bool) (*netlinkio.Image, error) {
+func (s *sock) image(fresh bool) (*image.Image, error) {
 	s.mu.Lock()
 	if !fresh && s.img != nil && s.t.fresh(s.imgAt) {
 		img := s.img

@@ -25,6 +25,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // Config configures a Tree.
@@ -142,20 +143,20 @@ func (t *Tree) fresh(at time.Time) bool {
 // listing is one sock_diag listing, sorted by inode. It is shared by every
 // reader and never modified.
 type listing struct {
-	socks []netlinkio.Socket
+	socks []image.Socket
 	at    time.Time // when the listing was complete
 }
 
 // find returns the listed socket ino.
-func (l *listing) find(ino uint64) (netlinkio.Socket, bool) {
-	i, ok := slices.BinarySearchFunc(l.socks, ino, func(s netlinkio.Socket, ino uint64) int { return cmp.Compare(s.Inode, ino) })
+func (l *listing) find(ino uint64) (image.Socket, bool) {
+	i, ok := slices.BinarySearchFunc(l.socks, ino, func(s image.Socket, ino uint64) int { return cmp.Compare(s.Inode, ino) })
 	if !ok {
-		return netlinkio.Socket{}, false
+		return image.Socket{}, false
 	}
 	return l.socks[i], true
 }
 
-func byInode(a, b netlinkio.Socket) int { return cmp.Compare(a.Inode, b.Inode) }
+func byInode(a, b image.Socket) int { return cmp.Compare(a.Inode, b.Inode) }
 
 // sweepEvery is how often a listing also forgets the bookkeeping of
 // sockets that went away, so that a listing costs no walk of every socket
@@ -205,7 +206,7 @@ func (t *Tree) listing(force bool) (*listing, error) {
 
 // listingSig identifies a listing's set of sockets, so that the root's
 // mtime moves only when a socket comes or goes.
-func listingSig(socks []netlinkio.Socket) uint64 {
+func listingSig(socks []image.Socket) uint64 {
 	h := fnv.New64a()
 	var b [8]byte
 	for _, s := range socks {
@@ -251,7 +252,7 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 	}
 	hs, err := t.b.Holders(ino)
 	if err == nil && len(hs) == 0 {
-		err = netlinkio.ErrNoSocket
+		err = image.ErrNoSocket
 	}
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) {

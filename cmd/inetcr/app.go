@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 )
 
@@ -102,11 +103,11 @@ func inodeArg(c *cli.Context, op string) (uint64, error) {
 // opError words a backend error as "dump 12345: reason", unless the
 // backend already did.
 func opError(op string, inode uint64, err error) error {
-	var oe *netlinkio.OpError
+	var oe *image.OpError
 	if errors.As(err, &oe) {
 		return err
 	}
-	return &netlinkio.OpError{Op: op, Inode: inode, Err: err}
+	return &image.OpError{Op: op, Inode: inode, Err: err}
 }
 
 // noArgs refuses arguments a command does not take.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -36,11 +36,11 @@ func decodeCommand() *cli.Command {
 			if path != "" && path != "-" {
 				op += " " + path
 			}
-			data, err := readInput(op, path, netlinkio.MaxImageSize+1)
+			data, err := readInput(op, path, image.MaxImageSize+1)
 			if err != nil {
 				return err
 			}
-			img, err := netlinkio.Decode(data)
+			img, err := image.Decode(data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}
@@ -59,24 +59,24 @@ func decodeCommand() *cli.Command {
 
 // writeText prints an image one attribute a line, in the image's canonical
 // order: id, name, value.
-func writeText(w io.Writer, img *netlinkio.Image) error {
+func writeText(w io.Writer, img *image.Image) error {
 	line := func(id uint16, indent bool, value string) {
-		name := netlinkio.AttrName(id)
+		name := image.AttrName(id)
 		if indent {
 			name = "  " + name
 		}
 		fmt.Fprintf(w, "%3d %-32s %s\n", id, name, value)
 	}
-	line(netlinkio.AttrVersion, false, strconv.Itoa(netlinkio.ImageVersion))
-	line(netlinkio.AttrFamily, false, fmt.Sprintf("AF_INET (%d)", img.Family))
-	line(netlinkio.AttrType, false, fmt.Sprintf("%s (%d)", netlinkio.TypeName(img.Type), img.Type))
-	line(netlinkio.AttrProtocol, false, fmt.Sprintf("%s (%d)", netlinkio.ProtocolName(img.Protocol), img.Protocol))
-	line(netlinkio.AttrState, false, fmt.Sprintf("%s (%d)", netlinkio.StateName(img.State), img.State))
-	line(netlinkio.AttrLocal, false, addrPort(img.Local))
-	line(netlinkio.AttrPeer, false, addrPort(img.Peer))
+	line(image.AttrVersion, false, strconv.Itoa(image.ImageVersion))
+	line(image.AttrFamily, false, fmt.Sprintf("AF_INET (%d)", img.Family))
+	line(image.AttrType, false, fmt.Sprintf("%s (%d)", image.TypeName(img.Type), img.Type))
+	line(image.AttrProtocol, false, fmt.Sprintf("%s (%d)", image.ProtocolName(img.Protocol), img.Protocol))
+	line(image.AttrState, false, fmt.Sprintf("%s (%d)", image.StateName(img.State), img.State))
+	line(image.AttrLocal, false, addrPort(img.Local))
+	line(image.AttrPeer, false, addrPort(img.Peer))
 	c := img.Clone()
 	c.Canonicalize()
-	opts := netlinkio.OptionsFor(img.Type)
+	opts := image.OptionsFor(img.Type)
 	printed := false
 	printMemberships := func() {
 		if printed || img.Type == unix.SOCK_STREAM {
@@ -84,12 +84,12 @@ func writeText(w io.Writer, img *netlinkio.Image) error {
 		}
 		printed = true
 		n := len(c.Memberships)
-		line(netlinkio.AttrMembership, false, plural(n, "membership"))
+		line(image.AttrMembership, false, plural(n, "membership"))
 		for _, m := range c.Memberships {
 			v := fmt.Sprintf("%s ifindex %d%s address %s", m.Group, m.Ifindex, ifName(int(m.Ifindex)), m.Address)
 			if m.HasFilter() {
 				mode := "exclude"
-				if m.Mode == netlinkio.ModeInclude {
+				if m.Mode == image.ModeInclude {
 					mode = "include"
 				}
 				srcs := make([]string, len(m.Sources))
@@ -98,11 +98,11 @@ func writeText(w io.Writer, img *netlinkio.Image) error {
 				}
 				v += " filter " + mode + " " + strings.Join(srcs, ",")
 			}
-			line(netlinkio.AttrMreq, true, v)
+			line(image.AttrMreq, true, v)
 		}
 	}
 	for _, o := range opts {
-		if o.Attr > netlinkio.AttrMembership {
+		if o.Attr > image.AttrMembership {
 			printMemberships()
 		}
 		v := c.Values[o.Attr]
@@ -122,38 +122,38 @@ func writeText(w io.Writer, img *netlinkio.Image) error {
 }
 
 // hint says in words what a value means, where the number alone does not.
-func hint(o *netlinkio.Option, v netlinkio.Value) string {
+func hint(o *image.Option, v image.Value) string {
 	switch o.Kind {
-	case netlinkio.Flag, netlinkio.BufLock:
+	case image.Flag, image.BufLock:
 		if v.Num != 0 {
 			return "on"
 		}
 		return "off"
-	case netlinkio.Micros:
+	case image.Micros:
 		if v.Num == 0 {
 			return "none"
 		}
 		return (time.Duration(v.Num) * time.Microsecond).String()
-	case netlinkio.Linger:
+	case image.Linger:
 		if v.Num == 0 {
 			return "off"
 		}
 		return "on, " + plural(int(v.Num2), "second")
-	case netlinkio.IfName:
+	case image.IfName:
 		if len(v.Bytes) == 0 {
 			return "none"
 		}
-	case netlinkio.RawOptions:
+	case image.RawOptions:
 		if len(v.Bytes) == 0 {
 			return "none"
 		}
 		return plural(len(v.Bytes), "byte")
-	case netlinkio.IfIndexBE:
+	case image.IfIndexBE:
 		if v.Num == 0 {
 			return "none"
 		}
 		return strings.Trim(ifName(int(v.Num)), " ()")
-	case netlinkio.InAddr:
+	case image.InAddr:
 		if string(v.Bytes) == "\x00\x00\x00\x00" {
 			return "default"
 		}

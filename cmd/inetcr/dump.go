@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -92,7 +93,7 @@ func dumpAll(c *cli.Context) error {
 	// Each worker encodes into a buffer of the pool; the bytes are written
 	// before the buffer goes back, so one per worker is enough.
 	bufs := sync.Pool{New: func() any { return new([]byte) }}
-	netlinkio.DumpAll(b, inodes, c.Int("jobs"), func(ino uint64, img *netlinkio.Image, err error) {
+	netlinkio.DumpAll(b, inodes, c.Int("jobs"), func(ino uint64, img *image.Image, err error) {
 		if err == nil {
 			buf := bufs.Get().(*[]byte)
 			*buf = img.AppendEncode((*buf)[:0])

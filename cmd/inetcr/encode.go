@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 )
 
@@ -35,7 +35,7 @@ func encodeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			img, err := netlinkio.DecodeJSON(data)
+			img, err := image.DecodeJSON(data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", op, err)
 			}

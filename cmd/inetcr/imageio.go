@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -61,4 +61,4 @@ func writeBinary(op, path string, b []byte) error {
 
 // maxJSON bounds an encode's input; the JSON of the largest valid image is
 // far smaller.
-const maxJSON = 16 * netlinkio.MaxImageSize
+const maxJSON = 16 * image.MaxImageSize

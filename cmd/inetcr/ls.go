@@ -11,7 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -77,9 +77,9 @@ func runLs(c *cli.Context) error {
 	for _, s := range socks {
 		e := lsEntry{
 			Inode:    s.Inode,
-			Type:     netlinkio.TypeName(s.Type),
+			Type:     image.TypeName(s.Type),
 			Protocol: protocolJSON(s.Protocol),
-			State:    netlinkio.StateName(s.State),
+			State:    image.StateName(s.State),
 			Local:    addrPort(s.Local),
 			Peer:     addrPort(s.Peer),
 			UID:      s.UID,
@@ -144,12 +144,12 @@ func protoColumn(typ, proto uint16) string {
 	if typ == unix.SOCK_RAW {
 		return "raw:" + strconv.Itoa(int(proto))
 	}
-	return netlinkio.ProtocolName(proto)
+	return image.ProtocolName(proto)
 }
 
 // protocolJSON is the protocol as the image's JSON form gives it.
 func protocolJSON(proto uint16) any {
-	name := netlinkio.ProtocolName(proto)
+	name := image.ProtocolName(proto)
 	if n, err := strconv.Atoi(name); err == nil {
 		return n
 	}

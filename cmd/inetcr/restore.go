@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,11 +25,11 @@ func restoreCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			data, err := readInput("restore", c.String("input"), netlinkio.MaxImageSize)
+			data, err := readInput("restore", c.String("input"), image.MaxImageSize)
 			if err != nil {
 				return err
 			}
-			img, err := netlinkio.Decode(data)
+			img, err := image.Decode(data)
 			if err != nil {
 				return opError("restore", inode, err)
 			}

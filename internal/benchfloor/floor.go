@@ -27,7 +27,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -153,11 +153,11 @@ type worker struct {
 	buf     []byte // getsockopt values, addresses, TCP_INFO
 	msf     []byte // struct group_filter with room for 64 sources
 	calls   int64
-	options map[int][]*netlinkio.Option // by socket type
+	options map[int][]*image.Option // by socket type
 }
 
 func newWorker() *worker {
-	return &worker{buf: make([]byte, 512), msf: make([]byte, slistOffset+maxProbeSrcs*ssSize), options: map[int][]*netlinkio.Option{}}
+	return &worker{buf: make([]byte, 512), msf: make([]byte, slistOffset+maxProbeSrcs*ssSize), options: map[int][]*image.Option{}}
 }
 
 // dump duplicates one socket and makes the engine's socket calls on it. It
@@ -197,7 +197,7 @@ func (w *worker) dump(j job) (bool, error) {
 	}
 	opts, ok := w.options[typ]
 	if !ok {
-		opts = netlinkio.OptionsFor(uint16(typ))
+		opts = image.OptionsFor(uint16(typ))
 		w.options[typ] = opts
 	}
 	for _, o := range opts {
@@ -217,17 +217,17 @@ func (w *worker) dump(j job) (bool, error) {
 
 // valueSize is the getsockopt argument size of an option kind, as the
 // engine passes it.
-func valueSize(k netlinkio.Kind) int {
+func valueSize(k image.Kind) int {
 	switch k {
-	case netlinkio.Micros:
+	case image.Micros:
 		return 16 // struct timeval
-	case netlinkio.Linger:
+	case image.Linger:
 		return 8
-	case netlinkio.IfName:
+	case image.IfName:
 		return 256 // what unix.GetsockoptString asks for
-	case netlinkio.InAddr:
+	case image.InAddr:
 		return 4
-	case netlinkio.RawOptions:
+	case image.RawOptions:
 		return 40
 	}
 	return 4

@@ -7,6 +7,8 @@ import (
 	"github.com/inetcr/inetcr/internal/benchfloor"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 func TestMain(m *testing.M) { netnstest.Main(m) }
@@ -30,7 +32,7 @@ func TestFloorFindsEverySocket(t *testing.T) {
 	}
 	// SO_DOMAIN, SO_TYPE, SO_PROTOCOL, getsockname, getpeername, the
 	// datagram rows of the table and one probe per igmp candidate.
-	min := int64(len(inodes)) * int64(5+len(netlinkio.OptionsFor(2)))
+	min := int64(len(inodes)) * int64(5+len(image.OptionsFor(2)))
 	if st.Calls < min {
 		t.Fatalf("%d socket calls for %d sockets, want at least %d", st.Calls, st.Dumped, min)
 	}
@@ -58,7 +60,7 @@ func benchDumpAll(b *testing.B, n int) {
 	workers := benchfloor.DefaultWorkers()
 	b.ResetTimer()
 	for b.Loop() {
-		s := netlinkio.NewStock()
+		s := stock.NewStock()
 		list, err := s.List()
 		if err != nil {
 			b.Fatal(err)
@@ -67,7 +69,7 @@ func benchDumpAll(b *testing.B, n int) {
 		for i, x := range list {
 			inodes[i] = x.Inode
 		}
-		netlinkio.DumpAll(s, inodes, workers, func(ino uint64, img *netlinkio.Image, err error) {
+		netlinkio.DumpAll(s, inodes, workers, func(ino uint64, img *image.Image, err error) {
 			if err != nil {
 				b.Error(err)
 			}

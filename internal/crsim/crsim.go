@@ -1,7 +1,7 @@
 // Package crsim simulates the af_inet_cr generic netlink family on
 // genetlink's genltest, with a Backend (the stock engine) as its kernel
 // half. No stock kernel has the family, so this is where the client
-// (netlinkio.Kernel) and the wire protocol are proven: the simulation
+// (crfamily.Kernel) and the wire protocol are proven: the simulation
 // parses requests as strictly as a kernel family with a policy would and
 // answers with netlink errors carrying the engine's errno.
 package crsim
@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/crfamily"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/mdlayher/genetlink"
 	"github.com/mdlayher/genetlink/genltest"
 	"github.com/mdlayher/netlink"
@@ -99,20 +101,20 @@ func (s *Sim) handle(greq genetlink.Message, nreq netlink.Message) ([]genetlink.
 		return nil, err
 	}
 	switch greq.Header.Command {
-	case netlinkio.CmdDump:
+	case crfamily.CmdDump:
 		if len(rest) != 0 {
-			return nil, &netlinkio.AttrError{Attr: "DUMP request", Reason: fmt.Sprintf("%d bytes after INODE; a dump request holds INODE only", len(rest))}
+			return nil, &image.AttrError{Attr: "DUMP request", Reason: fmt.Sprintf("%d bytes after INODE; a dump request holds INODE only", len(rest))}
 		}
 		img, err := s.engine.Dump(inode)
 		if err != nil {
 			return nil, err
 		}
 		return []genetlink.Message{{
-			Header: genetlink.Header{Command: netlinkio.CmdDump, Version: netlinkio.FamilyVersion},
+			Header: genetlink.Header{Command: crfamily.CmdDump, Version: crfamily.FamilyVersion},
 			Data:   img.Encode(),
 		}}, nil
-	case netlinkio.CmdRestore:
-		img, err := netlinkio.Decode(rest)
+	case crfamily.CmdRestore:
+		img, err := image.Decode(rest)
 		if err != nil {
 			return nil, err
 		}
@@ -133,14 +135,14 @@ func (s *Sim) handle(greq genetlink.Message, nreq netlink.Message) ([]genetlink.
 func splitInode(b []byte) (uint64, []byte, error) {
 	const size = 4 + 8
 	bad := func(format string, args ...any) (uint64, []byte, error) {
-		return 0, nil, &netlinkio.AttrError{Attr: "INODE", Reason: fmt.Sprintf(format, args...)}
+		return 0, nil, &image.AttrError{Attr: "INODE", Reason: fmt.Sprintf(format, args...)}
 	}
 	if len(b) < 4 {
 		return bad("missing: the request has %d bytes of attributes", len(b))
 	}
 	n, typ := binary.NativeEndian.Uint16(b), binary.NativeEndian.Uint16(b[2:])
-	if typ != netlinkio.AttrInode {
-		return bad("must be the first attribute, found %s", netlinkio.AttrName(typ&^0xc000))
+	if typ != image.AttrInode {
+		return bad("must be the first attribute, found %s", image.AttrName(typ&^0xc000))
 	}
 	if n != size || len(b) < size {
 		return bad("length %d, want %d", int(n)-4, 8)
@@ -177,9 +179,9 @@ func getFamily(greq genetlink.Message, nreq netlink.Message) ([]genetlink.Messag
 	if err := ad.Err(); err != nil {
 		return nil, fmt.Errorf("controller request: %v: %w", err, unix.EINVAL)
 	}
-	if name != netlinkio.FamilyName {
+	if name != crfamily.FamilyName {
 		return nil, fmt.Errorf("no generic netlink family %q: %w", name, unix.ENOENT)
 	}
-	f := genetlink.Family{ID: FamilyID, Name: netlinkio.FamilyName, Version: netlinkio.FamilyVersion}
+	f := genetlink.Family{ID: FamilyID, Name: crfamily.FamilyName, Version: crfamily.FamilyVersion}
 	return genltest.ServeFamily(f, nil)(greq, nreq)
 }

@@ -1,0 +1,206 @@
+package image
+
+import (
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Attr is one parsed netlink attribute.
+type Attr struct {
+	Type   uint16 // without flags
+	Nested bool
+	Data   []byte
+}
+
+// ParseAttrs splits b into attributes as the kernel's strict nla_parse
+// does: every header whole, every length within bounds, no trailing bytes.
+// where names the enclosing attribute for errors.
+func ParseAttrs(b []byte, where string) ([]Attr, error) {
+	var out []Attr
+	for off := 0; off < len(b); {
+		rest := len(b) - off
+		if rest < nlaHdrLen {
+			return nil, &AttrError{Attr: where, Reason: fmt.Sprintf("%d trailing bytes at offset %d", rest, off)}
+		}
+		n := int(native.Uint16(b[off:]))
+		raw := native.Uint16(b[off+2:])
+		typ := raw & nlaTypeMask
+		name := AttrName(typ)
+		if n < nlaHdrLen {
+			return nil, &AttrError{Attr: name, Reason: fmt.Sprintf("length %d at offset %d is shorter than its header", n, off)}
+		}
+		if n > rest {
+			return nil, &AttrError{Attr: name, Reason: fmt.Sprintf("length %d at offset %d runs past the end (%d bytes left)", n, off, rest)}
+		}
+		if raw&nlaFByteOrder != 0 {
+			return nil, &AttrError{Attr: name, Reason: "NLA_F_NET_BYTEORDER is not used by this format"}
+		}
+		out = append(out, Attr{Type: typ, Nested: raw&nlaFNested != 0, Data: b[off+nlaHdrLen : off+n]})
+		next := off + nlaAlign(n)
+		if next > len(b) {
+			return nil, &AttrError{Attr: name, Reason: fmt.Sprintf("padding missing after offset %d", off+n)}
+		}
+		// The kernel ignores padding; this reader wants it zero, so that
+		// an accepted image is canonical byte for byte.
+		for _, p := range b[off+n : next] {
+			if p != 0 {
+				return nil, &AttrError{Attr: name, Reason: fmt.Sprintf("padding byte at offset %d is not zero", off+n)}
+			}
+		}
+		off = next
+	}
+	return out, nil
+}
+
+// Decode parses and validates an image. Every rejection is an *AttrError
+// naming the attribute.
+func Decode(b []byte) (*Image, error) {
+	if len(b) > MaxImageSize {
+		return nil, &AttrError{Attr: "image", Reason: fmt.Sprintf("%d bytes, larger than %d", len(b), MaxImageSize)}
+	}
+	if len(b) == 0 {
+		return nil, &AttrError{Attr: "VERSION", Reason: "image is empty"}
+	}
+	attrs, err := ParseAttrs(b, "image")
+	if err != nil {
+		return nil, err
+	}
+	if attrs[0].Type != AttrVersion {
+		return nil, &AttrError{Attr: "VERSION", Reason: fmt.Sprintf("must be the first attribute, found %s", AttrName(attrs[0].Type))}
+	}
+	seen := map[uint16]Attr{}
+	for _, a := range attrs {
+		if _, dup := seen[a.Type]; dup {
+			return nil, AttrErrorf(a.Type, "repeated")
+		}
+		if err := checkKnownTop(a); err != nil {
+			return nil, err
+		}
+		seen[a.Type] = a
+	}
+	img := &Image{Values: map[uint16]Value{}}
+	if err := decodeHeader(img, seen); err != nil {
+		return nil, err
+	}
+	// Identity first: which options belong depends on the type.
+	if err := img.validateIdentity(); err != nil {
+		return nil, err
+	}
+	if err := decodeOptions(img, seen); err != nil {
+		return nil, err
+	}
+	if err := decodeMemberships(img, seen); err != nil {
+		return nil, err
+	}
+	if err := img.Validate(); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// checkKnownTop refuses attribute ids that have no place at the top of an
+// image, and nesting flags that do not match the attribute.
+func checkKnownTop(a Attr) error {
+	switch a.Type {
+	case AttrVersion, AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer:
+	case AttrInode:
+		return AttrErrorf(a.Type, "belongs in requests, never in an image")
+	case AttrMembership, AttrSourceFilters:
+		if !a.Nested {
+			return AttrErrorf(a.Type, "must be nested (NLA_F_NESTED)")
+		}
+		return nil
+	default:
+		if _, ok := optionByAttr(a.Type); !ok {
+			return &AttrError{Attr: AttrName(a.Type), Reason: "unknown attribute"}
+		}
+	}
+	if a.Nested {
+		return AttrErrorf(a.Type, "is not a nested attribute")
+	}
+	return nil
+}
+
+func exactLen(a Attr, n int) error {
+	if len(a.Data) != n {
+		return AttrErrorf(a.Type, "length %d, want %d", len(a.Data), n)
+	}
+	return nil
+}
+
+func decodeHeader(img *Image, seen map[uint16]Attr) error {
+	if err := exactLen(seen[AttrVersion], 4); err != nil {
+		return err
+	}
+	if v := native.Uint32(seen[AttrVersion].Data); v != ImageVersion {
+		return AttrErrorf(AttrVersion, "version %d, this reader knows only %d", v, ImageVersion)
+	}
+	for _, id := range []uint16{AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer} {
+		if _, ok := seen[id]; !ok {
+			return AttrErrorf(id, "missing")
+		}
+	}
+	sizes := []struct {
+		id uint16
+		n  int
+	}{{AttrVersion, 4}, {AttrFamily, 2}, {AttrType, 2}, {AttrProtocol, 2}, {AttrState, 1}, {AttrLocal, 16}, {AttrPeer, 16}}
+	for _, sz := range sizes {
+		if err := exactLen(seen[sz.id], sz.n); err != nil {
+			return err
+		}
+	}
+	img.Family = native.Uint16(seen[AttrFamily].Data)
+	img.Type = native.Uint16(seen[AttrType].Data)
+	img.Protocol = native.Uint16(seen[AttrProtocol].Data)
+	img.State = seen[AttrState].Data[0]
+	var err error
+	if img.Local, err = parseSockaddrIn(seen[AttrLocal]); err != nil {
+		return err
+	}
+	img.Peer, err = parseSockaddrIn(seen[AttrPeer])
+	return err
+}
+
+func parseSockaddrIn(a Attr) (netip.AddrPort, error) {
+	if f := native.Uint16(a.Data); f != unix.AF_INET {
+		return netip.AddrPort{}, AttrErrorf(a.Type, "sin_family %d, want AF_INET (%d)", f, unix.AF_INET)
+	}
+	for _, z := range a.Data[8:] {
+		if z != 0 {
+			return netip.AddrPort{}, AttrErrorf(a.Type, "sin_zero is not zero")
+		}
+	}
+	port := uint16(a.Data[2])<<8 | uint16(a.Data[3])
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(a.Data[4:8])), port), nil
+}
+
+// decodeOptions reads every option row of the image's type: flags may be
+// absent (off), every other applicable option must be present, and options
+// of other socket types must not appear.
+func decodeOptions(img *Image, seen map[uint16]Attr) error {
+	for i := range Options {
+		o := &Options[i]
+		a, present := seen[o.Attr]
+		if !o.Types.Has(img.Type) {
+			if present {
+				return AttrErrorf(o.Attr, "does not apply to %s sockets", TypeName(img.Type))
+			}
+			continue
+		}
+		if !present {
+			if o.Kind.IsFlag() {
+				img.Values[o.Attr] = Value{}
+				continue
+			}
+			return AttrErrorf(o.Attr, "missing")
+		}
+		v, err := o.Unwire(a.Data)
+		if err != nil {
+			return err
+		}
+		img.Values[o.Attr] = v
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package image
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// MaxMemberships mirrors the kernel's default net.ipv4.igmp_max_memberships;
+// a longer list cannot be restored on a default kernel.
+const MaxMemberships = 20
+
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
+
+// MaxSources mirrors the default net.ipv4.igmp_max_msf.
+const MaxSources = 10
+
+func parseMreqn(a Attr) (Membership, error) {
+	if err := exactLen(a, 12); err != nil {
+		return Membership{}, err
+	}
+	m := Membership{
+		Group:   netip.AddrFrom4([4]byte(a.Data[0:4])),
+		Address: netip.AddrFrom4([4]byte(a.Data[4:8])),
+		Ifindex: int32(native.Uint32(a.Data[8:12])),
+	}
+	if !m.Group.IsMulticast() {
+		return m, AttrErrorf(a.Type, "group %s is not an IPv4 multicast address", m.Group)
+	}
+	if m.Ifindex <= 0 {
+		return m, AttrErrorf(a.Type, "group %s has ifindex %d; a membership names its interface", m.Group, m.Ifindex)
+	}
+	return m, nil
+}
+
+func decodeMemberships(img *Image, seen map[uint16]Attr) error {
+	list, hasList := seen[AttrMembership]
+	filters, hasFilters := seen[AttrSourceFilters]
+	if !MembershipApplies(img.Type) {
+		if hasList {
+			return AttrErrorf(AttrMembership, "does not apply to %s sockets", TypeName(img.Type))
+		}
+		if hasFilters {
+			return AttrErrorf(AttrSourceFilters, "does not apply to %s sockets", TypeName(img.Type))
+		}
+		return nil
+	}
+	if !hasList {
+		return AttrErrorf(AttrMembership, "missing (an empty list is a nested attribute with no entries)")
+	}
+	entries, err := ParseAttrs(list.Data, "IPOPT_MEMBERSHIP")
+	if err != nil {
+		return err
+	}
+	index := map[MembershipKey]int{}
+	for _, e := range entries {
+		if e.Type != AttrMreq {
+			return &AttrError{Attr: "IPOPT_MEMBERSHIP", Reason: fmt.Sprintf("holds %s; only IPOPT_MREQ entries belong there", AttrName(e.Type))}
+		}
+		if e.Nested {
+			return AttrErrorf(AttrMreq, "must not be nested (NLA_F_NESTED is set)")
+		}
+		m, err := parseMreqn(e)
+		if err != nil {
+			return err
+		}
+		if _, dup := index[m.Key()]; dup {
+			return AttrErrorf(AttrMreq, "group %s on ifindex %d is listed twice", m.Group, m.Ifindex)
+		}
+		index[m.Key()] = len(img.Memberships)
+		img.Memberships = append(img.Memberships, m)
+	}
+	if len(img.Memberships) > MaxMemberships {
+		return AttrErrorf(AttrMembership, "%d memberships, more than igmp_max_memberships (%d)", len(img.Memberships), MaxMemberships)
+	}
+	if !hasFilters {
+		return nil
+	}
+	fl, err := ParseAttrs(filters.Data, "IPOPT_SOURCE_FILTERS")
+	if err != nil {
+		return err
+	}
+	if len(fl) == 0 {
+		return AttrErrorf(AttrSourceFilters, "present but empty; an image with no filters leaves it out")
+	}
+	for _, f := range fl {
+		if f.Type != AttrSourceFilter || !f.Nested {
+			return &AttrError{Attr: "IPOPT_SOURCE_FILTERS", Reason: fmt.Sprintf("holds %s; only nested IPOPT_SOURCE_FILTER entries belong there", AttrName(f.Type))}
+		}
+		if err := decodeSourceFilter(img, index, f.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error {
+	parts, err := ParseAttrs(b, "IPOPT_SOURCE_FILTER")
+	if err != nil {
+		return err
+	}
+	for _, p := range parts {
+		if p.Nested {
+			return AttrErrorf(p.Type, "must not be nested (NLA_F_NESTED is set)")
+		}
+	}
+	if len(parts) < 2 || parts[0].Type != AttrMsfMreq || parts[1].Type != AttrMsfMode {
+		return &AttrError{Attr: "IPOPT_SOURCE_FILTER", Reason: "must start with IPOPT_MSF_MREQ then IPOPT_MSF_MODE"}
+	}
+	key, err := parseMreqn(parts[0])
+	if err != nil {
+		return err
+	}
+	i, ok := index[key.Key()]
+	if !ok {
+		return AttrErrorf(AttrMsfMreq, "group %s on ifindex %d has a filter but no membership", key.Group, key.Ifindex)
+	}
+	m := &img.Memberships[i]
+	if key.Address != m.Address {
+		return AttrErrorf(AttrMsfMreq, "group %s on ifindex %d: imr_address %s differs from the membership's %s", key.Group, key.Ifindex, key.Address, m.Address)
+	}
+	if m.HasFilter() {
+		return AttrErrorf(AttrMsfMreq, "group %s on ifindex %d has two filters", key.Group, key.Ifindex)
+	}
+	if err := exactLen(parts[1], 4); err != nil {
+		return err
+	}
+	m.Mode = native.Uint32(parts[1].Data)
+	if m.Mode != ModeExclude && m.Mode != ModeInclude {
+		return AttrErrorf(AttrMsfMode, "mode %d is neither MCAST_EXCLUDE (0) nor MCAST_INCLUDE (1)", m.Mode)
+	}
+	for _, s := range parts[2:] {
+		if s.Type != AttrMsfSource {
+			return &AttrError{Attr: "IPOPT_SOURCE_FILTER", Reason: fmt.Sprintf("holds %s after the mode; only IPOPT_MSF_SOURCE belongs there", AttrName(s.Type))}
+		}
+		if err := exactLen(s, 4); err != nil {
+			return err
+		}
+		src := netip.AddrFrom4([4]byte(s.Data))
+		if src.IsMulticast() || src.IsUnspecified() || src == broadcast {
+			return AttrErrorf(AttrMsfSource, "source %s is not a unicast address", src)
+		}
+		for _, have := range m.Sources {
+			if have == src {
+				return AttrErrorf(AttrMsfSource, "source %s is listed twice", src)
+			}
+		}
+		m.Sources = append(m.Sources, src)
+	}
+	if len(m.Sources) > MaxSources {
+		return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than igmp_max_msf (%d)", len(m.Sources), m.Group, MaxSources)
+	}
+	if !m.HasFilter() {
+		return AttrErrorf(AttrSourceFilter, "group %s: EXCLUDE with no sources is the default and is left out", m.Group)
+	}
+	if m.Mode == ModeInclude && len(m.Sources) == 0 {
+		return AttrErrorf(AttrSourceFilter, "group %s: INCLUDE with no sources is no membership", m.Group)
+	}
+	return nil
+}

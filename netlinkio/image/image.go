@@ -1,0 +1,147 @@
+package image
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"golang.org/x/sys/unix"
+)
+
+// Image is one socket's checkpoint: its identity, its addresses, the value
+// of every option of the table that applies to its type, and its multicast
+// memberships. Encode turns it into the v1 attribute stream; Decode parses
+// and validates one.
+type Image struct {
+	Family   uint16 // AF_INET
+	Type     uint16 // SOCK_DGRAM, SOCK_STREAM, SOCK_RAW
+	Protocol uint16 // IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_TCP, or a raw protocol
+	State    uint8  // TCP_* as sock_diag reports it
+	Local    netip.AddrPort
+	Peer     netip.AddrPort
+	// Values holds one entry per applicable option, keyed by attribute id.
+	// A flag that is off has an entry with Num 0; Encode leaves it out.
+	Values      map[uint16]Value
+	Memberships []Membership
+}
+
+// Value is one option's value. Which fields are used depends on the row's
+// Kind: Num for flags, integers, buffer sizes and timeouts (0 or 1 for
+// flags), Num and Num2 for linger (l_onoff, l_linger), Bytes for raw IP
+// options, interface names and addresses (4 bytes, network order).
+type Value struct {
+	Num   uint64
+	Num2  uint64
+	Bytes []byte
+}
+
+// Equal reports whether two values are the same.
+func (v Value) Equal(w Value) bool {
+	return v.Num == w.Num && v.Num2 == w.Num2 && string(v.Bytes) == string(w.Bytes)
+}
+
+// Membership is one IPv4 multicast membership of a socket with its source
+// filter. The default filter, EXCLUDE with no sources, is a plain
+// IP_ADD_MEMBERSHIP.
+type Membership struct {
+	Group   netip.Addr
+	Address netip.Addr // imr_address; 0.0.0.0 as the stock engine reports it
+	Ifindex int32
+	Mode    uint32       // MCAST_EXCLUDE (0) or MCAST_INCLUDE (1)
+	Sources []netip.Addr // ascending
+}
+
+// Filter modes of a membership (MCAST_EXCLUDE, MCAST_INCLUDE).
+const (
+	ModeExclude uint32 = 0
+	ModeInclude uint32 = 1
+)
+
+// HasFilter reports whether the membership's filter differs from the default.
+func (m Membership) HasFilter() bool {
+	return m.Mode != ModeExclude || len(m.Sources) > 0
+}
+
+// Key identifies a membership within one socket: (ifindex, group).
+type MembershipKey struct {
+	Ifindex int32
+	Group   netip.Addr
+}
+
+// Key returns the membership's identity.
+func (m Membership) Key() MembershipKey { return MembershipKey{m.Ifindex, m.Group} }
+
+// Equal reports whether two memberships are the same, filter included.
+func (m Membership) Equal(n Membership) bool {
+	return m.Key() == n.Key() && m.Address == n.Address && m.Mode == n.Mode && slices.Equal(m.Sources, n.Sources)
+}
+
+// compareMemberships is the canonical order: ifindex, then group.
+func compareMemberships(a, b Membership) int {
+	if c := cmp.Compare(a.Ifindex, b.Ifindex); c != 0 {
+		return c
+	}
+	return a.Group.Compare(b.Group)
+}
+
+// Canonicalize sorts memberships and their sources into the canonical order.
+func (img *Image) Canonicalize() {
+	for i := range img.Memberships {
+		slices.SortFunc(img.Memberships[i].Sources, func(a, b netip.Addr) int { return a.Compare(b) })
+	}
+	slices.SortFunc(img.Memberships, compareMemberships)
+}
+
+// Clone returns a deep copy, so a caller can edit an image it was given.
+func (img *Image) Clone() *Image {
+	c := *img
+	c.Values = make(map[uint16]Value, len(img.Values))
+	for k, v := range img.Values {
+		v.Bytes = slices.Clone(v.Bytes)
+		c.Values[k] = v
+	}
+	c.Memberships = make([]Membership, len(img.Memberships))
+	for i, m := range img.Memberships {
+		m.Sources = slices.Clone(m.Sources)
+		c.Memberships[i] = m
+	}
+	return &c
+}
+
+// Membership finds a membership by its key.
+func (img *Image) Membership(k MembershipKey) (Membership, bool) {
+	for _, m := range img.Memberships {
+		if m.Key() == k {
+			return m, true
+		}
+	}
+	return Membership{}, false
+}
+
+// Unbound reports whether the image's socket is not bound: its local
+// address is 0.0.0.0 and, unless it is raw (whose port is its protocol),
+// its port is 0.
+func (img *Image) Unbound() bool {
+	if !img.Local.Addr().IsUnspecified() {
+		return false
+	}
+	return img.Type == unix.SOCK_RAW || img.Local.Port() == 0
+}
+
+// Socket is one AF_INET socket as sock_diag lists it.
+type Socket struct {
+	Inode    uint64
+	Type     uint16 // SOCK_DGRAM, SOCK_STREAM, SOCK_RAW
+	Protocol uint16 // IPPROTO_*
+	State    uint8  // TCP_* as sock_diag reports it
+	Local    netip.AddrPort
+	Peer     netip.AddrPort
+	UID      uint32
+}
+
+// Holder is a process that holds a socket in one of its file descriptors.
+type Holder struct {
+	Pid  int
+	Fd   int
+	Comm string // /proc/<pid>/comm
+}

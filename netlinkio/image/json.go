@@ -1,0 +1,595 @@
+package image
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"golang.org/x/sys/unix"
+)
+
+// The JSON form of an image is what `inetcr decode --json` prints and
+// `inetcr encode` reads (docs/cli.md has the schema):
+//
+//	{"version":1,"family":"AF_INET","type":"SOCK_DGRAM","protocol":"udp",
+//	 "state":"CLOSE","local":"10.0.0.1:5000","peer":"0.0.0.0:0",
+//	 "sockopt":{"reuseaddr":"0",...},"ipopt":{"options":"","ttl":"64",...},
+//	 "memberships":[{"group":"239.1.2.3","ifindex":2,"address":"0.0.0.0",
+//	                 "mode":"exclude","sources":[]}]}
+//
+// Option values are strings in exactly the text form of the tree's files
+// (Option.Format and Option.Parse), so each option has one parser. Reading
+// is as strict as Decode: unknown or repeated keys, unknown options, options
+// of another socket type and bad values are errors naming the field, and
+// the result passes Validate. Writing is canonical (table order, memberships
+// sorted), so JSON -> Image -> JSON and Image -> JSON -> Image -> Encode are
+// identities.
+
+// MarshalJSON returns the image's JSON form. It refuses an image that does
+// not pass Validate, so whatever it writes UnmarshalJSON reads back.
+func (img Image) MarshalJSON() ([]byte, error) {
+	if err := img.Validate(); err != nil {
+		return nil, jsonFieldError(err)
+	}
+	c := img.Clone()
+	c.Canonicalize()
+	var b bytes.Buffer
+	b.WriteString(`{"version":`)
+	b.WriteString(strconv.Itoa(ImageVersion))
+	field := func(key string, v any) {
+		b.WriteString(`,"` + key + `":`)
+		enc, _ := json.Marshal(v) // strings and numbers only: cannot fail
+		b.Write(enc)
+	}
+	field("family", familyName(c.Family))
+	field("type", TypeName(c.Type))
+	field("protocol", protocolJSON(c.Protocol))
+	field("state", StateName(c.State))
+	field("local", addrPortString(c.Local))
+	field("peer", addrPortString(c.Peer))
+	for _, dir := range []string{"sockopt", "ipopt"} {
+		b.WriteString(`,"` + dir + `":{`)
+		n := 0
+		for _, o := range OptionsFor(c.Type) {
+			if o.Dir != dir {
+				continue
+			}
+			if n > 0 {
+				b.WriteByte(',')
+			}
+			n++
+			k, _ := json.Marshal(o.Name)
+			v, _ := json.Marshal(o.Format(c.Values[o.Attr]))
+			b.Write(k)
+			b.WriteByte(':')
+			b.Write(v)
+		}
+		b.WriteByte('}')
+	}
+	if MembershipApplies(c.Type) {
+		b.WriteString(`,"memberships":[`)
+		for i, m := range c.Memberships {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			srcs := make([]string, 0, len(m.Sources))
+			for _, s := range m.Sources {
+				srcs = append(srcs, s.String())
+			}
+			addr := m.Address
+			if !addr.IsValid() {
+				addr = netip.IPv4Unspecified()
+			}
+			enc, err := json.Marshal(membershipJSON{
+				Group:   m.Group.String(),
+				Ifindex: m.Ifindex,
+				Address: addr.String(),
+				Mode:    modeName(m.Mode),
+				Sources: srcs,
+			})
+			if err != nil {
+				return nil, err
+			}
+			b.Write(enc)
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// membershipJSON is one element of "memberships", in output order.
+type membershipJSON struct {
+	Group   string   `json:"group"`
+	Ifindex int32    `json:"ifindex"`
+	Address string   `json:"address"`
+	Mode    string   `json:"mode"`
+	Sources []string `json:"sources"`
+}
+
+// UnmarshalJSON reads an image's JSON form, validating it whole; on error
+// the image is left as it was.
+func (img *Image) UnmarshalJSON(data []byte) error {
+	out, err := decodeImageJSONTidy(data)
+	if err != nil {
+		return err
+	}
+	*img = *out
+	return nil
+}
+
+// DecodeJSON reads an image's JSON form (one JSON value, nothing after it).
+func DecodeJSON(data []byte) (*Image, error) {
+	if len(data) > 16*MaxImageSize {
+		return nil, &AttrError{Attr: "json", Reason: fmt.Sprintf("%d bytes is too large for an image", len(data))}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &AttrError{Attr: "json", Reason: jsonSyntax(err)}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &AttrError{Attr: "json", Reason: "trailing data after the image object"}
+	}
+	return decodeImageJSONTidy(raw)
+}
+
+// decodeImageJSONTidy keeps every error one readable line that names its
+// field, whatever the input's keys and values hold.
+func decodeImageJSONTidy(data []byte) (*Image, error) {
+	img, err := decodeImageJSON(data)
+	var ae *AttrError
+	if err != nil && errors.As(err, &ae) {
+		attr := ae.Attr
+		if attr == "" || strings.IndexFunc(attr, notPlain) >= 0 {
+			attr = strconv.Quote(attr)
+		}
+		reason := ae.Reason
+		if strings.IndexFunc(reason, unicode.IsControl) >= 0 {
+			reason = strings.Trim(strconv.Quote(reason), `"`)
+		}
+		return nil, &AttrError{Attr: attr, Reason: reason}
+	}
+	return img, err
+}
+
+// notPlain is true for a rune that a field path does not normally hold.
+func notPlain(r rune) bool {
+	return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '[' || r == ']')
+}
+
+// jsonKeys are the top-level keys, in output order.
+var jsonKeys = []string{"version", "family", "type", "protocol", "state", "local", "peer", "sockopt", "ipopt", "memberships"}
+
+func decodeImageJSON(data []byte) (*Image, error) {
+	top, err := jsonObject(data, "image")
+	if err != nil {
+		return nil, err
+	}
+	for _, kv := range top {
+		if !slices.Contains(jsonKeys, kv.key) {
+			return nil, &AttrError{Attr: kv.key, Reason: "unknown key (want one of " + strings.Join(jsonKeys, ", ") + ")"}
+		}
+	}
+	get := func(key string) (json.RawMessage, bool) {
+		for _, kv := range top {
+			if kv.key == key {
+				return kv.val, true
+			}
+		}
+		return nil, false
+	}
+	need := func(key string) (json.RawMessage, error) {
+		v, ok := get(key)
+		if !ok {
+			return nil, &AttrError{Attr: key, Reason: "missing"}
+		}
+		return v, nil
+	}
+	img := &Image{Values: map[uint16]Value{}}
+
+	// Identity.
+	raw, err := need("version")
+	if err != nil {
+		return nil, err
+	}
+	var version json.Number
+	if err := strictUnmarshal(raw, &version); err != nil || version.String() != strconv.Itoa(ImageVersion) {
+		return nil, &AttrError{Attr: "version", Reason: fmt.Sprintf("%s: this reader knows only version %d", raw, ImageVersion)}
+	}
+	fam, err := nameOrNumber(top, "family", 0xffff, func(s string) (uint64, bool) {
+		return unix.AF_INET, s == "AF_INET"
+	})
+	if err != nil {
+		return nil, err
+	}
+	img.Family = uint16(fam)
+	typ, err := nameOrNumber(top, "type", 0xffff, func(s string) (uint64, bool) {
+		for _, t := range []uint16{unix.SOCK_DGRAM, unix.SOCK_STREAM, unix.SOCK_RAW} {
+			if s == TypeName(t) {
+				return uint64(t), true
+			}
+		}
+		return 0, false
+	})
+	if err != nil {
+		return nil, err
+	}
+	img.Type = uint16(typ)
+	proto, err := nameOrNumber(top, "protocol", 255, func(s string) (uint64, bool) {
+		for p, name := range protocolNames {
+			if s == name {
+				return uint64(p), true
+			}
+		}
+		return 0, false
+	})
+	if err != nil {
+		return nil, err
+	}
+	img.Protocol = uint16(proto)
+	state, err := nameOrNumber(top, "state", 255, func(s string) (uint64, bool) {
+		for i, name := range stateNames {
+			if s == name && name != "" {
+				return uint64(i), true
+			}
+		}
+		return 0, false
+	})
+	if err != nil {
+		return nil, err
+	}
+	img.State = uint8(state)
+	for _, f := range []struct {
+		key string
+		dst *netip.AddrPort
+	}{{"local", &img.Local}, {"peer", &img.Peer}} {
+		raw, err := need(f.key)
+		if err != nil {
+			return nil, err
+		}
+		var s string
+		if err := strictUnmarshal(raw, &s); err != nil {
+			return nil, &AttrError{Attr: f.key, Reason: fmt.Sprintf("%s is not a string \"ADDRESS:PORT\"", raw)}
+		}
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil || !ap.Addr().Is4() {
+			return nil, &AttrError{Attr: f.key, Reason: fmt.Sprintf("%q is not an IPv4 \"ADDRESS:PORT\"", s)}
+		}
+		*f.dst = ap
+	}
+	if !SocketTypes(All).Has(img.Type) {
+		// Without a known type the option lists cannot be checked;
+		// Validate words the refusal.
+		return nil, jsonFieldError(img.Validate())
+	}
+
+	// Options.
+	for _, dir := range []string{"sockopt", "ipopt"} {
+		raw, err := need(dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := decodeOptionsJSON(img, dir, raw); err != nil {
+			return nil, err
+		}
+	}
+
+	// Memberships.
+	raw, has := get("memberships")
+	switch {
+	case !MembershipApplies(img.Type):
+		if has {
+			return nil, &AttrError{Attr: "memberships", Reason: "does not apply to " + TypeName(img.Type) + " sockets"}
+		}
+	case !has:
+		return nil, &AttrError{Attr: "memberships", Reason: "missing (an empty list is [])"}
+	default:
+		if err := decodeMembershipsJSON(img, raw); err != nil {
+			return nil, err
+		}
+	}
+	img.Canonicalize()
+	if err := img.Validate(); err != nil {
+		return nil, jsonFieldError(err)
+	}
+	return img, nil
+}
+
+func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
+	kvs, err := jsonObject(raw, dir)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	for _, kv := range kvs {
+		field := dir + "." + kv.key
+		o, ok := LookupOption(dir, kv.key)
+		if !ok {
+			return &AttrError{Attr: field, Reason: "unknown option"}
+		}
+		if !o.Types.Has(img.Type) {
+			return &AttrError{Attr: field, Reason: "does not apply to " + TypeName(img.Type) + " sockets"}
+		}
+		var text string
+		if err := strictUnmarshal(kv.val, &text); err != nil {
+			return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a string; values are strings in the text form of the file %s", kv.val, o.Path())}
+		}
+		v, err := o.Parse(text)
+		if err != nil {
+			var ae *AttrError
+			if errors.As(err, &ae) {
+				return &AttrError{Attr: field, Reason: ae.Reason}
+			}
+			return &AttrError{Attr: field, Reason: err.Error()}
+		}
+		img.Values[o.Attr] = v
+		set[o.Name] = true
+	}
+	for _, o := range OptionsFor(img.Type) {
+		if o.Dir != dir || set[o.Name] {
+			continue
+		}
+		if !o.Kind.IsFlag() {
+			return &AttrError{Attr: dir + "." + o.Name, Reason: "missing (only flags may be left out, meaning 0)"}
+		}
+		img.Values[o.Attr] = Value{}
+	}
+	return nil
+}
+
+var membershipKeys = []string{"group", "ifindex", "address", "mode", "sources"}
+
+func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return &AttrError{Attr: "memberships", Reason: "null; an empty list is []"}
+	}
+	var list []json.RawMessage
+	if err := strictUnmarshal(raw, &list); err != nil {
+		return &AttrError{Attr: "memberships", Reason: "is not a list"}
+	}
+	img.Memberships = []Membership{}
+	for i, e := range list {
+		at := fmt.Sprintf("memberships[%d]", i)
+		kvs, err := jsonObject(e, at)
+		if err != nil {
+			return err
+		}
+		m := Membership{Address: netip.IPv4Unspecified(), Mode: ModeExclude}
+		has := map[string]bool{}
+		for _, kv := range kvs {
+			field := at + "." + kv.key
+			has[kv.key] = true
+			switch kv.key {
+			case "group", "address":
+				var s string
+				if err := strictUnmarshal(kv.val, &s); err != nil {
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a string", kv.val)}
+				}
+				a, err := netip.ParseAddr(s)
+				if err != nil || !a.Is4() {
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%q is not a dotted-quad IPv4 address", s)}
+				}
+				if kv.key == "group" {
+					if !a.IsMulticast() {
+						return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a multicast group", a)}
+					}
+					m.Group = a
+				} else {
+					m.Address = a
+				}
+			case "ifindex":
+				var n json.Number
+				if err := strictUnmarshal(kv.val, &n); err != nil {
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a number", kv.val)}
+				}
+				v, err := strconv.ParseInt(n.String(), 10, 32)
+				if err != nil || v <= 0 {
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not an interface index (1-%d)", n, 1<<31-1)}
+				}
+				m.Ifindex = int32(v)
+			case "mode":
+				var s string
+				if err := strictUnmarshal(kv.val, &s); err != nil {
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a string", kv.val)}
+				}
+				switch s {
+				case "exclude":
+					m.Mode = ModeExclude
+				case "include":
+					m.Mode = ModeInclude
+				default:
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%q is neither \"exclude\" nor \"include\"", s)}
+				}
+			case "sources":
+				var ss []string
+				if err := strictUnmarshal(kv.val, &ss); err != nil || ss == nil {
+					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a list of addresses", kv.val)}
+				}
+				for j, s := range ss {
+					a, err := netip.ParseAddr(s)
+					if err != nil || !a.Is4() {
+						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("%q is not a dotted-quad IPv4 address", s)}
+					}
+					if a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("source %s is not a unicast address", a)}
+					}
+					if slices.Contains(m.Sources, a) {
+						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("source %s is listed twice", a)}
+					}
+					m.Sources = append(m.Sources, a)
+				}
+			default:
+				return &AttrError{Attr: field, Reason: "unknown key (want one of " + strings.Join(membershipKeys, ", ") + ")"}
+			}
+		}
+		for _, k := range []string{"group", "ifindex"} {
+			if !has[k] {
+				return &AttrError{Attr: at + "." + k, Reason: "missing"}
+			}
+		}
+		if m.Mode == ModeInclude && len(m.Sources) == 0 {
+			return &AttrError{Attr: at + ".sources", Reason: "mode include with no sources is no membership"}
+		}
+		if len(m.Sources) > MaxSources {
+			return &AttrError{Attr: at + ".sources", Reason: fmt.Sprintf("%d sources, more than igmp_max_msf (%d)", len(m.Sources), MaxSources)}
+		}
+		for j, prev := range img.Memberships {
+			if prev.Key() == m.Key() {
+				return &AttrError{Attr: at, Reason: fmt.Sprintf("group %s on ifindex %d is already memberships[%d]", m.Group, m.Ifindex, j)}
+			}
+		}
+		img.Memberships = append(img.Memberships, m)
+	}
+	if len(img.Memberships) > MaxMemberships {
+		return &AttrError{Attr: "memberships", Reason: fmt.Sprintf("%d memberships, more than igmp_max_memberships (%d)", len(img.Memberships), MaxMemberships)}
+	}
+	return nil
+}
+
+// keyValue is one member of a JSON object, in document order.
+type keyValue struct {
+	key string
+	val json.RawMessage
+}
+
+// jsonObject splits a JSON object into its members, refusing anything that
+// is not an object and any key given twice (encoding/json would keep the
+// last silently).
+func jsonObject(data []byte, where string) ([]keyValue, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, &AttrError{Attr: where, Reason: jsonSyntax(err)}
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, &AttrError{Attr: where, Reason: "is not a JSON object"}
+	}
+	var out []keyValue
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, &AttrError{Attr: where, Reason: jsonSyntax(err)}
+		}
+		key := tok.(string) // object keys are always strings
+		for _, kv := range out {
+			if kv.key == key {
+				return nil, &AttrError{Attr: qualify(where, key), Reason: "repeated key"}
+			}
+		}
+		var val json.RawMessage
+		if err := dec.Decode(&val); err != nil {
+			return nil, &AttrError{Attr: qualify(where, key), Reason: jsonSyntax(err)}
+		}
+		out = append(out, keyValue{key, val})
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, &AttrError{Attr: where, Reason: jsonSyntax(err)}
+	}
+	return out, nil
+}
+
+func qualify(where, key string) string {
+	if where == "image" {
+		return key
+	}
+	return where + "." + key
+}
+
+// strictUnmarshal decodes one JSON value of exactly the target's kind: no
+// null (encoding/json would leave the target as it was) and numbers kept as
+// written.
+func strictUnmarshal(raw json.RawMessage, v any) error {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return errors.New("null")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, ok := v.(*json.Number); ok {
+		// A json.Number target also takes a quoted number; refuse that.
+		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '"' {
+			return errors.New("quoted number")
+		}
+	}
+	return nil
+}
+
+// nameOrNumber reads a top-level field that holds a name (as lookup knows
+// them) or a non-negative integer up to max.
+func nameOrNumber(top []keyValue, key string, max uint64, lookup func(string) (uint64, bool)) (uint64, error) {
+	var raw json.RawMessage
+	for _, kv := range top {
+		if kv.key == key {
+			raw = kv.val
+		}
+	}
+	if raw == nil {
+		return 0, &AttrError{Attr: key, Reason: "missing"}
+	}
+	var s string
+	if err := strictUnmarshal(raw, &s); err == nil {
+		if v, ok := lookup(s); ok {
+			return v, nil
+		}
+		return 0, &AttrError{Attr: key, Reason: fmt.Sprintf("unknown name %q", s)}
+	}
+	var n json.Number
+	if err := strictUnmarshal(raw, &n); err != nil {
+		return 0, &AttrError{Attr: key, Reason: fmt.Sprintf("%s is neither a name nor a number", raw)}
+	}
+	v, err := strconv.ParseUint(n.String(), 10, 64)
+	if err != nil || v > max {
+		return 0, &AttrError{Attr: key, Reason: fmt.Sprintf("%s is not an integer in 0-%d", n, max)}
+	}
+	return v, nil
+}
+
+// jsonSyntax words a decoder error without the "json: " prefix.
+func jsonSyntax(err error) string {
+	if err == io.EOF {
+		return "empty input"
+	}
+	if err == io.ErrUnexpectedEOF {
+		return "truncated JSON"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("bad JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonFieldError renames the attribute of a Validate error to the JSON
+// field that holds it: PEER -> peer, IPOPT_TTL -> ipopt.ttl.
+func jsonFieldError(err error) error {
+	var ae *AttrError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	field := ae.Attr
+	switch ae.Attr {
+	case "VERSION", "FAMILY", "TYPE", "PROTOCOL", "STATE", "LOCAL", "PEER":
+		field = strings.ToLower(ae.Attr)
+	case "IPOPT_MEMBERSHIP", "IPOPT_MREQ", "IPOPT_SOURCE_FILTERS", "IPOPT_SOURCE_FILTER",
+		"IPOPT_MSF_MREQ", "IPOPT_MSF_MODE", "IPOPT_MSF_SOURCE":
+		field = "memberships"
+	default:
+		for i := range Options {
+			if Options[i].AttrName() == ae.Attr {
+				field = Options[i].Dir + "." + Options[i].Name
+			}
+		}
+	}
+	return &AttrError{Attr: field, Reason: ae.Reason}
+}

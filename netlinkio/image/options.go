@@ -1,0 +1,309 @@
+package image
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind says how an option's value travels: its attribute payload, its text in
+// the tree and its getsockopt/setsockopt argument. Each kind has one codec
+// (codec.go), so a new option of a known kind is one row of the table below.
+type Kind int
+
+const (
+	// Flag is an on/off option: a flag attribute (present when on), text 0 or
+	// 1, an int argument.
+	Flag Kind = iota
+	// U8 is an integer option carried as a u8 attribute; the socket call takes
+	// an int.
+	U8
+	// U32 is an integer option carried as a u32 attribute; the socket call
+	// takes an int.
+	U32
+	// BufSize is SO_SNDBUF or SO_RCVBUF: getsockopt reports twice what
+	// setsockopt was given, and setting it must not disturb the buffer locks.
+	BufSize
+	// BufLock is one bit of SO_BUF_LOCK (sk_userlocks): a flag attribute.
+	BufLock
+	// Micros is a timeout: a u64 attribute and text in microseconds, a struct
+	// timeval argument.
+	Micros
+	// Linger is struct linger: an 8-byte attribute (l_onoff, l_linger as host
+	// order u32), text "ONOFF SECONDS".
+	Linger
+	// IfName is an interface name: a string attribute of 0 to 15 bytes without
+	// a NUL, empty when the socket is bound to no device.
+	IfName
+	// InAddr is an IPv4 address: a u32 attribute holding the in_addr's four
+	// bytes in network order, text dotted-quad.
+	InAddr
+	// IfIndexBE is IP_UNICAST_IF: a u32 attribute and text holding an ifindex
+	// in host order; the socket call takes it in network order.
+	IfIndexBE
+	// RawOptions is IP_OPTIONS: 0 to 40 bytes, a multiple of 4 as the kernel
+	// pads them, text in lowercase hex.
+	RawOptions
+)
+
+// kindInfo is what the image knows of a kind without looking at a row.
+type kindInfo struct {
+	size int    // the attribute's payload length; -1 when it varies
+	typ  string // the attribute's type as docs/image-format.md shows it
+	flag bool   // absent from an image when off
+}
+
+// kinds holds every Kind's kindInfo, indexed by Kind.
+var kinds = [...]kindInfo{
+	Flag:       {0, "flag", true},
+	U8:         {1, "u8", false},
+	U32:        {4, "u32", false},
+	BufSize:    {4, "u32", false},
+	BufLock:    {0, "flag", true},
+	Micros:     {8, "u64", false},
+	Linger:     {8, "binary 8", false},
+	IfName:     {-1, "string 0-15", false},
+	InAddr:     {4, "u32 (in_addr)", false},
+	IfIndexBE:  {4, "u32", false},
+	RawOptions: {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false},
+}
+
+// IsFlag reports whether a value of the kind is left out of an image when
+// it is off (Flag, BufLock); every other kind is always present.
+func (k Kind) IsFlag() bool { return kinds[k].flag }
+
+// SocketTypes is a set of socket types an option applies to.
+type SocketTypes uint8
+
+const (
+	Dgram  SocketTypes = 1 << iota // SOCK_DGRAM: UDP and UDP-Lite
+	Stream                         // SOCK_STREAM: TCP
+	Raw                            // SOCK_RAW
+	All    = Dgram | Stream | Raw
+	NoTCP  = Dgram | Raw // the seed's "datagram-only" options
+)
+
+// Has reports whether the set holds the socket type typ (unix.SOCK_*).
+func (s SocketTypes) Has(typ uint16) bool {
+	switch typ {
+	case unix.SOCK_DGRAM:
+		return s&Dgram != 0
+	case unix.SOCK_STREAM:
+		return s&Stream != 0
+	case unix.SOCK_RAW:
+		return s&Raw != 0
+	}
+	return false
+}
+
+// Option is one row of the option table.
+type Option struct {
+	Name  string // file name: the option's name in lower case without its prefix
+	Dir   string // "ipopt" or "sockopt"
+	Attr  uint16 // pinned attribute id (docs/image-format.md)
+	Level int    // unix.SOL_SOCKET or unix.IPPROTO_IP
+	Opt   int    // getsockopt/setsockopt number
+	Force int    // privileged variant used when the plain one would clamp (0: none)
+	Mask  int    // BufLock: the bit of SO_BUF_LOCK
+	Kind  Kind
+	Types SocketTypes
+	// Keeps lists int options that setting this one changes as a side
+	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK); a set
+	// puts them back, so every row can be set on its own.
+	Keeps []Sockopt
+	// Needs is when a change of this option asks for a capability (nil:
+	// never); privilege.go holds the rules, netlinkio.Caller applies them.
+	Needs *Privilege
+	Min   uint64 // range of accepted values for integer kinds
+	Max   uint64
+	Doc   string
+}
+
+// Sockopt names a socket option by level and number.
+type Sockopt struct{ Level, Opt int }
+
+var (
+	keepBufLock  = []Sockopt{{unix.SOL_SOCKET, soBufLock}}
+	keepPriority = []Sockopt{{unix.SOL_SOCKET, unix.SO_PRIORITY}}
+)
+
+// Constants that golang.org/x/sys/unix does not name.
+const (
+	soBufLock       = 0x48 // SO_BUF_LOCK, Linux 5.14
+	sockSndbufLock  = 1    // SOCK_SNDBUF_LOCK
+	sockRcvbufLock  = 2    // SOCK_RCVBUF_LOCK
+	maxTimeoutMicro = 1<<63 - 1
+)
+
+// MaxIPOptions is the most bytes of IP options a socket holds.
+const MaxIPOptions = 40
+
+// Options is the option table. Its order is the canonical order of the
+// image's attributes and the order in which a restore applies them.
+var Options = []Option{
+	{Name: "reuseaddr", Dir: "sockopt", Attr: 9, Level: unix.SOL_SOCKET, Opt: unix.SO_REUSEADDR, Kind: Flag, Types: All, Doc: "SO_REUSEADDR"},
+	{Name: "reuseport", Dir: "sockopt", Attr: 10, Level: unix.SOL_SOCKET, Opt: unix.SO_REUSEPORT, Kind: Flag, Types: All, Doc: "SO_REUSEPORT"},
+	{Name: "keepalive", Dir: "sockopt", Attr: 11, Level: unix.SOL_SOCKET, Opt: unix.SO_KEEPALIVE, Kind: Flag, Types: All, Doc: "SO_KEEPALIVE"},
+	{Name: "broadcast", Dir: "sockopt", Attr: 12, Level: unix.SOL_SOCKET, Opt: unix.SO_BROADCAST, Kind: Flag, Types: All, Doc: "SO_BROADCAST"},
+	{Name: "dontroute", Dir: "sockopt", Attr: 13, Level: unix.SOL_SOCKET, Opt: unix.SO_DONTROUTE, Kind: Flag, Types: All, Doc: "SO_DONTROUTE"},
+	{Name: "oobinline", Dir: "sockopt", Attr: 14, Level: unix.SOL_SOCKET, Opt: unix.SO_OOBINLINE, Kind: Flag, Types: All, Doc: "SO_OOBINLINE"},
+	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Doc: "SO_NO_CHECK"},
+	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Needs: needAbove6, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
+	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
+	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Needs: needPastSysctl("wmem_max"), Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Needs: needPastSysctl("rmem_max"), Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},
+	{Name: "rcvbuf_ulock", Dir: "sockopt", Attr: 21, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockRcvbufLock, Kind: BufLock, Types: All, Doc: "SOCK_RCVBUF_LOCK of SO_BUF_LOCK: the receive buffer size was set by the user"},
+	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
+	{Name: "sndtimeo", Dir: "sockopt", Attr: 23, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_SNDTIMEO in microseconds, 0 for none"},
+	{Name: "linger", Dir: "sockopt", Attr: 24, Level: unix.SOL_SOCKET, Opt: unix.SO_LINGER, Kind: Linger, Types: All, Max: 1<<31 - 1, Doc: "SO_LINGER as \"ONOFF SECONDS\""},
+	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Needs: needToRebind, Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
+	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Needs: needOnChange, Max: 1<<32 - 1, Doc: "SO_MARK; needs CAP_NET_ADMIN"},
+
+	{Name: "options", Dir: "ipopt", Attr: 40, Level: unix.IPPROTO_IP, Opt: unix.IP_OPTIONS, Kind: RawOptions, Types: All, Doc: "IP_OPTIONS as lowercase hex, empty when none"},
+	{Name: "pktinfo", Dir: "ipopt", Attr: 41, Level: unix.IPPROTO_IP, Opt: unix.IP_PKTINFO, Kind: Flag, Types: NoTCP, Doc: "IP_PKTINFO"},
+	{Name: "recvtos", Dir: "ipopt", Attr: 42, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTOS, Kind: Flag, Types: NoTCP, Doc: "IP_RECVTOS"},
+	{Name: "recvttl", Dir: "ipopt", Attr: 43, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTTL, Kind: Flag, Types: All, Doc: "IP_RECVTTL"},
+	{Name: "recvopts", Dir: "ipopt", Attr: 44, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVOPTS, Kind: Flag, Types: NoTCP, Doc: "IP_RECVOPTS"},
+	{Name: "retopts", Dir: "ipopt", Attr: 45, Level: unix.IPPROTO_IP, Opt: unix.IP_RETOPTS, Kind: Flag, Types: NoTCP, Doc: "IP_RETOPTS (the seed's RECVRETOPTS)"},
+	{Name: "tos", Dir: "ipopt", Attr: 46, Level: unix.IPPROTO_IP, Opt: unix.IP_TOS, Kind: U8, Types: All, Keeps: keepPriority, Max: 255, Doc: "IP_TOS"},
+	{Name: "ttl", Dir: "ipopt", Attr: 47, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: U8, Types: All, Min: 1, Max: 255, Doc: "IP_TTL"},
+	{Name: "hdrincl", Dir: "ipopt", Attr: 48, Level: unix.IPPROTO_IP, Opt: unix.IP_HDRINCL, Kind: Flag, Types: Raw, Doc: "IP_HDRINCL"},
+	{Name: "recverr", Dir: "ipopt", Attr: 49, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVERR, Kind: Flag, Types: NoTCP, Doc: "IP_RECVERR"},
+	{Name: "mtu_discover", Dir: "ipopt", Attr: 50, Level: unix.IPPROTO_IP, Opt: unix.IP_MTU_DISCOVER, Kind: U8, Types: All, Max: unix.IP_PMTUDISC_OMIT, Doc: "IP_MTU_DISCOVER: 0 dont, 1 want, 2 do, 3 probe, 4 interface, 5 omit"},
+	{Name: "router_alert", Dir: "ipopt", Attr: 51, Level: unix.IPPROTO_IP, Opt: unix.IP_ROUTER_ALERT, Kind: Flag, Types: Raw, Doc: "IP_ROUTER_ALERT"},
+	{Name: "multicast_ttl", Dir: "ipopt", Attr: 52, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_TTL, Kind: U8, Types: NoTCP, Max: 255, Doc: "IP_MULTICAST_TTL"},
+	{Name: "multicast_loop", Dir: "ipopt", Attr: 53, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_LOOP, Kind: Flag, Types: All, Doc: "IP_MULTICAST_LOOP"},
+	{Name: "multicast_if", Dir: "ipopt", Attr: 56, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: InAddr, Types: NoTCP, Doc: "IP_MULTICAST_IF: a local address, 0.0.0.0 for the default"},
+	{Name: "freebind", Dir: "ipopt", Attr: 57, Level: unix.IPPROTO_IP, Opt: unix.IP_FREEBIND, Kind: Flag, Types: All, Doc: "IP_FREEBIND"},
+	{Name: "transparent", Dir: "ipopt", Attr: 58, Level: unix.IPPROTO_IP, Opt: unix.IP_TRANSPARENT, Kind: Flag, Types: All, Needs: needToTurnOn, Doc: "IP_TRANSPARENT; needs CAP_NET_ADMIN or CAP_NET_RAW"},
+	{Name: "bind_address_no_port", Dir: "ipopt", Attr: 59, Level: unix.IPPROTO_IP, Opt: unix.IP_BIND_ADDRESS_NO_PORT, Kind: Flag, Types: All, Doc: "IP_BIND_ADDRESS_NO_PORT"},
+	{Name: "recvorigdstaddr", Dir: "ipopt", Attr: 60, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVORIGDSTADDR, Kind: Flag, Types: NoTCP, Doc: "IP_RECVORIGDSTADDR"},
+	{Name: "multicast_all", Dir: "ipopt", Attr: 61, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_ALL, Kind: Flag, Types: NoTCP, Doc: "IP_MULTICAST_ALL (on by default)"},
+	{Name: "nodefrag", Dir: "ipopt", Attr: 62, Level: unix.IPPROTO_IP, Opt: unix.IP_NODEFRAG, Kind: Flag, Types: Raw, Doc: "IP_NODEFRAG"},
+	{Name: "minttl", Dir: "ipopt", Attr: 63, Level: unix.IPPROTO_IP, Opt: unix.IP_MINTTL, Kind: U8, Types: All, Max: 255, Doc: "IP_MINTTL"},
+	{Name: "unicast_if", Dir: "ipopt", Attr: 64, Level: unix.IPPROTO_IP, Opt: unix.IP_UNICAST_IF, Kind: IfIndexBE, Types: NoTCP, Max: 1<<31 - 1, Doc: "IP_UNICAST_IF: an ifindex, 0 for none"},
+}
+
+// Attribute ids that are not options (docs/image-format.md).
+const (
+	AttrVersion    uint16 = 1
+	AttrInode      uint16 = 2
+	AttrFamily     uint16 = 3
+	AttrType       uint16 = 4
+	AttrProtocol   uint16 = 5
+	AttrState      uint16 = 6
+	AttrLocal      uint16 = 7
+	AttrPeer       uint16 = 8
+	AttrMembership uint16 = 54 // nested: a list of AttrMreq
+	AttrMreq       uint16 = 55 // struct ip_mreqn
+	// AttrSourceFilters (nested) lists AttrSourceFilter entries, one for
+	// each membership whose filter is not the default (EXCLUDE, no sources).
+	AttrSourceFilters uint16 = 65
+	AttrSourceFilter  uint16 = 66 // nested: AttrMsfMreq, AttrMsfMode, AttrMsfSource...
+	AttrMsfMreq       uint16 = 67 // struct ip_mreqn naming the membership
+	AttrMsfMode       uint16 = 68 // u32: MCAST_INCLUDE (1) or MCAST_EXCLUDE (0)
+	AttrMsfSource     uint16 = 69 // u32 in_addr, repeated, ascending
+)
+
+// ImageVersion is the only image version there is.
+const ImageVersion = 1
+
+// MaxImageSize bounds what a reader accepts, so a huge write cannot exhaust
+// memory.
+const MaxImageSize = 64 << 10
+
+// LookupOption finds a row by directory and file name.
+func LookupOption(dir, name string) (*Option, bool) {
+	for i := range Options {
+		if Options[i].Dir == dir && Options[i].Name == name {
+			return &Options[i], true
+		}
+	}
+	return nil, false
+}
+
+// optionByAttr finds a row by attribute id.
+func optionByAttr(attr uint16) (*Option, bool) {
+	for i := range Options {
+		if Options[i].Attr == attr {
+			return &Options[i], true
+		}
+	}
+	return nil, false
+}
+
+// OptionsFor lists the rows that apply to a socket type, in table order.
+// The slice is the caller's to change.
+func OptionsFor(typ uint16) []*Option { return slices.Clone(SharedOptionsFor(typ)) }
+
+// SharedOptionsFor is OptionsFor without the copy, for the dump and encode
+// of every socket: the lists are made once, and callers must not change
+// them.
+func SharedOptionsFor(typ uint16) []*Option {
+	if int(typ) < len(optionsByType) {
+		return optionsByType[typ]
+	}
+	return nil
+}
+
+var optionsByType = func() (by [unix.SOCK_RAW + 1][]*Option) {
+	for typ := range by {
+		for i := range Options {
+			if Options[i].Types.Has(uint16(typ)) {
+				by[typ] = append(by[typ], &Options[i])
+			}
+		}
+	}
+	return by
+}()
+
+// AttrName names an attribute as docs and errors do: "IPOPT_TTL".
+func AttrName(attr uint16) string {
+	switch attr {
+	case AttrVersion:
+		return "VERSION"
+	case AttrInode:
+		return "INODE"
+	case AttrFamily:
+		return "FAMILY"
+	case AttrType:
+		return "TYPE"
+	case AttrProtocol:
+		return "PROTOCOL"
+	case AttrState:
+		return "STATE"
+	case AttrLocal:
+		return "LOCAL"
+	case AttrPeer:
+		return "PEER"
+	case AttrMembership:
+		return "IPOPT_MEMBERSHIP"
+	case AttrMreq:
+		return "IPOPT_MREQ"
+	case AttrSourceFilters:
+		return "IPOPT_SOURCE_FILTERS"
+	case AttrSourceFilter:
+		return "IPOPT_SOURCE_FILTER"
+	case AttrMsfMreq:
+		return "IPOPT_MSF_MREQ"
+	case AttrMsfMode:
+		return "IPOPT_MSF_MODE"
+	case AttrMsfSource:
+		return "IPOPT_MSF_SOURCE"
+	}
+	if o, ok := optionByAttr(attr); ok {
+		return o.AttrName()
+	}
+	return "attribute " + strconv.Itoa(int(attr))
+}
+
+// AttrName is the row's attribute name: "SOCKOPT_SNDBUF", "IPOPT_TTL".
+func (o *Option) AttrName() string {
+	return strings.ToUpper(o.Dir[:len(o.Dir)-3] + "OPT_" + o.Name)
+}
+
+// Path is the row's file path below a socket's directory: "ipopt/ttl".
+func (o *Option) Path() string { return o.Dir + "/" + o.Name }

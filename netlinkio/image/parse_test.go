@@ -1,0 +1,264 @@
+package image_test
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/inetcr/inetcr/netlinkio/image"
+)
+
+// parseRowRange is the range of a row's integer text: flags are 0 or 1.
+func parseRowRange(o *image.Option) (lo, hi uint64) {
+	if o.Kind == image.Flag || o.Kind == image.BufLock {
+		return 0, 1
+	}
+	return o.Min, o.Max
+}
+
+type parseGoodCase struct {
+	text string
+	want image.Value
+}
+
+// parseGoodInputs lists texts a row accepts and the values they mean.
+func parseGoodInputs(o *image.Option) []parseGoodCase {
+	n := func(v uint64) image.Value { return image.Value{Num: v} }
+	b := func(s ...byte) image.Value { return image.Value{Bytes: s} }
+	switch o.Kind {
+	case image.Linger:
+		return []parseGoodCase{
+			{"0 0", image.Value{}},
+			{"1 30", image.Value{Num: 1, Num2: 30}},
+			{"1 30\n", image.Value{Num: 1, Num2: 30}},
+			{"0x1 0x1e", image.Value{Num: 1, Num2: 30}},
+			{"1  30", image.Value{Num: 1, Num2: 30}},
+			{"1 " + strconv.FormatUint(o.Max, 10), image.Value{Num: 1, Num2: o.Max}},
+		}
+	case image.IfName:
+		return []parseGoodCase{
+			{"", b()},
+			{"\n", b()},
+			{"lo", b('l', 'o')},
+			{"eth0\n", b([]byte("eth0")...)},
+			{"veth-a.1@x", b([]byte("veth-a.1@x")...)},
+			{"abcdefghijklmno", b([]byte("abcdefghijklmno")...)},
+		}
+	case image.InAddr:
+		return []parseGoodCase{
+			{"0.0.0.0", b(0, 0, 0, 0)},
+			{"192.0.2.1", b(192, 0, 2, 1)},
+			{"255.255.255.255\n", b(255, 255, 255, 255)},
+			{"239.1.2.3", b(239, 1, 2, 3)},
+		}
+	case image.RawOptions:
+		return []parseGoodCase{
+			{"", b()},
+			{"\n", b()},
+			{"94040000", b(0x94, 0x04, 0, 0)},
+			{"94040000\n", b(0x94, 0x04, 0, 0)},
+			{"9404000A", b(0x94, 0x04, 0, 0x0a)},
+			{strings.Repeat("01", 40), b([]byte(strings.Repeat("\x01", 40))...)},
+		}
+	}
+	lo, hi := parseRowRange(o)
+	good := []parseGoodCase{
+		{strconv.FormatUint(lo, 10), n(lo)},
+		{strconv.FormatUint(hi, 10), n(hi)},
+		{strconv.FormatUint(hi, 10) + "\n", n(hi)},
+		{fmt.Sprintf("0x%x", hi), n(hi)},
+		{fmt.Sprintf("0X%X\n", hi), n(hi)},
+		{fmt.Sprintf("0x%x", lo), n(lo)},
+		{" " + strconv.FormatUint(lo, 10) + " \n", n(lo)},
+	}
+	if o.Kind == image.BufSize {
+		good = append(good, parseGoodCase{"212992", n(212992)}, parseGoodCase{"0x34000", n(0x34000)})
+	}
+	if lo == 0 && hi >= 10 {
+		good = append(good, parseGoodCase{"010", n(10)}) // decimal, not octal
+	}
+	return good
+}
+
+// parseBadInputs lists texts a row refuses.
+func parseBadInputs(o *image.Option) []string {
+	bad := []string{"1\n2", "1\n2\n", "1\n\n", "\n\n"}
+	switch o.Kind {
+	case image.Linger:
+		return append(bad, "", "1", "1 2 3", "2 30", "1 -1", "-1 1", "a b", "1,30",
+			"1 "+strconv.FormatUint(o.Max+1, 10), "1 0x", "1 1.5")
+	case image.IfName:
+		return append(bad, "abcdefghijklmnop", "a/b", "a b", "a\tb", "lo\x00")
+	case image.InAddr:
+		return append(bad, "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::1", "::ffff:1.2.3.4", "01.2.3.4",
+			"abc", "1.2.3.4 5", "-1", "0x01020304", "16909060")
+	case image.RawOptions:
+		return append(bad, "940", "zz000000", "940400", "94 04 00 00", "0x94040000",
+			strings.Repeat("00", 41), strings.Repeat("00", 44))
+	}
+	lo, hi := parseRowRange(o)
+	bad = append(bad, "", " ", "-1", "abc", "1 2", "0x", "0xg", "0x+1", "+1", "1.5", "1e3", "1_000",
+		"18446744073709551616", "0x10000000000000000", "١")
+	if hi < 1<<64-1 {
+		bad = append(bad, strconv.FormatUint(hi+1, 10), fmt.Sprintf("0x%x", hi+1))
+	}
+	if lo > 0 {
+		bad = append(bad, strconv.FormatUint(lo-1, 10))
+	}
+	switch {
+	case o.Kind == image.Flag || o.Kind == image.BufLock:
+		bad = append(bad, "2", "on", "true")
+	case o.Kind == image.U8 && hi == 255:
+		bad = append(bad, "256")
+	case o.Kind == image.BufSize:
+		bad = append(bad, "212993", "3")
+	}
+	return bad
+}
+
+func TestParseGood(t *testing.T) {
+	for i := range image.Options {
+		o := &image.Options[i]
+		t.Run(o.Path(), func(t *testing.T) {
+			for _, g := range parseGoodInputs(o) {
+				got, err := o.Parse(g.text)
+				if err != nil {
+					t.Errorf("Parse(%q): %v", g.text, err)
+					continue
+				}
+				if !got.Equal(g.want) {
+					t.Errorf("Parse(%q) = %+v, want %+v", g.text, got, g.want)
+				}
+				if err := o.Check(got); err != nil {
+					t.Errorf("Parse(%q) gave a value Check refuses: %v", g.text, err)
+				}
+			}
+		})
+	}
+}
+
+func TestParseBad(t *testing.T) {
+	for i := range image.Options {
+		o := &image.Options[i]
+		t.Run(o.Path(), func(t *testing.T) {
+			for _, text := range parseBadInputs(o) {
+				v, err := o.Parse(text)
+				if err == nil {
+					t.Errorf("Parse(%q) accepted: %+v", text, v)
+					continue
+				}
+				var ae *image.AttrError
+				if !errors.As(err, &ae) {
+					t.Errorf("Parse(%q): %T %v is not an *AttrError", text, err, err)
+					continue
+				}
+				if ae.Attr != o.Path() || !strings.Contains(err.Error(), o.Path()) {
+					t.Errorf("Parse(%q): error %q does not name %s", text, err, o.Path())
+				}
+				if !errors.Is(err, syscall.EINVAL) {
+					t.Errorf("Parse(%q): %v is not EINVAL", text, err)
+				}
+				if ae.Reason == "" || strings.Contains(err.Error(), "%!") {
+					t.Errorf("Parse(%q): unclear message %q", text, err)
+				}
+			}
+		})
+	}
+}
+
+// TestParseFormatRoundTrip: what Format writes, Parse reads back, with or
+// without the newline the tree adds; Format writes one line.
+func TestParseFormatRoundTrip(t *testing.T) {
+	for i := range image.Options {
+		o := &image.Options[i]
+		for _, vs := range codecValueSets {
+			v := vs.pick(o)
+			text := o.Format(v)
+			if strings.ContainsAny(text, "\n") {
+				t.Errorf("%s: Format(%+v) = %q holds a newline", o.Path(), v, text)
+			}
+			for _, in := range []string{text, text + "\n"} {
+				got, err := o.Parse(in)
+				if err != nil {
+					t.Errorf("%s %s: Parse(Format(%+v) = %q): %v", o.Path(), vs.name, v, in, err)
+					continue
+				}
+				if !got.Equal(v) {
+					t.Errorf("%s %s: Parse(%q) = %+v, want %+v", o.Path(), vs.name, in, got, v)
+				}
+			}
+		}
+	}
+}
+
+// TestParseFormatText pins the text of each kind as the tree shows it.
+func TestParseFormatText(t *testing.T) {
+	for _, c := range []struct {
+		path string
+		v    image.Value
+		want string
+	}{
+		{"sockopt/reuseaddr", image.Value{Num: 1}, "1"},
+		{"sockopt/reuseaddr", image.Value{}, "0"},
+		{"sockopt/sndbuf_ulock", image.Value{Num: 1}, "1"},
+		{"ipopt/ttl", image.Value{Num: 64}, "64"},
+		{"sockopt/mark", image.Value{Num: 0xffffffff}, "4294967295"},
+		{"sockopt/sndbuf", image.Value{Num: 212992}, "212992"},
+		{"sockopt/rcvtimeo", image.Value{Num: 1500000}, "1500000"},
+		{"sockopt/linger", image.Value{Num: 1, Num2: 30}, "1 30"},
+		{"sockopt/linger", image.Value{}, "0 0"},
+		{"sockopt/bindtodevice", image.Value{Bytes: []byte("eth0")}, "eth0"},
+		{"sockopt/bindtodevice", image.Value{}, ""},
+		{"ipopt/multicast_if", image.Value{Bytes: []byte{192, 0, 2, 1}}, "192.0.2.1"},
+		{"ipopt/multicast_if", image.Value{Bytes: []byte{0, 0, 0, 0}}, "0.0.0.0"},
+		{"ipopt/unicast_if", image.Value{Num: 3}, "3"},
+		{"ipopt/options", image.Value{Bytes: []byte{0x94, 0x04, 0x00, 0xAB}}, "940400ab"},
+		{"ipopt/options", image.Value{}, ""},
+	} {
+		dir, name, _ := strings.Cut(c.path, "/")
+		o, ok := image.LookupOption(dir, name)
+		if !ok {
+			t.Errorf("no row %s", c.path)
+			continue
+		}
+		if got := o.Format(c.v); got != c.want {
+			t.Errorf("%s: Format(%+v) = %q, want %q", c.path, c.v, got, c.want)
+		}
+	}
+}
+
+// TestParseRowNames pins the tree's file names: lower case, no prefix, the
+// directory by level.
+func TestParseRowNames(t *testing.T) {
+	seen := map[string]bool{}
+	for _, o := range image.Options {
+		if seen[o.Path()] {
+			t.Errorf("%s listed twice", o.Path())
+		}
+		seen[o.Path()] = true
+		if o.Name != strings.ToLower(o.Name) || strings.HasPrefix(o.Name, "ip_") || strings.HasPrefix(o.Name, "so_") || strings.ContainsAny(o.Name, "/ ") {
+			t.Errorf("file name %q", o.Name)
+		}
+		if (o.Dir == "ipopt") != (o.AttrName()[:6] == "IPOPT_") || (o.Dir != "ipopt" && o.Dir != "sockopt") {
+			t.Errorf("%s: directory %q, attribute %s", o.Path(), o.Dir, o.AttrName())
+		}
+		if got, ok := image.LookupOption(o.Dir, o.Name); !ok || got.Attr != o.Attr {
+			t.Errorf("LookupOption(%q, %q) = %v, %v", o.Dir, o.Name, got, ok)
+		}
+	}
+	// The seed's datagram-only options are absent on TCP; hdrincl and
+	// router_alert are RAW's alone.
+	for _, name := range []string{"pktinfo", "recvtos", "recvopts", "retopts", "hdrincl", "recverr", "multicast_ttl", "multicast_if"} {
+		if o, ok := image.LookupOption("ipopt", name); !ok || o.Types&image.Stream != 0 {
+			t.Errorf("ipopt/%s: missing or applies to TCP", name)
+		}
+	}
+	for _, name := range []string{"hdrincl", "router_alert"} {
+		if o, ok := image.LookupOption("ipopt", name); !ok || o.Types != image.Raw {
+			t.Errorf("ipopt/%s: missing or not RAW only", name)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package stock
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"unsafe"
+
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"golang.org/x/sys/unix"
+)
+
+// A socket's memberships cannot be listed by any socket call. The groups
+// joined on each interface of a network namespace can: /proc/<pid>/net/igmp.
+// Each candidate (ifindex, group) is then probed on the socket with
+// getsockopt(MCAST_MSFILTER), which fails with EADDRNOTAVAIL unless this
+// socket has joined it, and otherwise returns its source filter.
+// procfs.IGMP reads the candidates.
+
+// Layout of struct group_req and struct group_filter: a u32 interface, the
+// sockaddr_storage group aligned to a pointer, then (group_filter) the mode,
+// the number of sources and the sources.
+const (
+	ssSize       = 128
+	ptrSize      = int(unsafe.Sizeof(uintptr(0)))
+	groupOffset  = (4 + ptrSize - 1) / ptrSize * ptrSize
+	groupReqLen  = (groupOffset + ssSize + ptrSize - 1) / ptrSize * ptrSize
+	fmodeOffset  = groupOffset + ssSize
+	slistOffset  = (fmodeOffset + 8 + ptrSize - 1) / ptrSize * ptrSize
+	mcastMSFilt  = 48 // MCAST_MSFILTER
+	mcastJoin    = 42 // MCAST_JOIN_GROUP
+	mcastLeave   = 45 // MCAST_LEAVE_GROUP
+	maxProbeSrcs = 64
+)
+
+func putStorage(b []byte, a netip.Addr) {
+	native.PutUint16(b, unix.AF_INET)
+	a4 := a.As4()
+	copy(b[4:8], a4[:])
+}
+
+// probeBufs holds the buffers of probes, 8 KB each: a dump of every socket
+// probes each of them once per candidate group, and a fresh buffer each
+// time would be most of what the dump allocates.
+var probeBufs = sync.Pool{New: func() any {
+	b := make([]byte, slistOffset+maxProbeSrcs*ssSize)
+	return &b
+}}
+
+// probeMembership returns the socket's membership of k, or ok=false when
+// the socket has not joined it.
+func probeMembership(fd int, k image.MembershipKey) (image.Membership, bool, error) {
+	bp := probeBufs.Get().(*[]byte)
+	defer probeBufs.Put(bp)
+	b := *bp
+	clear(b[:slistOffset])
+	native.PutUint32(b, uint32(k.Ifindex))
+	putStorage(b[groupOffset:], k.Group)
+	native.PutUint32(b[fmodeOffset+4:], maxProbeSrcs)
+	n := uint32(len(b))
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_IP, mcastMSFilt,
+		uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if e == unix.EADDRNOTAVAIL || e == unix.ENODEV {
+		return image.Membership{}, false, nil
+	}
+	if e != 0 {
+		return image.Membership{}, false, e
+	}
+	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: native.Uint32(b[fmodeOffset:])}
+	count := int(native.Uint32(b[fmodeOffset+4:]))
+	if count > maxProbeSrcs {
+		return m, true, errors.New("MCAST_MSFILTER: more sources than a probe holds")
+	}
+	for i := range count {
+		s := b[slistOffset+i*ssSize:]
+		m.Sources = append(m.Sources, netip.AddrFrom4([4]byte(s[4:8])))
+	}
+	return m, true, nil
+}
+
+// memberships returns every membership of the socket fd held by pid.
+func memberships(fd, pid int, candidates func(int) ([]image.MembershipKey, error)) ([]image.Membership, error) {
+	cands, err := candidates(pid)
+	if err != nil {
+		return nil, err
+	}
+	var out []image.Membership
+	for _, k := range cands {
+		m, ok, err := probeMembership(fd, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func groupReq(m image.MembershipKey) []byte {
+	b := make([]byte, groupReqLen)
+	native.PutUint32(b, uint32(m.Ifindex))
+	putStorage(b[groupOffset:], m.Group)
+	return b
+}
+
+// join adds the membership with its filter: MCAST_JOIN_GROUP, then
+// MCAST_MSFILTER when the filter is not the default.
+func join(fd int, m image.Membership) error {
+	if err := setRaw(fd, unix.IPPROTO_IP, mcastJoin, groupReq(m.Key())); err != nil {
+		return err
+	}
+	if m.HasFilter() {
+		if err := setFilter(fd, m); err != nil {
+			leave(fd, m.Key())
+			return err
+		}
+	}
+	return nil
+}
+
+func leave(fd int, k image.MembershipKey) error {
+	return setRaw(fd, unix.IPPROTO_IP, mcastLeave, groupReq(k))
+}
+
+// setFilter replaces the membership's source filter.
+func setFilter(fd int, m image.Membership) error {
+	b := make([]byte, slistOffset+max(len(m.Sources), 1)*ssSize)
+	native.PutUint32(b, uint32(m.Ifindex))
+	putStorage(b[groupOffset:], m.Group)
+	native.PutUint32(b[fmodeOffset:], m.Mode)
+	native.PutUint32(b[fmodeOffset+4:], uint32(len(m.Sources)))
+	for i, s := range m.Sources {
+		putStorage(b[slistOffset+i*ssSize:], s)
+	}
+	return setRaw(fd, unix.IPPROTO_IP, mcastMSFilt, b)
+}

@@ -1,0 +1,257 @@
+package stock
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// A restore is a plan of steps, each a kernel call with its inverse. The
+// steps run in order; when one fails, the inverses of those that ran are
+// run backwards, so the socket is left as it was. Only bind cannot be
+// undone, so it runs after every step that can fail for reasons the plan
+// cannot check first.
+type step struct {
+	name string
+	do   func() error
+	undo func() error // nil: nothing to undo
+}
+
+// Restore makes the socket's state equal to the image's.
+func (s *Stock) Restore(inode uint64, img *image.Image) error {
+	fail := func(stepName string, err error) error {
+		return &image.OpError{Op: "restore", Inode: inode, Step: stepName, Err: err}
+	}
+	if err := img.Validate(); err != nil {
+		return fail("", err)
+	}
+	fd, pid, err := s.dupSocket(inode)
+	if err != nil {
+		return fail("", err)
+	}
+	defer unix.Close(fd)
+	before, err := dumpFd(fd, pid, procfs.IGMP)
+	if err != nil {
+		return fail("dump before", err)
+	}
+	want := img.Clone()
+	want.Canonicalize()
+	plan, err := s.plan(fd, pid, before, want)
+	if err != nil {
+		return fail("", err)
+	}
+	return s.run(plan, fail)
+}
+
+// run executes a plan with rollback.
+func (s *Stock) run(plan []step, fail func(string, error) error) error {
+	for i, st := range plan {
+		err := s.fault(st.name)
+		if err == nil {
+			err = st.do()
+		}
+		if err == nil {
+			continue
+		}
+		var undoErrs []string
+		for j := i - 1; j >= 0; j-- {
+			if plan[j].undo == nil {
+				continue
+			}
+			if uerr := plan[j].undo(); uerr != nil {
+				undoErrs = append(undoErrs, plan[j].name+": "+uerr.Error())
+			}
+		}
+		if len(undoErrs) > 0 {
+			err = fmt.Errorf("%w; putting the socket back failed too (%s)", err, strings.Join(undoErrs, "; "))
+		}
+		return fail(st.name, err)
+	}
+	return nil
+}
+
+func (s *Stock) fault(call string) error {
+	if s.Fault == nil {
+		return nil
+	}
+	return s.Fault(call)
+}
+
+// plan lists the steps that turn before into want. Identity must match;
+// options and memberships change both ways; an unbound socket is bound; a
+// datagram socket is connected or disconnected; a TCP socket may be put in
+// LISTEN, but no other TCP state change can be made from outside.
+func (s *Stock) plan(fd, pid int, before, want *image.Image) ([]step, error) {
+	if err := sameIdentity(before, want); err != nil {
+		return nil, err
+	}
+	var plan []step
+	for _, o := range image.OptionsFor(want.Type) {
+		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
+		if old.Equal(nv) {
+			continue
+		}
+		plan = append(plan, step{
+			name: "set " + o.AttrName() + " to " + o.Format(nv),
+			do:   func() error { return set(fd, o, nv) },
+			undo: func() error { return set(fd, o, old) },
+		})
+	}
+	plan = append(plan, membershipSteps(fd, before, want)...)
+	tail, err := addressSteps(fd, pid, before, want)
+	if err != nil {
+		return nil, err
+	}
+	return append(plan, tail...), nil
+}
+
+func sameIdentity(before, want *image.Image) error {
+	if before.Type != want.Type {
+		return image.AttrErrorf(image.AttrType, "image is %s, socket is %s", image.TypeName(want.Type), image.TypeName(before.Type))
+	}
+	if before.Protocol != want.Protocol {
+		return image.AttrErrorf(image.AttrProtocol, "image is protocol %d, socket is %d", want.Protocol, before.Protocol)
+	}
+	return nil
+}
+
+// membershipSteps leaves extra groups first (freeing room under
+// igmp_max_memberships), then changes filters, then joins missing groups.
+func membershipSteps(fd int, before, want *image.Image) []step {
+	var leaves, filters, joins []step
+	for _, m := range before.Memberships {
+		m := m
+		n, keep := want.Membership(m.Key())
+		switch {
+		case !keep:
+			leaves = append(leaves, step{
+				name: fmt.Sprintf("leave %s on ifindex %d", m.Group, m.Ifindex),
+				do:   func() error { return leave(fd, m.Key()) },
+				undo: func() error { return join(fd, m) },
+			})
+		case !m.Equal(n):
+			filters = append(filters, step{
+				name: fmt.Sprintf("set source filter of %s on ifindex %d", m.Group, m.Ifindex),
+				do:   func() error { return setFilter(fd, withAddress(n, m)) },
+				undo: func() error { return setFilter(fd, m) },
+			})
+		}
+	}
+	for _, m := range want.Memberships {
+		m := m
+		if _, have := before.Membership(m.Key()); have {
+			continue
+		}
+		joins = append(joins, step{
+			name: fmt.Sprintf("join %s on ifindex %d", m.Group, m.Ifindex),
+			do:   func() error { return join(fd, m) },
+			undo: func() error { return leave(fd, m.Key()) },
+		})
+	}
+	return append(append(leaves, filters...), joins...)
+}
+
+// withAddress keeps the interface address the socket joined with; the
+// stock engine cannot see it, so it is not part of what a filter changes.
+func withAddress(n, m image.Membership) image.Membership {
+	n.Address = m.Address
+	return n
+}
+
+func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
+	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+}
+
+// addressSteps binds, connects and listens. It refuses, before anything
+// changes, what the socket API cannot do from outside: connect a TCP
+// socket, take one out of LISTEN, or move a bound socket.
+func addressSteps(fd, pid int, before, want *image.Image) ([]step, error) {
+	var steps []step
+	if before.Unbound() && !want.Unbound() {
+		steps = append(steps, step{
+			name: "bind to " + want.Local.String(),
+			do:   func() error { return unix.Bind(fd, sockaddr(want.Local)) },
+		})
+	}
+	if want.Type == unix.SOCK_STREAM {
+		return tcpSteps(fd, before, want, steps)
+	}
+	if before.Peer == want.Peer {
+		return steps, nil
+	}
+	if want.State == image.StateEstablished && sameNetns(pid) {
+		if err := routable(want); err != nil {
+			return nil, err
+		}
+	}
+	connectTo := func(p netip.AddrPort) func() error {
+		return func() error {
+			if p.Addr().IsUnspecified() {
+				return disconnect(fd)
+			}
+			return unix.Connect(fd, sockaddr(p))
+		}
+	}
+	name := "connect to " + want.Peer.String()
+	if want.State != image.StateEstablished {
+		name = "disconnect"
+	}
+	return append(steps, step{name: name, do: connectTo(want.Peer), undo: connectTo(before.Peer)}), nil
+}
+
+func tcpSteps(fd int, before, want *image.Image, steps []step) ([]step, error) {
+	switch {
+	case before.State == want.State:
+		if before.Peer != want.Peer {
+			return nil, image.AttrErrorf(image.AttrPeer, "a TCP socket's peer cannot be changed from outside (%s, image has %s)", before.Peer, want.Peer)
+		}
+		return steps, nil
+	case before.State == image.StateClose && want.State == image.StateListen:
+		return append(steps, step{
+			name: "listen",
+			do:   func() error { return unix.Listen(fd, unix.SOMAXCONN) },
+		}), nil
+	}
+	return nil, image.AttrErrorf(image.AttrState, "a TCP socket cannot go from state %d to %d from outside; only CLOSE to LISTEN", before.State, want.State)
+}
+
+// disconnect dissolves a datagram socket's association (connect to
+// AF_UNSPEC), which x/sys/unix has no sockaddr for.
+func disconnect(fd int) error {
+	var sa [16]byte // sa_family AF_UNSPEC is zero
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa[0])), uintptr(len(sa)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// routable checks with a scratch socket that the image's peer can be
+// connected to, so that a connect late in the plan does not fail after
+// the socket has been bound.
+func routable(want *image.Image) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, sockaddr(want.Peer)); err != nil {
+		return image.AttrErrorf(image.AttrPeer, "cannot reach %s: %v", want.Peer, err)
+	}
+	return nil
+}
+
+// sameNetns reports whether pid shares this process's network namespace,
+// where a scratch socket's route lookup means the same as the target's.
+func sameNetns(pid int) bool {
+	self, err1 := os.Readlink("/proc/self/ns/net")
+	other, err2 := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net")
+	return err1 == nil && err2 == nil && self == other
+}

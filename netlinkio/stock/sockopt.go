@@ -1,0 +1,228 @@
+package stock
+
+import (
+	"encoding/binary"
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"golang.org/x/sys/unix"
+)
+
+// getRaw is getsockopt into a byte buffer; unlike unix.GetsockoptString it
+// keeps NUL bytes, which IP options are full of.
+func getRaw(fd, level, opt, size int) ([]byte, error) {
+	buf := make([]byte, size)
+	n := uint32(size)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		return nil, e
+	}
+	return buf[:n], nil
+}
+
+// setRaw is setsockopt from a byte buffer (nil for a zero-length value).
+func setRaw(fd, level, opt int, b []byte) error {
+	var p unsafe.Pointer
+	if len(b) > 0 {
+		p = unsafe.Pointer(&b[0])
+	}
+	_, _, e := unix.Syscall6(unix.SYS_SETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt),
+		uintptr(p), uintptr(len(b)), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// kindOps is how a value of one kind is read from a socket and written to
+// it.
+type kindOps struct {
+	get func(fd int, o *image.Option) (image.Value, error)
+	set func(fd int, o *image.Option, v image.Value) error
+}
+
+// kinds holds the socket calls of every image.Kind, indexed by Kind.
+var kinds = [...]kindOps{
+	image.Flag:       {getFlag, setInt},
+	image.U8:         {getUint, setInt},
+	image.U32:        {getUint, setInt},
+	image.BufSize:    {getUint, setBuf},
+	image.BufLock:    {getBufLock, setBufLock},
+	image.Micros:     {getMicros, setMicros},
+	image.Linger:     {getLinger, setLinger},
+	image.IfName:     {getIfName, setBytes},
+	image.InAddr:     {getInAddr, setBytes},
+	image.IfIndexBE:  {getIfIndexBE, setIfIndexBE},
+	image.RawOptions: {getRawOptions, setBytes},
+}
+
+// get reads the row's value from a socket.
+func get(fd int, o *image.Option) (image.Value, error) { return kinds[o.Kind].get(fd, o) }
+
+// set writes the row's value to a socket, then reads it back: a value the
+// kernel stores differently from what was asked (clamped, rounded) is an
+// error, so a restore either reproduces the image or fails.
+func set(fd int, o *image.Option, v image.Value) error {
+	kept := make([]int, len(o.Keeps))
+	for i, k := range o.Keeps {
+		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
+		if err != nil {
+			return err
+		}
+		kept[i] = n
+	}
+	if err := kinds[o.Kind].set(fd, o, v); err != nil {
+		return err
+	}
+	for i, k := range o.Keeps {
+		if err := unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i]); err != nil {
+			return err
+		}
+	}
+	got, err := get(fd, o)
+	if err != nil {
+		return err
+	}
+	if !got.Equal(v) {
+		return fmt.Errorf("kernel keeps %s, not %s: %w", o.Format(got), o.Format(v), syscall.EINVAL)
+	}
+	return nil
+}
+
+// bit is a flag's value: 1 when on is set.
+func bit(on bool) image.Value {
+	if on {
+		return image.Value{Num: 1}
+	}
+	return image.Value{}
+}
+
+// intGetter reads an int option and makes the row's value of it with conv.
+func intGetter(conv func(n int, o *image.Option) image.Value) func(int, *image.Option) (image.Value, error) {
+	return func(fd int, o *image.Option) (image.Value, error) {
+		n, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
+		if err != nil {
+			return image.Value{}, err
+		}
+		return conv(n, o), nil
+	}
+}
+
+var (
+	getFlag      = intGetter(func(n int, _ *image.Option) image.Value { return bit(n != 0) })
+	getBufLock   = intGetter(func(n int, o *image.Option) image.Value { return bit(n&o.Mask != 0) })
+	getUint      = intGetter(func(n int, _ *image.Option) image.Value { return image.Value{Num: uint64(uint32(n))} })
+	getIfIndexBE = intGetter(func(n int, _ *image.Option) image.Value { return image.Value{Num: uint64(swap32(uint32(n)))} })
+)
+
+func getMicros(fd int, o *image.Option) (image.Value, error) {
+	tv, err := unix.GetsockoptTimeval(fd, o.Level, o.Opt)
+	if err != nil {
+		return image.Value{}, err
+	}
+	return image.Value{Num: uint64(tv.Sec)*1e6 + uint64(tv.Usec)}, nil
+}
+
+func getLinger(fd int, o *image.Option) (image.Value, error) {
+	l, err := unix.GetsockoptLinger(fd, o.Level, o.Opt)
+	if err != nil {
+		return image.Value{}, err
+	}
+	return image.Value{Num: uint64(l.Onoff), Num2: uint64(l.Linger)}, nil
+}
+
+func getIfName(fd int, o *image.Option) (image.Value, error) {
+	s, err := unix.GetsockoptString(fd, o.Level, o.Opt)
+	if err != nil {
+		return image.Value{}, err
+	}
+	return image.Value{Bytes: []byte(s)}, nil
+}
+
+func getInAddr(fd int, o *image.Option) (image.Value, error) {
+	b, err := getRaw(fd, o.Level, o.Opt, 4)
+	if err != nil {
+		return image.Value{}, err
+	}
+	if len(b) != 4 {
+		return image.Value{}, fmt.Errorf("%s: kernel returned %d bytes", o.AttrName(), len(b))
+	}
+	return image.Value{Bytes: b}, nil
+}
+
+func getRawOptions(fd int, o *image.Option) (image.Value, error) {
+	b, err := getRaw(fd, o.Level, o.Opt, image.MaxIPOptions)
+	if err != nil {
+		return image.Value{}, err
+	}
+	return image.Value{Bytes: b}, nil
+}
+
+func setInt(fd int, o *image.Option, v image.Value) error {
+	return unix.SetsockoptInt(fd, o.Level, o.Opt, int(v.Num))
+}
+
+func setIfIndexBE(fd int, o *image.Option, v image.Value) error {
+	return unix.SetsockoptInt(fd, o.Level, o.Opt, int(int32(swap32(uint32(v.Num)))))
+}
+
+func setBytes(fd int, o *image.Option, v image.Value) error {
+	return setRaw(fd, o.Level, o.Opt, v.Bytes)
+}
+
+func setMicros(fd int, o *image.Option, v image.Value) error {
+	tv := unix.Timeval{Sec: int64(v.Num / 1e6), Usec: int64(v.Num % 1e6)}
+	return unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv)
+}
+
+// setLinger: l_linger is kept only while l_onoff is 1, so an image that
+// has linger off with a time set takes two calls.
+func setLinger(fd int, o *image.Option, v image.Value) error {
+	l := unix.Linger{Onoff: 1, Linger: int32(v.Num2)}
+	if err := unix.SetsockoptLinger(fd, o.Level, o.Opt, &l); err != nil {
+		return err
+	}
+	if v.Num == 0 {
+		l.Onoff = 0
+		return unix.SetsockoptLinger(fd, o.Level, o.Opt, &l)
+	}
+	return nil
+}
+
+// setBufLock sets or clears the row's bit of SO_BUF_LOCK, keeping the
+// other.
+func setBufLock(fd int, o *image.Option, v image.Value) error {
+	cur, err := unix.GetsockoptInt(fd, o.Level, o.Opt)
+	if err != nil {
+		return err
+	}
+	cur &^= o.Mask
+	if v.Num != 0 {
+		cur |= o.Mask
+	}
+	return unix.SetsockoptInt(fd, o.Level, o.Opt, cur)
+}
+
+// setBuf sets SO_SNDBUF or SO_RCVBUF. The kernel doubles what it is
+// given. A size above the sysctl limit takes the FORCE variant, which needs
+// CAP_NET_ADMIN.
+func setBuf(fd int, o *image.Option, v image.Value) error {
+	if err := unix.SetsockoptInt(fd, o.Level, o.Opt, int(v.Num/2)); err != nil {
+		return err
+	}
+	if got, err := unix.GetsockoptInt(fd, o.Level, o.Opt); err == nil && uint64(got) < v.Num && o.Force != 0 {
+		return unix.SetsockoptInt(fd, o.Level, o.Force, int(v.Num/2))
+	}
+	return nil
+}
+
+// native is the host byte order.
+var native = binary.NativeEndian
+
+// swap32 converts between host and network order (it is its own inverse).
+func swap32(x uint32) uint32 {
+	return binary.BigEndian.Uint32(native.AppendUint32(nil, x))
+}
