@@ -182,6 +182,10 @@ func TestRestoreFaults(t *testing.T) {
 			return func() { netnstest.Run(t, "ip", "link", "del", sc.ifJoin) }
 		}, []syscall.Errno{syscall.ENODEV}, false, true},
 	}
+	// A closed file's RELEASE reaches the server after close(2) returns,
+	// and a file open for writing holds a duplicate of its socket until
+	// then: each scene starts once the last one's descriptors are gone.
+	settled := fdCount(t)
 	for _, f := range faults {
 		results[f.name] = &result{}
 		// k 0 strikes after the image is written and before the close
@@ -190,7 +194,7 @@ func TestRestoreFaults(t *testing.T) {
 			if testing.Short() && k > 1 && k < len(calls) {
 				continue
 			}
-			fdsBefore := fdCount(t)
+			fdsBefore := settledFds(t, settled)
 			sc := newScene(t, mnt, f.fresh)
 			dir := sockDir(mnt, sc.target)
 			before := netnstest.ReadFile(t, filepath.Join(dir, "image.bin"))
@@ -220,11 +224,15 @@ func TestRestoreFaults(t *testing.T) {
 			if n := settledFds(t, fdsBefore); n != fdsBefore {
 				t.Errorf("%s at call %d: %d descriptors before, %d after", f.name, k, fdsBefore, n)
 			}
+			settled = fdsBefore
 		}
 		t.Logf("%s: %d restores, %d succeeded, %d failed cleanly", f.name, results[f.name].ok+results[f.name].failed, results[f.name].ok, results[f.name].failed)
 	}
+	// The open for writing holds the socket, so a holder that exits or
+	// closes it after the open does not stop the restore at close; an
+	// interface gone before its join does.
 	for name, r := range results {
-		if r.failed == 0 {
+		if name == "interface disappears" && r.failed == 0 {
 			t.Errorf("%s: no restore failed, not even one that began after the fault", name)
 		}
 	}

@@ -3,6 +3,7 @@ package netlinkio
 import (
 	"fmt"
 	"github.com/inetcr/inetcr/netlinkio/crfamily"
+	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
 )
@@ -24,10 +25,15 @@ type Backend interface {
 	Holders(inode uint64) ([]image.Holder, error)
 	// Dump returns the socket's image.
 	Dump(inode uint64) (*image.Image, error)
-	// Restore makes the socket's state equal to the image's. It validates
-	// everything before changing anything, and a restore that fails halfway
-	// puts back what it changed, so the socket's image is as before.
+	// Restore makes the socket's state equal to the image's, as this
+	// process. It validates everything before changing anything, and a
+	// restore that fails halfway puts back what it changed, so the
+	// socket's image is as before.
 	Restore(inode uint64, img *image.Image) error
+	// Hold takes the socket for changes made on behalf of others
+	// (held.Socket.Update); the tree takes it when a file is opened for
+	// writing.
+	Hold(inode uint64) (held.Socket, error)
 	// Name says which backend this is: "stock" or "kernel".
 	Name() string
 	Close() error

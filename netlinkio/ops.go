@@ -2,37 +2,76 @@ package netlinkio
 
 import (
 	"fmt"
-	"github.com/inetcr/inetcr/netlinkio/image"
 	"net/netip"
 	"slices"
 	"syscall"
+
+	"github.com/inetcr/inetcr/netlinkio/creds"
+	"github.com/inetcr/inetcr/netlinkio/held"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
-// The tree's option and membership files change one thing at a time. Each
-// change is a dump, an edit and a restore, so it goes through the same
-// validation and rollback as a whole image and works on either backend.
+// The tree changes one thing at a time: an option, a membership, a
+// filter, or the whole image. Each change is one Update of a socket the
+// backend holds: one read, the edit applied to that read, and exactly the
+// steps between the two, so that what the socket's owner changes meanwhile
+// elsewhere is never put back, and the guards judge the very plan that runs.
 
-// SetOption sets one option of a live socket from its text form. A value
-// that does not parse, or a row that does not apply to the socket's type,
-// changes nothing.
-func SetOption(b Backend, inode uint64, o *image.Option, text string, guards ...Guard) error {
+// Target is a socket taken for changes (Backend.Hold), named by its inode
+// for messages.
+type Target struct {
+	Inode uint64
+	held  held.Socket
+}
+
+// Take holds the socket for changes; the caller must Close the Target.
+func Take(b Backend, inode uint64) (*Target, error) {
+	h, err := b.Hold(inode)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{Inode: inode, held: h}, nil
+}
+
+// Close lets the socket go.
+func (t *Target) Close() error { return t.held.Close() }
+
+// update runs edit as one Update on behalf of who (nil: this process).
+func (t *Target) update(op string, who *Caller, edit func(*image.Image) error, guards []held.Guard) error {
+	var c *creds.Creds
+	if who != nil {
+		c = &who.Creds
+	}
+	err := t.held.Update(c, func(img *image.Image) (*image.Image, error) {
+		if err := edit(img); err != nil {
+			return nil, &image.OpError{Op: op, Inode: t.Inode, Err: err}
+		}
+		return img, nil
+	}, guards...)
+	return err
+}
+
+// SetOption sets one option from its text form. A value that does not
+// parse, or a row that does not apply to the socket's type, changes
+// nothing; a value the socket already has changes nothing either.
+func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...held.Guard) error {
 	v, err := o.Parse(text)
 	if err != nil {
-		return &image.OpError{Op: "set " + o.Path(), Inode: inode, Err: err}
+		return &image.OpError{Op: "set " + o.Path(), Inode: t.Inode, Err: err}
 	}
-	return edit(b, "set "+o.Path(), inode, guards, func(img *image.Image) error {
+	return t.update("set "+o.Path(), who, func(img *image.Image) error {
 		if !o.Types.Has(img.Type) {
 			return &image.AttrError{Attr: o.Path(), Reason: "does not apply to " + image.TypeName(img.Type) + " sockets"}
 		}
 		img.Values[o.Attr] = v
 		return nil
-	})
+	}, guards)
 }
 
 // Join adds a membership (idempotent: joining a group the socket has
 // already joined changes nothing).
-func Join(b Backend, inode uint64, m image.Membership, guards ...Guard) error {
-	return edit(b, "join "+m.Group.String(), inode, guards, func(img *image.Image) error {
+func (t *Target) Join(who *Caller, m image.Membership, guards ...held.Guard) error {
+	return t.update("join "+m.Group.String(), who, func(img *image.Image) error {
 		if !image.MembershipApplies(img.Type) {
 			return &image.AttrError{Attr: "membership", Reason: image.TypeName(img.Type) + " sockets have no memberships"}
 		}
@@ -40,28 +79,28 @@ func Join(b Backend, inode uint64, m image.Membership, guards ...Guard) error {
 			img.Memberships = append(img.Memberships, m)
 		}
 		return nil
-	})
+	}, guards)
 }
 
 // Leave drops a membership; leaving a group the socket is not in fails
 // with EADDRNOTAVAIL (errNotMember), the group named, and changes nothing.
-func Leave(b Backend, inode uint64, k image.MembershipKey, guards ...Guard) error {
-	return edit(b, "leave "+k.Group.String(), inode, guards, func(img *image.Image) error {
+func (t *Target) Leave(who *Caller, k image.MembershipKey, guards ...held.Guard) error {
+	return t.update("leave "+k.Group.String(), who, func(img *image.Image) error {
 		for i, m := range img.Memberships {
 			if m.Key() == k {
-				img.Memberships = append(img.Memberships[:i], img.Memberships[i+1:]...)
+				img.Memberships = slices.Delete(img.Memberships, i, i+1)
 				return nil
 			}
 		}
 		return fmt.Errorf("group %s on ifindex %d: %w", k.Group, k.Ifindex, errNotMember)
-	})
+	}, guards)
 }
 
 // SetFilter sets the source filter of a membership the socket has: mode
 // (ModeInclude or ModeExclude) and sources. A socket that is not a member
 // fails as Leave does.
-func SetFilter(b Backend, inode uint64, k image.MembershipKey, mode uint32, sources []netip.Addr, guards ...Guard) error {
-	return edit(b, "set source filter of "+k.Group.String(), inode, guards, func(img *image.Image) error {
+func (t *Target) SetFilter(who *Caller, k image.MembershipKey, mode uint32, sources []netip.Addr, guards ...held.Guard) error {
+	return t.update("set source filter of "+k.Group.String(), who, func(img *image.Image) error {
 		for i := range img.Memberships {
 			if img.Memberships[i].Key() == k {
 				img.Memberships[i].Mode = mode
@@ -70,48 +109,19 @@ func SetFilter(b Backend, inode uint64, k image.MembershipKey, mode uint32, sour
 			}
 		}
 		return fmt.Errorf("group %s on ifindex %d: %w", k.Group, k.Ifindex, errNotMember)
-	})
+	}, guards)
 }
 
-// Guard vets a change before it is made: it sees the socket's image as it
-// is and as it would be, and returns an error to refuse. Caller.Allow is
-// one; the tree's change log is another.
-type Guard func(before, want *image.Image) error
-
-func edit(b Backend, op string, inode uint64, guards []Guard, change func(*image.Image) error) error {
-	before, err := b.Dump(inode)
-	if err != nil {
-		return err
-	}
-	want := before.Clone()
-	if err := change(want); err != nil {
-		return &image.OpError{Op: op, Inode: inode, Err: err}
-	}
-	return restoreGuarded(b, op, inode, before, want, guards)
-}
-
-// RestoreGuarded restores a whole image after the guards have passed it.
-func RestoreGuarded(b Backend, inode uint64, want *image.Image, guards ...Guard) error {
-	if len(guards) == 0 {
-		return b.Restore(inode, want)
-	}
+// Restore makes the socket's state the image's, changing only what
+// differs.
+func (t *Target) Restore(who *Caller, want *image.Image, guards ...held.Guard) error {
 	if err := want.Validate(); err != nil {
-		return &image.OpError{Op: "restore", Inode: inode, Err: err}
+		return &image.OpError{Op: "restore", Inode: t.Inode, Err: err}
 	}
-	before, err := b.Dump(inode)
-	if err != nil {
-		return err
-	}
-	return restoreGuarded(b, "restore", inode, before, want, guards)
-}
-
-func restoreGuarded(b Backend, op string, inode uint64, before, want *image.Image, guards []Guard) error {
-	for _, g := range guards {
-		if err := g(before, want); err != nil {
-			return &image.OpError{Op: op, Inode: inode, Err: err}
-		}
-	}
-	return b.Restore(inode, want)
+	return t.update("restore", who, func(img *image.Image) error {
+		*img = *want.Clone()
+		return nil
+	}, guards)
 }
 
 // errNotMember is why leaving a group the socket is not in fails.

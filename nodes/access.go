@@ -11,6 +11,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/creds"
+	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
@@ -19,28 +21,30 @@ import (
 // own checks (docs/security.md). The kernel checks the modes and owners the
 // tree reports (default_permissions). The tree checks again, in-process,
 // that the caller may use the socket (netlinkio.Caller.MayUse), so the rule
-// holds even on a mount without default_permissions; and every change
-// passes netlinkio.Caller.Allow, so a change that needs a capability the
-// calling thread lacks is refused before anything changes. Every change
-// and every refusal is logged.
+// holds even on a mount without default_permissions. A file opened for
+// writing keeps its opener's credentials, read at open(2), and every change
+// made through it is made by a thread that wears them, so the kernel
+// judges it as the opener, whoever writes or closes the descriptor later.
+// Every change and every refusal is logged.
 
 // nobody is the uid of a request that names no caller: it owns nothing.
 const nobody = 1<<32 - 1
 
-// caller is the thread a FUSE request came from, with its effective
-// capabilities. A thread whose status cannot be read (it exited, or it
-// lives in a pid namespace this server cannot see, where FUSE reports pid
-// 0) counts as having none, so that what cannot be checked is refused.
-func caller(ctx context.Context) netlinkio.Caller {
+// caller is the thread a FUSE request came from, with its credentials
+// (netlinkio.CallerOf). A thread whose status cannot be read (it exited,
+// or it lives in a pid namespace this server cannot see, where FUSE
+// reports pid 0) counts as having no groups and no capabilities, so that
+// what cannot be checked is refused.
+func caller(ctx context.Context) *netlinkio.Caller {
 	fc, ok := fuse.FromContext(ctx)
 	if !ok {
-		return netlinkio.Caller{Uid: nobody}
+		return &netlinkio.Caller{Creds: creds.Creds{Uid: nobody, Gid: nobody}}
 	}
-	c, err := netlinkio.CallerOf(int(fc.Pid), fc.Uid)
+	c, err := netlinkio.CallerOf(int(fc.Pid), fc.Uid, fc.Gid)
 	if err != nil {
-		c.Caps = 0
+		c.Caps, c.Groups = 0, nil
 	}
-	return c
+	return &c
 }
 
 // permit checks that the caller may read (or, with write, change) socket
@@ -62,7 +66,7 @@ func (t *Tree) permit(ctx context.Context, s *sock, op, path string, write bool)
 // to its log records.
 type change struct {
 	t    *Tree
-	who  netlinkio.Caller
+	who  *netlinkio.Caller
 	ino  uint64
 	op   string // "write", "restore", "join", "leave", "filter"
 	path string // below the socket's directory
@@ -70,10 +74,13 @@ type change struct {
 	before, want *image.Image // what the guards saw, once they passed
 }
 
-// begin starts a change of socket s by the request's caller; it fails with
-// EACCES, logged, if the caller may not change the socket.
-func (t *Tree) begin(ctx context.Context, s *sock, op, path string) (*change, syscall.Errno) {
-	c := &change{t: t, who: caller(ctx), ino: s.ino, op: op, path: path}
+// begin starts a change of socket s on behalf of who: the opener of the
+// file for a change made through an open file, the request's caller for
+// one made by a name (create, unlink). It fails with EACCES, logged, if who
+// may not change the socket. What who may do to the socket itself the
+// kernel judges, as the change is made (netlinkio/creds).
+func (t *Tree) begin(who *netlinkio.Caller, s *sock, op, path string) (*change, syscall.Errno) {
+	c := &change{t: t, who: who, ino: s.ino, op: op, path: path}
 	if err := c.who.MayUse(s.owner(), true); err != nil {
 		return nil, c.end(err, "")
 	}
@@ -81,10 +88,10 @@ func (t *Tree) begin(ctx context.Context, s *sock, op, path string) (*change, sy
 	return c, 0
 }
 
-// guards are what the change passes to netlinkio: the caller's
-// capabilities first, then the recorder of what is about to change.
-func (c *change) guards() []netlinkio.Guard {
-	return []netlinkio.Guard{c.who.Allow, c.record}
+// guards are what the change passes to netlinkio: the recorder of what is
+// about to change.
+func (c *change) guards() []held.Guard {
+	return []held.Guard{c.record}
 }
 
 func (c *change) record(before, want *image.Image) error {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
@@ -129,6 +130,10 @@ func (f *fake) Dump(ino uint64) (*image.Image, error) {
 	c := s.img.Clone()
 	c.Canonicalize()
 	return c, nil
+}
+
+func (f *fake) Hold(ino uint64) (held.Socket, error) {
+	return held.ByImage(ino, func() (*image.Image, error) { return f.Dump(ino) }, func(img *image.Image) error { return f.Restore(ino, img) }), nil
 }
 
 func (f *fake) Restore(ino uint64, img *image.Image) error {

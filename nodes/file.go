@@ -7,6 +7,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
@@ -19,6 +20,10 @@ type fileBase struct {
 	ino  uint64 // the socket
 	path string // below the socket's directory: "ipopt/ttl"
 	mode uint32
+	// holds is set for the files whose writes apply at close (image.bin,
+	// membership files): an open for writing holds the socket until the
+	// file is closed (takeForWriting).
+	holds bool
 }
 
 // contentFunc returns a file's content: from a fresh dump when fresh is
@@ -86,18 +91,20 @@ func (b *fileBase) open(ctx context.Context, flags uint32, content contentFunc) 
 		return nil, 0, errno(err)
 	}
 	write := flags&syscall.O_ACCMODE != syscall.O_RDONLY
-	op := "open"
+	h := &handle{sock: s}
 	if write {
-		op = "open for writing"
-	}
-	if e := b.t.permit(ctx, s, op, b.path, write); e != 0 {
+		var e syscall.Errno
+		if h.who, h.target, e = b.takeForWriting(ctx, s); e != 0 {
+			return nil, 0, e
+		}
+	} else if e := b.t.permit(ctx, s, "open", b.path, false); e != 0 {
 		return nil, 0, e
 	}
-	h := &handle{}
 	if flags&syscall.O_ACCMODE != syscall.O_WRONLY {
 		s.claim(b.path)
 		data, err := content(s, false)
 		if err != nil {
+			h.release()
 			return nil, 0, errno(err)
 		}
 		s.serve(b.path)
@@ -149,9 +156,37 @@ func (b *fileBase) Read(ctx context.Context, f fs.FileHandle, dest []byte, off i
 	return readHandle(f, dest, off)
 }
 
+// takeForWriting is the part of an open for writing that concerns the
+// socket: the opener's credentials, read now as the kernel takes f_cred at
+// open(2), and the check that it may change the socket. A file whose
+// writes apply at close also holds the socket (a duplicate, for the stock
+// engine) from now until it is closed, so that the close, even one inside
+// the holder's own exec (close-on-exec), waits on no process: the exec
+// holds a lock that taking the socket then would wait for. An option file
+// takes the socket at each write(2), which no exec makes.
+func (b *fileBase) takeForWriting(ctx context.Context, s *sock) (*netlinkio.Caller, *netlinkio.Target, syscall.Errno) {
+	who := caller(ctx)
+	if err := who.MayUse(s.owner(), true); err != nil {
+		return nil, nil, (&change{t: b.t, who: who, ino: s.ino, op: "open for writing", path: b.path}).end(err, "")
+	}
+	if !b.holds {
+		return who, nil, 0
+	}
+	target, err := netlinkio.Take(b.t.b, s.ino)
+	if err != nil {
+		return nil, nil, errno(err)
+	}
+	return who, target, 0
+}
+
 // handle is an open file: the snapshot it reads, and for image.bin the
-// bytes written so far.
+// bytes written so far. A writable one has its opener and its hold of the
+// socket, on whose behalf and through which every change is made.
 type handle struct {
+	sock   *sock
+	who    *netlinkio.Caller
+	target *netlinkio.Target
+
 	paged    *sock // set when the file is read through the page cache
 	mu       sync.Mutex
 	data     []byte
@@ -171,7 +206,24 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	if h.paged != nil {
 		h.paged.pageClosed()
 	}
+	h.release()
 	return 0
+}
+
+// release lets the socket go.
+func (h *handle) release() {
+	if h.target != nil {
+		h.target.Close()
+	}
+}
+
+// writer returns f as a handle open for writing.
+func writer(f fs.FileHandle) (*handle, syscall.Errno) {
+	h, ok := f.(*handle)
+	if !ok || h.who == nil {
+		return nil, syscall.EBADF
+	}
+	return h, 0
 }
 
 func (h *handle) read(dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {

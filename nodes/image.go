@@ -7,7 +7,6 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
-	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
@@ -33,7 +32,7 @@ var (
 const imagePath = "image.bin"
 
 func newImageFile(t *Tree, ino uint64) *imageFile {
-	return &imageFile{fileBase{t: t, ino: ino, path: imagePath, mode: modeFile}}
+	return &imageFile{fileBase{t: t, ino: ino, path: imagePath, mode: modeFile, holds: true}}
 }
 
 func (n *imageFile) content(s *sock, fresh bool) ([]byte, error) {
@@ -62,20 +61,28 @@ func (n *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 func (n *imageFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	w, e := writeBuffer(f, data, off)
 	if e == syscall.EFBIG {
-		c := &change{t: n.t, who: caller(ctx), ino: n.ino, op: "write", path: imagePath}
+		who := caller(ctx)
+		if h, ok := f.(*handle); ok && h.who != nil {
+			who = h.who
+		}
+		c := &change{t: n.t, who: who, ino: n.ino, op: "write", path: imagePath}
 		return 0, c.end(fmt.Errorf("an image ends at byte %d, past %d: %w", off+int64(len(data)), maxImage, syscall.EFBIG), "")
 	}
 	return w, e
 }
 
 // Flush restores what was written since the last flush, once, on behalf
-// of the thread that closes the file.
+// of the file's opener, whoever closes it.
 func (n *imageFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
 	buf, ok := takeBuffer(f)
 	if !ok {
 		return 0
 	}
-	return n.restore(ctx, buf)
+	h, e := writer(f)
+	if e != 0 {
+		return e
+	}
+	return n.restore(h, buf)
 }
 
 // Fsync restores like close does, for writers that want the error early.
@@ -83,12 +90,8 @@ func (n *imageFile) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) sy
 	return n.Flush(ctx, f)
 }
 
-func (n *imageFile) restore(ctx context.Context, buf []byte) syscall.Errno {
-	s, err := n.t.sock(n.ino)
-	if err != nil {
-		return errno(err)
-	}
-	c, e := n.t.begin(ctx, s, "restore", imagePath)
+func (n *imageFile) restore(h *handle, buf []byte) syscall.Errno {
+	c, e := n.t.begin(h.who, h.sock, "restore", imagePath)
 	if e != 0 {
 		return e
 	}
@@ -97,7 +100,7 @@ func (n *imageFile) restore(ctx context.Context, buf []byte) syscall.Errno {
 	if err != nil {
 		return c.end(err, input)
 	}
-	err = netlinkio.RestoreGuarded(n.t.b, n.ino, img, c.guards()...)
-	s.changed()
+	err = h.target.Restore(h.who, img, c.guards()...)
+	h.sock.changed()
 	return c.end(err, input)
 }

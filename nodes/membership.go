@@ -14,6 +14,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
@@ -132,7 +133,7 @@ func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 }
 
 func (d *membershipDir) child(ctx context.Context, s *sock, name string, k image.MembershipKey, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	n := &membershipFile{fileBase: fileBase{t: d.t, ino: d.ino, path: membershipPath + "/" + name, mode: modeFile}, key: k}
+	n := &membershipFile{fileBase: fileBase{t: d.t, ino: d.ino, path: membershipPath + "/" + name, mode: modeFile, holds: true}, key: k}
 	if e := n.attr(s, &out.Attr, n.content); e != 0 {
 		return nil, e
 	}
@@ -150,7 +151,8 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
-	c, e := d.t.begin(ctx, s, "join", membershipPath+"/"+name)
+	who := caller(ctx)
+	c, e := d.t.begin(who, s, "join", membershipPath+"/"+name)
 	if e != 0 {
 		return nil, nil, 0, e
 	}
@@ -158,17 +160,24 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if err != nil {
 		return nil, nil, 0, c.end(err, "")
 	}
+	target, err := netlinkio.Take(d.t.b, d.ino)
+	if err != nil {
+		return nil, nil, 0, c.end(err, "")
+	}
+	h := &handle{sock: s, who: who, target: target, buffered: true}
 	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: image.ModeExclude}
-	err = netlinkio.Join(d.t.b, d.ino, m, c.guards()...)
+	err = target.Join(who, m, c.guards()...)
 	s.changed()
 	if e := c.end(err, ""); e != 0 {
+		h.release()
 		return nil, nil, 0, e
 	}
 	child, e := d.child(ctx, s, name, k, out)
 	if e != 0 {
+		h.release()
 		return nil, nil, 0, e
 	}
-	return child, &handle{buffered: true}, createFlags, 0
+	return child, h, createFlags, 0
 }
 
 // Unlink leaves the group.
@@ -181,11 +190,16 @@ func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return syscall.ENOENT
 	}
-	c, e := d.t.begin(ctx, s, "leave", membershipPath+"/"+name)
+	who := caller(ctx)
+	c, e := d.t.begin(who, s, "leave", membershipPath+"/"+name)
 	if e != 0 {
 		return e
 	}
-	err = netlinkio.Leave(d.t.b, d.ino, k, c.guards()...)
+	target, err := netlinkio.Take(d.t.b, d.ino)
+	if err == nil {
+		err = target.Leave(who, k, c.guards()...)
+		target.Close()
+	}
 	s.changed()
 	if e := c.end(notMember(err), ""); e != 0 {
 		return e
@@ -257,21 +271,21 @@ func (n *membershipFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Err
 	if !ok {
 		return 0
 	}
-	s, err := n.t.sock(n.ino)
-	if err != nil {
-		return errno(err)
-	}
-	c, e := n.t.begin(ctx, s, "filter", n.path)
+	h, e := writer(f)
 	if e != 0 {
 		return e
 	}
-	err = n.setFilter(s, string(buf), c.guards())
-	s.changed()
+	c, e := n.t.begin(h.who, h.sock, "filter", n.path)
+	if e != 0 {
+		return e
+	}
+	err := n.setFilter(h, string(buf), c.guards())
+	h.sock.changed()
 	return c.end(notMember(err), string(buf))
 }
 
-func (n *membershipFile) setFilter(s *sock, text string, guards []netlinkio.Guard) error {
-	cur, err := n.membership(s, true)
+func (n *membershipFile) setFilter(h *handle, text string, guards []held.Guard) error {
+	cur, err := n.membership(h.sock, true)
 	if err != nil {
 		return err
 	}
@@ -279,7 +293,7 @@ func (n *membershipFile) setFilter(s *sock, text string, guards []netlinkio.Guar
 	if err != nil || !set {
 		return err
 	}
-	return netlinkio.SetFilter(n.t.b, n.ino, n.key, mode, sources, guards...)
+	return h.target.SetFilter(h.who, n.key, mode, sources, guards...)
 }
 
 // membershipText is a membership file's content.

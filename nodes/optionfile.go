@@ -54,20 +54,24 @@ func (n *optionFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uin
 }
 
 // Write sets the option from the bytes of this one write, whatever the
-// offset, as a sysfs attribute does, on behalf of the writing thread: its
-// own capabilities decide what it may set (access.go).
+// offset, as a sysfs attribute does, on behalf of the file's opener: the
+// kernel judges what it may set (access.go).
 func (n *optionFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	s, err := n.t.sock(n.ino)
-	if err != nil {
-		return 0, errno(err)
+	h, e := writer(f)
+	if e != 0 {
+		return 0, e
 	}
-	c, e := n.t.begin(ctx, s, "write", n.path)
+	c, e := n.t.begin(h.who, h.sock, "write", n.path)
 	if e != 0 {
 		return 0, e
 	}
 	text := string(data)
-	err = netlinkio.SetOption(n.t.b, n.ino, n.opt, text, c.guards()...)
-	s.changed()
+	target, err := netlinkio.Take(n.t.b, n.ino)
+	if err == nil {
+		err = target.SetOption(h.who, n.opt, text, c.guards()...)
+		target.Close()
+	}
+	h.sock.changed()
 	if e := c.end(err, text); e != 0 {
 		return 0, e
 	}

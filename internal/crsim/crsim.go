@@ -14,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/crfamily"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/mdlayher/genetlink"
@@ -29,17 +28,23 @@ const FamilyID = 0x1f
 
 // Sim is a simulated kernel that has the AF_INET_CR family.
 type Sim struct {
-	engine netlinkio.Backend
+	engine Engine
 
 	mu   sync.Mutex
 	last error
 }
 
+// Engine is the simulated kernel's half: what dumps and restores a socket.
+type Engine interface {
+	Dump(inode uint64) (*image.Image, error)
+	Restore(inode uint64, img *image.Image) error
+}
+
 // New returns a simulation whose family dumps and restores through engine.
-func New(engine netlinkio.Backend) *Sim { return &Sim{engine: engine} }
+func New(engine Engine) *Sim { return &Sim{engine: engine} }
 
 // Dial is New(engine).Dial().
-func Dial(engine netlinkio.Backend) *genetlink.Conn { return New(engine).Dial() }
+func Dial(engine Engine) *genetlink.Conn { return New(engine).Dial() }
 
 // Dial returns a connection to the simulated kernel.
 func (s *Sim) Dial() *genetlink.Conn { return genltest.Dial(s.Func()) }

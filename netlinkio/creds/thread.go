@@ -139,3 +139,6 @@ func setCaps(caps uint64) error {
 	}
 	return nil
 }
+
+// Self runs fn as this thread is: the server's own credentials.
+func Self(fn func() error) error { return fn() }

@@ -175,7 +175,10 @@ var ktTTL, _ = image.LookupOption("ipopt", "ttl")
 
 // ktSimKernel returns a Kernel talking to a simulated family whose kernel
 // half is engine.
-func ktSimKernel(t *testing.T, engine netlinkio.Backend) (*crfamily.Kernel, *crsim.Sim) {
+func ktSimKernel(t *testing.T, engine interface {
+	crsim.Engine
+	crfamily.Lister
+}) (*crfamily.Kernel, *crsim.Sim) {
 	t.Helper()
 	sim := crsim.New(engine)
 	k, err := crfamily.NewKernelConn(sim.Dial(), engine)
@@ -630,14 +633,19 @@ func TestKernelRestoreChangesSocket(t *testing.T) {
 	}
 
 	// The one-change operations of the tree work through the family too.
-	if err := netlinkio.SetOption(s.kernel, udp.Inode, ktTTL, "12\n"); err != nil {
+	target, err := netlinkio.Take(s.kernel, udp.Inode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.Close()
+	if err := target.SetOption(nil, ktTTL, "12\n"); err != nil {
 		t.Fatal(err)
 	}
 	if got := udp.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 12 {
 		t.Fatalf("ttl %d after SetOption, want 12", got)
 	}
 	m := image.Membership{Group: netip.MustParseAddr("239.7.7.7"), Address: netip.IPv4Unspecified(), Ifindex: int32(s.ifi)}
-	if err := netlinkio.Join(s.kernel, udp.Inode, m); err != nil {
+	if err := target.Join(nil, m); err != nil {
 		t.Fatal(err)
 	}
 	joined, err := s.kernel.Dump(udp.Inode)

@@ -113,9 +113,6 @@ type Option struct {
 	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK); a set
 	// puts them back, so every row can be set on its own.
 	Keeps []Sockopt
-	// Needs is when a change of this option asks for a capability (nil:
-	// never); privilege.go holds the rules, netlinkio.Caller applies them.
-	Needs *Privilege
 	Min   uint64 // range of accepted values for integer kinds
 	Max   uint64
 	Doc   string
@@ -150,17 +147,17 @@ var Options = []Option{
 	{Name: "dontroute", Dir: "sockopt", Attr: 13, Level: unix.SOL_SOCKET, Opt: unix.SO_DONTROUTE, Kind: Flag, Types: All, Doc: "SO_DONTROUTE"},
 	{Name: "oobinline", Dir: "sockopt", Attr: 14, Level: unix.SOL_SOCKET, Opt: unix.SO_OOBINLINE, Kind: Flag, Types: All, Doc: "SO_OOBINLINE"},
 	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Doc: "SO_NO_CHECK"},
-	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Needs: needAbove6, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
+	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
 	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
-	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Needs: needPastSysctl("wmem_max"), Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
-	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Needs: needPastSysctl("rmem_max"), Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
 	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},
 	{Name: "rcvbuf_ulock", Dir: "sockopt", Attr: 21, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockRcvbufLock, Kind: BufLock, Types: All, Doc: "SOCK_RCVBUF_LOCK of SO_BUF_LOCK: the receive buffer size was set by the user"},
 	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
 	{Name: "sndtimeo", Dir: "sockopt", Attr: 23, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_SNDTIMEO in microseconds, 0 for none"},
 	{Name: "linger", Dir: "sockopt", Attr: 24, Level: unix.SOL_SOCKET, Opt: unix.SO_LINGER, Kind: Linger, Types: All, Max: 1<<31 - 1, Doc: "SO_LINGER as \"ONOFF SECONDS\""},
-	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Needs: needToRebind, Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
-	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Needs: needOnChange, Max: 1<<32 - 1, Doc: "SO_MARK; needs CAP_NET_ADMIN"},
+	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
+	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_MARK; needs CAP_NET_ADMIN"},
 
 	{Name: "options", Dir: "ipopt", Attr: 40, Level: unix.IPPROTO_IP, Opt: unix.IP_OPTIONS, Kind: RawOptions, Types: All, Doc: "IP_OPTIONS as lowercase hex, empty when none"},
 	{Name: "pktinfo", Dir: "ipopt", Attr: 41, Level: unix.IPPROTO_IP, Opt: unix.IP_PKTINFO, Kind: Flag, Types: NoTCP, Doc: "IP_PKTINFO"},
@@ -178,7 +175,7 @@ var Options = []Option{
 	{Name: "multicast_loop", Dir: "ipopt", Attr: 53, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_LOOP, Kind: Flag, Types: All, Doc: "IP_MULTICAST_LOOP"},
 	{Name: "multicast_if", Dir: "ipopt", Attr: 56, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: InAddr, Types: NoTCP, Doc: "IP_MULTICAST_IF: a local address, 0.0.0.0 for the default"},
 	{Name: "freebind", Dir: "ipopt", Attr: 57, Level: unix.IPPROTO_IP, Opt: unix.IP_FREEBIND, Kind: Flag, Types: All, Doc: "IP_FREEBIND"},
-	{Name: "transparent", Dir: "ipopt", Attr: 58, Level: unix.IPPROTO_IP, Opt: unix.IP_TRANSPARENT, Kind: Flag, Types: All, Needs: needToTurnOn, Doc: "IP_TRANSPARENT; needs CAP_NET_ADMIN or CAP_NET_RAW"},
+	{Name: "transparent", Dir: "ipopt", Attr: 58, Level: unix.IPPROTO_IP, Opt: unix.IP_TRANSPARENT, Kind: Flag, Types: All, Doc: "IP_TRANSPARENT; needs CAP_NET_ADMIN or CAP_NET_RAW"},
 	{Name: "bind_address_no_port", Dir: "ipopt", Attr: 59, Level: unix.IPPROTO_IP, Opt: unix.IP_BIND_ADDRESS_NO_PORT, Kind: Flag, Types: All, Doc: "IP_BIND_ADDRESS_NO_PORT"},
 	{Name: "recvorigdstaddr", Dir: "ipopt", Attr: 60, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVORIGDSTADDR, Kind: Flag, Types: NoTCP, Doc: "IP_RECVORIGDSTADDR"},
 	{Name: "multicast_all", Dir: "ipopt", Attr: 61, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_ALL, Kind: Flag, Types: NoTCP, Doc: "IP_MULTICAST_ALL (on by default)"},

@@ -5,11 +5,9 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
-	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -20,61 +18,28 @@ import (
 // cannot check first.
 type step struct {
 	name string
-	do   func() error
-	undo func() error // nil: nothing to undo
+	// do makes the change, on the thread that wears the caller: the
+	// kernel judges it.
+	do func() error
+	// check, when set, runs on the server's thread after do: it puts back
+	// the side effects do must not have and reads the result back. A
+	// failed check leaves do's change made, so the step is undone too.
+	check func() error
+	undo  func() error // nil: nothing to undo
 }
 
-// Restore makes the socket's state equal to the image's.
+// Restore makes the socket's state equal to the image's, as this process:
+// Hold, then one Update that wants img.
 func (s *Stock) Restore(inode uint64, img *image.Image) error {
-	fail := func(stepName string, err error) error {
-		return &image.OpError{Op: "restore", Inode: inode, Step: stepName, Err: err}
-	}
 	if err := img.Validate(); err != nil {
-		return fail("", err)
+		return &image.OpError{Op: "restore", Inode: inode, Err: err}
 	}
-	fd, pid, err := s.dupSocket(inode)
+	h, err := s.hold(inode)
 	if err != nil {
-		return fail("", err)
+		return &image.OpError{Op: "restore", Inode: inode, Err: err}
 	}
-	defer unix.Close(fd)
-	before, err := dumpFd(fd, pid, procfs.IGMP)
-	if err != nil {
-		return fail("dump before", err)
-	}
-	want := img.Clone()
-	want.Canonicalize()
-	plan, err := s.plan(fd, pid, before, want)
-	if err != nil {
-		return fail("", err)
-	}
-	return s.run(plan, fail)
-}
-
-// run executes a plan with rollback.
-func (s *Stock) run(plan []step, fail func(string, error) error) error {
-	for i, st := range plan {
-		err := s.fault(st.name)
-		if err == nil {
-			err = st.do()
-		}
-		if err == nil {
-			continue
-		}
-		var undoErrs []string
-		for j := i - 1; j >= 0; j-- {
-			if plan[j].undo == nil {
-				continue
-			}
-			if uerr := plan[j].undo(); uerr != nil {
-				undoErrs = append(undoErrs, plan[j].name+": "+uerr.Error())
-			}
-		}
-		if len(undoErrs) > 0 {
-			err = fmt.Errorf("%w; putting the socket back failed too (%s)", err, strings.Join(undoErrs, "; "))
-		}
-		return fail(st.name, err)
-	}
-	return nil
+	defer h.Close()
+	return h.Update(nil, func(*image.Image) (*image.Image, error) { return img, nil })
 }
 
 func (s *Stock) fault(call string) error {
@@ -88,7 +53,7 @@ func (s *Stock) fault(call string) error {
 // options and memberships change both ways; an unbound socket is bound; a
 // datagram socket is connected or disconnected; a TCP socket may be put in
 // LISTEN, but no other TCP state change can be made from outside.
-func (s *Stock) plan(fd, pid int, before, want *image.Image) ([]step, error) {
+func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	if err := sameIdentity(before, want); err != nil {
 		return nil, err
 	}
@@ -98,14 +63,10 @@ func (s *Stock) plan(fd, pid int, before, want *image.Image) ([]step, error) {
 		if old.Equal(nv) {
 			continue
 		}
-		plan = append(plan, step{
-			name: "set " + o.AttrName() + " to " + o.Format(nv),
-			do:   func() error { return set(fd, o, nv) },
-			undo: func() error { return set(fd, o, old) },
-		})
+		plan = append(plan, setStep(fd, o, old, nv))
 	}
 	plan = append(plan, membershipSteps(fd, before, want)...)
-	tail, err := addressSteps(fd, pid, before, want)
+	tail, err := addressSteps(fd, sameNetns, before, want)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +133,7 @@ func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
 // addressSteps binds, connects and listens. It refuses, before anything
 // changes, what the socket API cannot do from outside: connect a TCP
 // socket, take one out of LISTEN, or move a bound socket.
-func addressSteps(fd, pid int, before, want *image.Image) ([]step, error) {
+func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	var steps []step
 	if before.Unbound() && !want.Unbound() {
 		steps = append(steps, step{
@@ -186,7 +147,7 @@ func addressSteps(fd, pid int, before, want *image.Image) ([]step, error) {
 	if before.Peer == want.Peer {
 		return steps, nil
 	}
-	if want.State == image.StateEstablished && sameNetns(pid) {
+	if want.State == image.StateEstablished && sameNetns {
 		if err := routable(want); err != nil {
 			return nil, err
 		}

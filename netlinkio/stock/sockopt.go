@@ -2,6 +2,7 @@ package stock
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"syscall"
 	"unsafe"
@@ -62,21 +63,67 @@ var kinds = [...]kindOps{
 // get reads the row's value from a socket.
 func get(fd int, o *image.Option) (image.Value, error) { return kinds[o.Kind].get(fd, o) }
 
-// set writes the row's value to a socket, then reads it back: a value the
+// setStep is the step that changes a row from old to nv. Its do sets the
+// value as the caller; its check then puts back, as the server, the
+// options the row Keeps (IP_TOS also sets SO_PRIORITY, which may be above
+// what the caller could set itself), and reads the value back: a value the
 // kernel stores differently from what was asked (clamped, rounded) is an
-// error, so a restore either reproduces the image or fails.
+// error, so a restore either reproduces the image or fails, and the step
+// is undone.
+func setStep(fd int, o *image.Option, old, nv image.Value) step {
+	var kept []int
+	return step{
+		name: "set " + o.AttrName() + " to " + o.Format(nv),
+		do: func() error {
+			var err error
+			if kept, err = readKeeps(fd, o); err != nil {
+				return err
+			}
+			return kinds[o.Kind].set(fd, o, nv)
+		},
+		check: func() error { return settle(fd, o, nv, kept) },
+		// The undo puts back what do found, the kept options included:
+		// a do that failed halfway may have changed them.
+		undo: func() error {
+			if kept == nil {
+				return set(fd, o, old)
+			}
+			if err := kinds[o.Kind].set(fd, o, old); err != nil {
+				return err
+			}
+			return settle(fd, o, old, kept)
+		},
+	}
+}
+
+// set writes the row's value to a socket as this thread, and settles it.
 func set(fd int, o *image.Option, v image.Value) error {
-	kept := make([]int, len(o.Keeps))
-	for i, k := range o.Keeps {
-		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
-		if err != nil {
-			return err
-		}
-		kept[i] = n
+	kept, err := readKeeps(fd, o)
+	if err != nil {
+		return err
 	}
 	if err := kinds[o.Kind].set(fd, o, v); err != nil {
 		return err
 	}
+	return settle(fd, o, v, kept)
+}
+
+// readKeeps reads the options that setting o changes as a side effect.
+func readKeeps(fd int, o *image.Option) ([]int, error) {
+	kept := make([]int, len(o.Keeps))
+	for i, k := range o.Keeps {
+		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
+		if err != nil {
+			return nil, err
+		}
+		kept[i] = n
+	}
+	return kept, nil
+}
+
+// settle puts back the options o Keeps, then checks that the socket holds
+// v.
+func settle(fd int, o *image.Option, v image.Value, kept []int) error {
 	for i, k := range o.Keeps {
 		if err := unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i]); err != nil {
 			return err
@@ -210,11 +257,19 @@ func setBufLock(fd int, o *image.Option, v image.Value) error {
 // given. A size above the sysctl limit takes the FORCE variant, which needs
 // CAP_NET_ADMIN.
 func setBuf(fd int, o *image.Option, v image.Value) error {
-	if err := unix.SetsockoptInt(fd, o.Level, o.Opt, int(v.Num/2)); err != nil {
+	n := int(v.Num / 2)
+	err := unix.SetsockoptInt(fd, o.Level, o.Force, n)
+	if !errors.Is(err, unix.EPERM) {
 		return err
 	}
-	if got, err := unix.GetsockoptInt(fd, o.Level, o.Opt); err == nil && uint64(got) < v.Num && o.Force != 0 {
-		return unix.SetsockoptInt(fd, o.Level, o.Force, int(v.Num/2))
+	// Without CAP_NET_ADMIN: the plain option, which the kernel clamps at
+	// net.core.wmem_max or rmem_max. A clamped value is what the FORCE
+	// option was refused for, and the step that made it is undone.
+	if perr := unix.SetsockoptInt(fd, o.Level, o.Opt, n); perr != nil {
+		return perr
+	}
+	if got, gerr := unix.GetsockoptInt(fd, o.Level, o.Opt); gerr == nil && uint64(got) < v.Num {
+		return fmt.Errorf("the kernel clamps %s to %d without the FORCE option, which it refused: %w", o.AttrName(), got, err)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package procfs
 import (
 	"bufio"
 	"encoding/binary"
+	"io"
+	"math"
 	"net/netip"
 	"os"
 	"strconv"
@@ -14,14 +16,42 @@ import (
 // IGMP parses /proc/<pid>/net/igmp into (ifindex, group) pairs: the
 // groups joined on each interface of pid's network namespace.
 func IGMP(pid int) ([]image.MembershipKey, error) {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/net/igmp")
+	f, err := os.Open(igmpPath(pid))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	return parseIGMP(f)
+}
+
+func igmpPath(pid int) string { return "/proc/" + strconv.Itoa(pid) + "/net/igmp" }
+
+// IGMPFile is /proc/<pid>/net/igmp kept open: it goes on describing the
+// network namespace pid had when it was opened, read again from the start
+// each time, with no further look at pid.
+type IGMPFile struct{ f *os.File }
+
+// OpenIGMP opens pid's groups file.
+func OpenIGMP(pid int) (*IGMPFile, error) {
+	f, err := os.Open(igmpPath(pid))
+	if err != nil {
+		return nil, err
+	}
+	return &IGMPFile{f}, nil
+}
+
+// Keys reads the file again, as IGMP does.
+func (g *IGMPFile) Keys() ([]image.MembershipKey, error) {
+	return parseIGMP(io.NewSectionReader(g.f, 0, math.MaxInt64))
+}
+
+// Close closes the file.
+func (g *IGMPFile) Close() error { return g.f.Close() }
+
+func parseIGMP(r io.Reader) ([]image.MembershipKey, error) {
 	var out []image.MembershipKey
 	ifindex := int32(-1)
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	sc.Scan() // the header
 	for sc.Scan() {
 		line := sc.Text()

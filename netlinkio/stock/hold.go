@@ -1,0 +1,168 @@
+package stock
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/inetcr/inetcr/netlinkio/creds"
+	"github.com/inetcr/inetcr/netlinkio/held"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// heldSocket is a duplicate of a socket taken for changes, with what a
+// change needs to know of its holder, read when it was taken: the holder's
+// multicast groups file (open, so that it keeps naming the holder's network
+// namespace) and whether that namespace is this process's. A change then
+// touches no other process: not its pidfd, not its /proc/<pid> entries.
+type heldSocket struct {
+	s     *Stock
+	inode uint64
+
+	mu        sync.Mutex // one change at a time
+	fd        int
+	igmp      *procfs.IGMPFile
+	sameNetns bool
+}
+
+var _ held.Socket = (*heldSocket)(nil)
+
+// Hold duplicates the socket for changes to come.
+func (s *Stock) Hold(inode uint64) (held.Socket, error) {
+	h, err := s.hold(inode)
+	if err != nil {
+		return nil, &image.OpError{Op: "hold", Inode: inode, Err: err}
+	}
+	return h, nil
+}
+
+func (s *Stock) hold(inode uint64) (*heldSocket, error) {
+	fd, pid, err := s.dupSocket(inode)
+	if err != nil {
+		return nil, err
+	}
+	igmp, err := procfs.OpenIGMP(pid)
+	if err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+			err = image.ErrNoSocket // the holder exited meanwhile
+		}
+		return nil, err
+	}
+	return &heldSocket{s: s, inode: inode, fd: fd, igmp: igmp, sameNetns: sameNetns(pid)}, nil
+}
+
+// Close lets the duplicate go.
+func (h *heldSocket) Close() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fd < 0 {
+		return nil
+	}
+	h.igmp.Close()
+	err := unix.Close(h.fd)
+	h.fd = -1
+	return err
+}
+
+// Update is held.Socket's: one dump of the duplicate, the edit, the
+// guards, then the plan between the two images, run as who.
+func (h *heldSocket) Update(who *creds.Creds, edit held.Edit, guards ...held.Guard) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fail := func(step string, err error) error {
+		return &image.OpError{Op: "restore", Inode: h.inode, Step: step, Err: err}
+	}
+	if h.fd < 0 {
+		return fail("", syscall.EBADF)
+	}
+	before, err := dumpFd(h.fd, 0, func(int) ([]image.MembershipKey, error) { return h.igmp.Keys() })
+	if err != nil {
+		return fail("dump before", err)
+	}
+	want, err := edit(before.Clone())
+	if err != nil {
+		return err
+	}
+	if err := want.Validate(); err != nil {
+		return fail("", err)
+	}
+	want = want.Clone()
+	want.Canonicalize()
+	for _, g := range guards {
+		if err := g(before, want); err != nil {
+			return err
+		}
+	}
+	plan, err := plan(h.fd, h.sameNetns, before, want)
+	if err != nil {
+		return fail("", err)
+	}
+	if len(plan) == 0 {
+		return nil
+	}
+	as := creds.Self
+	if who != nil {
+		t, err := creds.Wear(*who)
+		if err != nil {
+			return fail("", err)
+		}
+		defer t.Close()
+		as = t.Do
+	}
+	return h.s.run(plan, as, who, fail)
+}
+
+// run executes a plan with rollback: each step's do on as (the thread that
+// wears the caller), its check and every undo on this one, since putting
+// back what was there lends nothing. A step with a check (an option's) is
+// undone too when it fails: its do may have made part of the change (a
+// buffer size clamped before the FORCE option was refused), or its check
+// found it made differently, and setting the old value again is safe
+// either way.
+func (s *Stock) run(plan []step, as func(func() error) error, who *creds.Creds, fail func(string, error) error) error {
+	for i, st := range plan {
+		err := s.fault(st.name)
+		if err == nil {
+			err = as(st.do)
+		}
+		if err == nil && st.check != nil {
+			err = st.check()
+		}
+		if err == nil {
+			continue
+		}
+		made := i // the steps to undo: those before this one
+		if st.check != nil {
+			made = i + 1
+		}
+		err = judged(err, who)
+		var undoErrs []string
+		for j := made - 1; j >= 0; j-- {
+			if plan[j].undo == nil {
+				continue
+			}
+			if uerr := plan[j].undo(); uerr != nil {
+				undoErrs = append(undoErrs, plan[j].name+": "+uerr.Error())
+			}
+		}
+		if len(undoErrs) > 0 {
+			err = fmt.Errorf("%w; putting the socket back failed too (%s)", err, strings.Join(undoErrs, "; "))
+		}
+		return fail(st.name, err)
+	}
+	return nil
+}
+
+// judged says who the kernel refused, when it refused for want of a
+// privilege.
+func judged(err error, who *creds.Creds) error {
+	if who == nil || !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES) {
+		return err
+	}
+	return fmt.Errorf("%w (the kernel judged it as uid %d with %s)", err, who.Uid, creds.CapNames(who.Caps))
+}
