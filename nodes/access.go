@@ -71,12 +71,23 @@ type change struct {
 
 // begin starts a change of socket s by the request's caller; it fails with
 // EACCES, logged, if the caller may not change the socket.
+// Pending leaves are carried out first (pending.go).
 func (t *Tree) begin(ctx context.Context, s *sock, op, path string) (*change, syscall.Errno) {
+	c, e := t.check(ctx, s, op, path)
+	if e != 0 {
+		return nil, e
+	}
+	s.settle()
+	s.beforeChange()
+	return c, 0
+}
+
+// check is begin that changes nothing yet: the caller may change s.
+func (t *Tree) check(ctx context.Context, s *sock, op, path string) (*change, syscall.Errno) {
 	c := &change{t: t, who: caller(ctx), ino: s.ino, op: op, path: path}
 	if err := c.who.MayUse(s.owner(), true); err != nil {
 		return nil, c.end(err, "")
 	}
-	s.beforeChange()
 	return c, 0
 }
 

@@ -266,3 +266,8 @@ func (b *fileBase) Setxattr(ctx context.Context, attr string, data []byte, flags
 func (b *fileBase) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
 	return 0
 }
+
+// newWriteHandle is the handle of a create: open for writing, buffered.
+func newWriteHandle(flags uint32) *handle {
+	return &handle{buffered: true}
+}

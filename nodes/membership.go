@@ -37,33 +37,29 @@ var (
 
 const membershipPath = "membership"
 
-// names lists the socket's memberships by file name, sorted.
-func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]netlinkio.Membership, error) {
-	img, err := s.image(fresh)
-	if err != nil {
-		return nil, nil, err
-	}
+// names lists the memberships of a socket's image by file name, sorted.
+func (d *membershipDir) names(img *netlinkio.Image) []string {
 	var ifnames ifnames
 	if len(img.Memberships) > 0 {
 		ifnames = interfaceNames()
 	}
-	byName := map[string]netlinkio.Membership{}
 	var names []string
 	for _, m := range img.Memberships {
-		name := m.Group.String() + "@" + ifnames.name(m.Ifindex)
-		byName[name] = m
-		names = append(names, name)
+		names = append(names, m.Group.String()+"@"+ifnames.name(m.Ifindex))
 	}
 	slices.Sort(names)
-	return names, byName, nil
+	return names
 }
 
+// attr fills the directory's attributes. They come from a dump that does
+// not carry out pending leaves: the kernel asks for them between tar's
+// unlink of a file and its create of the same name (pending.go).
 func (d *membershipDir) attr(s *sock, out *fuse.Attr, fresh bool) syscall.Errno {
-	names, _, err := d.names(s, fresh)
+	img, err := s.dump(fresh)
 	if err != nil {
 		return errno(err)
 	}
-	fill(out, modeDir, 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(names, "\n"))))
+	fill(out, modeDir, 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(d.names(img), "\n"))))
 	return 0
 }
 
@@ -93,13 +89,17 @@ func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errn
 	// it yet (sock.claim): tar lists membership/ right after reading the
 	// socket's other files, from the same dump.
 	s.claim(membershipPath)
-	names, _, err := d.names(s, false)
+	img, err := s.image(false)
 	if err != nil {
 		return nil, errno(err)
 	}
 	s.serve(membershipPath)
+	pid := callerPid(ctx)
 	out := dots(s.stable(membershipPath, syscall.S_IFDIR).Ino, s.stable("", syscall.S_IFDIR).Ino)
-	for _, name := range names {
+	for _, name := range d.names(img) {
+		if s.isHidden(membershipPath+"/"+name, pid) {
+			continue
+		}
 		out = append(out, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: s.stable(membershipPath+"/"+name, syscall.S_IFREG).Ino})
 	}
 	return fs.NewListDirStream(out), 0
@@ -111,7 +111,7 @@ func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 		return nil, errno(err)
 	}
 	k, _, err := parseMembershipName(name)
-	if err != nil {
+	if err != nil || s.isHidden(membershipPath+"/"+name, callerPid(ctx)) {
 		return nil, syscall.ENOENT
 	}
 	img, err := s.image(false)
@@ -144,12 +144,16 @@ func (d *membershipDir) child(ctx context.Context, s *sock, name string, k netli
 
 // Create joins the group (idempotent) and opens the file for writing, so
 // that a filter can follow (tar -x, cp -a write the file's content back).
+// A create of a name whose leave the same process asked for and that is
+// still pending cancels the leave instead: the membership is opened for
+// writing as it is (tar -x's unlink and create again, pending.go).
 func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	s, err := d.t.sock(d.ino)
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
-	c, e := d.t.begin(ctx, s, "join", membershipPath+"/"+name)
+	path := membershipPath + "/" + name
+	c, e := d.t.check(ctx, s, "join", path)
 	if e != 0 {
 		return nil, nil, 0, e
 	}
@@ -157,6 +161,15 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if err != nil {
 		return nil, nil, 0, c.end(err, "")
 	}
+	if s.cancelLeave(path, callerPid(ctx)) {
+		child, e := d.child(ctx, s, name, k, out)
+		if e != 0 {
+			return nil, nil, 0, e
+		}
+		return child, newWriteHandle(flags), createFlags, 0
+	}
+	s.settle()
+	s.beforeChange()
 	m := netlinkio.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: netlinkio.ModeExclude}
 	err = netlinkio.Join(d.t.b, d.ino, m, c.guards()...)
 	s.changed()
@@ -167,10 +180,15 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if e != 0 {
 		return nil, nil, 0, e
 	}
-	return child, &handle{buffered: true}, createFlags, 0
+	return child, newWriteHandle(flags), createFlags, 0
 }
 
-// Unlink leaves the group.
+// Unlink asks for a leave of the group: what can refuse it is checked now
+// (the caller's rights, the membership itself: ENOENT when the socket is
+// not a member), the name is hidden from the calling process at once, and
+// the leave is carried out when that process exits, after LeaveDelay, or
+// at the next request that needs the socket's state, unless the process
+// creates the name again first (pending.go, docs/tree.md).
 func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	s, err := d.t.sock(d.ino)
 	if err != nil {
@@ -180,16 +198,27 @@ func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return syscall.ENOENT
 	}
-	c, e := d.t.begin(ctx, s, "leave", membershipPath+"/"+name)
+	path := membershipPath + "/" + name
+	c, e := d.t.check(ctx, s, "leave", path)
 	if e != 0 {
 		return e
 	}
-	err = netlinkio.Leave(d.t.b, d.ino, k, c.guards()...)
-	s.changed()
-	if e := c.end(notMember(err), ""); e != 0 {
-		return e
+	before, err := s.image(true)
+	if err != nil {
+		return c.end(err, "")
 	}
-	s.bump(membershipPath + "/" + name)
+	want := before.Clone()
+	i := slices.IndexFunc(want.Memberships, func(m netlinkio.Membership) bool { return m.Key() == k })
+	if i < 0 {
+		return c.end(notMember(fmt.Errorf("leave %s on ifindex %d: %w", k.Group, k.Ifindex, syscall.EADDRNOTAVAIL)), "")
+	}
+	want.Memberships = slices.Delete(want.Memberships, i, i+1)
+	if err := c.who.Allow(before, want); err != nil {
+		return c.end(err, "")
+	}
+	pid := tgid(callerPid(ctx))
+	s.hide(path, pid)
+	s.addLeave(&pendingLeave{key: k, path: path, pid: pid, c: c})
 	return 0
 }
 
