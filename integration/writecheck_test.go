@@ -24,6 +24,7 @@ func TestRefusedAtWrite(t *testing.T) {
 	h := netnstest.NewHolder(t)
 	a, b := h.Socket("udp"), h.Socket("udp")
 	a.Must("join", map[string]any{"group": "239.13.0.1", "ifindex": ifi})
+	a.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 99) // before the tree reads a
 	m := filepath.Join(sockDir(mnt, a), "membership", "239.13.0.1@wc0")
 	before := netnstest.ReadFile(t, m)
 	for _, text := range []string{
@@ -67,7 +68,6 @@ func TestRefusedAtWrite(t *testing.T) {
 	}
 	// The rest of that open is refused too: a valid image after junk on
 	// the same descriptor restores nothing.
-	a.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 99)
 	img := filepath.Join(t.TempDir(), "a.bin")
 	if err := os.WriteFile(img, []byte(netnstest.ReadFile(t, ai)), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package netlinkio
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 
@@ -62,6 +63,9 @@ func Decode(b []byte) (*Image, error) {
 	}
 	if len(b) == 0 {
 		return nil, &AttrError{Attr: "VERSION", Reason: "image is empty"}
+	}
+	if err := CheckImageStart(b); err != nil {
+		return nil, err
 	}
 	attrs, err := parseAttrs(b, "image")
 	if err != nil {
@@ -215,4 +219,20 @@ func typeName(typ uint16) string {
 		return "SOCK_RAW"
 	}
 	return fmt.Sprintf("type %d", typ)
+}
+
+// CheckImageStart checks the first bytes of an image, all of it or only
+// the first bytes written so far: every image starts with the VERSION
+// attribute (nla_len 8, nla_type 1, value ImageVersion), so bytes that do
+// not are "not an inetcr image", whatever follows.
+func CheckImageStart(b []byte) error {
+	want := native.AppendUint32(appendAttrHeader(nil, AttrVersion, 4), ImageVersion)
+	n := min(len(b), len(want))
+	if h := min(n, nlaHdrLen); !bytes.Equal(b[:h], want[:h]) {
+		return &AttrError{Attr: "VERSION", Reason: fmt.Sprintf("must be the first attribute: not an inetcr image (it starts with % x, an image with % x)", b[:n], want)}
+	}
+	if n == len(want) && !bytes.Equal(b[nlaHdrLen:n], want[nlaHdrLen:]) {
+		return attrErr(AttrVersion, "version %d, this reader knows only %d", native.Uint32(b[nlaHdrLen:n]), ImageVersion)
+	}
+	return nil
 }

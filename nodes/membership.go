@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -276,11 +277,31 @@ func (n *membershipFile) Open(ctx context.Context, flags uint32) (fs.FileHandle,
 // applies it: "mode" and "sources" lines set the filter, "group",
 // "interface" and "ifindex" lines must name this membership, and text
 // without mode or sources changes nothing. The error comes from close(2).
+//
+// Each line is checked when a write completes it (ends it with a newline),
+// so that a shell's redirection, which ignores close's result, fails: an
+// unknown key, a bad address, a group, interface or ifindex line that
+// does not name this membership, and once both mode and sources are
+// given, a filter that no socket can have (INCLUDE with no sources). The
+// write that completes such a line is refused (EINVAL, logged) and so is
+// the rest of what this open writes; nothing changes.
 func (n *membershipFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	return writeBuffer(f, data, off)
+	var text string
+	w, err := writeBuffer(f, data, off, func(buf []byte, known int) error {
+		text = string(buf[:bytes.LastIndexByte(buf, '\n')+1])
+		return checkFilterText(text, n.key)
+	})
+	if err != nil && err != errRefused {
+		c := &change{t: n.t, who: caller(ctx), ino: n.ino, op: "write", path: n.path}
+		return 0, c.end(err, text)
+	}
+	return w, errno(err)
 }
 
 func (n *membershipFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	if refusedHandle(f) {
+		return syscall.EINVAL
+	}
 	buf, ok := takeBuffer(f)
 	if !ok {
 		return 0
@@ -325,14 +346,28 @@ func membershipText(m netlinkio.Membership, ifname string) string {
 	return b.String()
 }
 
+// checkFilterText judges the complete lines of a text written to the
+// membership file of k as far as that can be done without the socket.
+func checkFilterText(text string, k netlinkio.MembershipKey) error {
+	m := netlinkio.Membership{Group: k.Group, Ifindex: k.Ifindex, Mode: netlinkio.ModeExclude}
+	_, _, _, err := parseFilter(text, m, interfaceNames().name(k.Ifindex))
+	return err
+}
+
 // parseFilter reads text written to a membership file. set says whether
-// it names a filter at all.
+// it names a filter at all. A text that gives both mode and sources must
+// give a filter a socket can have.
 func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint32, sources []netip.Addr, set bool, err error) {
 	bad := func(format string, args ...any) (uint32, []netip.Addr, bool, error) {
 		return 0, nil, false, &netlinkio.AttrError{Attr: "membership/" + m.Group.String() + "@" + ifname, Reason: fmt.Sprintf(format, args...)}
 	}
 	mode, sources = m.Mode, slices.Clone(m.Sources)
 	sawMode, sawSources := false, false
+	defer func() {
+		if err == nil && sawMode && sawSources && mode == netlinkio.ModeInclude && len(sources) == 0 {
+			mode, sources, set, err = bad("mode include with no sources is no membership (rm the file to leave)")
+		}
+	}()
 	for line := range strings.Lines(text) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -364,10 +399,13 @@ func parseFilter(text string, m netlinkio.Membership, ifname string) (mode uint3
 			sources = nil
 			for _, a := range f[1:] {
 				addr, err := netip.ParseAddr(a)
-				if err != nil || !addr.Is4() {
-					return bad("source %q is not an IPv4 address", a)
+				if err != nil || !addr.Is4() || addr.IsMulticast() || addr.IsUnspecified() || addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+					return bad("source %q is not a unicast IPv4 address", a)
 				}
 				sources = append(sources, addr)
+			}
+			if len(sources) > netlinkio.MaxSources {
+				return bad("%d sources, more than igmp_max_msf (%d)", len(sources), netlinkio.MaxSources)
 			}
 			sawSources = true
 		default:
