@@ -81,24 +81,31 @@ const KernelCacheTimeout = 500 * time.Millisecond
 // fails with ENOTCONN) is unmounted first. Stop serving with
 // Server.Unmount.
 func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
+	srv, _, err := mount(mountpoint, opts)
+	return srv, err
+}
+
+// mount is Mount that also returns the tree. Once the mount is gone, the
+// tree's pending leaves are carried out (nodes.Tree.Close).
+func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 	mp, err := filepath.Abs(mountpoint)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := clearStale(mp); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fi, err := os.Stat(mp)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("%s: not a directory", mp)
+		return nil, nil, fmt.Errorf("%s: not a directory", mp)
 	}
 	b := opts.Backend
 	if b == nil {
 		if b, err = netlinkio.Open("auto"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	sl := opts.Logger
@@ -137,10 +144,10 @@ func Mount(mountpoint string, opts Options) (*fuse.Server, error) {
 	}
 	srv, err := gofs.Mount(mp, tree.Root(), fo)
 	if err != nil {
-		return nil, fmt.Errorf("mount %s: %w", mp, err)
+		return nil, nil, fmt.Errorf("mount %s: %w", mp, err)
 	}
 	go prune(srv, tree, opts.Prune)
-	return srv, nil
+	return srv, tree, nil
 }
 
 // prune runs tree.Prune until the mount is gone.
@@ -166,6 +173,7 @@ func prune(srv *fuse.Server, tree *nodes.Tree, p Prune) {
 	for {
 		select {
 		case <-done:
+			tree.Close()
 			return
 		case <-tick.C:
 			tree.Prune(p.Keep, p.Idle)
@@ -181,10 +189,12 @@ func Run(mountpoint string, opts Options) error {
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	srv, err := Mount(mountpoint, opts)
+	srv, tree, err := mount(mountpoint, opts)
 	if err != nil {
 		return err
 	}
+	// The groups that were removed are left before Run returns.
+	defer tree.Close()
 	done := make(chan struct{})
 	go func() {
 		srv.Wait()

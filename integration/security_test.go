@@ -111,6 +111,9 @@ func TestUserAccess(t *testing.T) {
 		t.Errorf("A's info: %q", got)
 	}
 	mustAsUser(t, userA, fmt.Sprintf("touch %[1]s/membership/239.1.2.3@ua0 && ls %[1]s/membership && rm %[1]s/membership/239.1.2.3@ua0", da))
+	// The leave is carried out at rm's exit, or by the next request of
+	// another process, whichever comes first (docs/tree.md, "Unlink").
+	netnstest.Names(t, filepath.Join(da, "membership"))
 	if member(t, a, "239.1.2.3", ifi) {
 		t.Error("A's rm did not leave")
 	}

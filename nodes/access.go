@@ -78,13 +78,24 @@ type change struct {
 // file for a change made through an open file, the request's caller for
 // one made by a name (create, unlink). It fails with EACCES, logged, if who
 // may not change the socket. What who may do to the socket itself the
-// kernel judges, as the change is made (netlinkio/creds).
+// kernel judges, as the change is made (netlinkio/creds). Pending leaves
+// are carried out first (pending.go).
 func (t *Tree) begin(who *netlinkio.Caller, s *sock, op, path string) (*change, syscall.Errno) {
+	c, e := t.check(who, s, op, path)
+	if e != 0 {
+		return nil, e
+	}
+	s.settle()
+	s.beforeChange()
+	return c, 0
+}
+
+// check is begin that changes nothing yet: who may change s.
+func (t *Tree) check(who *netlinkio.Caller, s *sock, op, path string) (*change, syscall.Errno) {
 	c := &change{t: t, who: who, ino: s.ino, op: op, path: path}
 	if err := c.who.MayUse(s.owner(), true); err != nil {
 		return nil, c.end(err, "")
 	}
-	s.beforeChange()
 	return c, 0
 }
 

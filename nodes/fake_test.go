@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/held"
@@ -164,3 +165,17 @@ func (f *fake) Restore(ino uint64, img *image.Image) error {
 }
 
 var _ netlinkio.Backend = (*fake)(nil)
+
+// memberships waits up to d for socket ino to have want memberships (a
+// leave is carried out when the process that unlinked exits, a moment
+// after its unlink returned) and returns how many it has.
+func (f *fake) memberships(ino uint64, d time.Duration, want int) int {
+	deadline := time.Now().Add(d)
+	for {
+		n := len(f.get(ino).Memberships)
+		if n == want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

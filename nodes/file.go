@@ -2,6 +2,8 @@ package nodes
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -147,6 +149,7 @@ func (b *fileBase) openHandle(ctx context.Context, flags uint32, content content
 		return nil, 0, e
 	}
 	h.buffered = bufferWrites && flags&syscall.O_ACCMODE != syscall.O_RDONLY
+	h.appending = flags&syscall.O_APPEND != 0
 	return h, fopen, 0
 }
 
@@ -193,6 +196,12 @@ type handle struct {
 	buffered bool // image.bin, membership files: writes go to buf and are applied at flush
 	buf      []byte
 	dirty    bool
+	// appending is set for an open with O_APPEND: every write goes at
+	// the end of what this open wrote, not at the offset the kernel
+	// gives (the file's size, which is the current content's).
+	appending bool
+	known     int  // how many bytes from the start of buf were written
+	refused   bool // a write was refused: the rest of the input is too
 }
 
 var (
@@ -247,33 +256,73 @@ func (h *handle) truncate(size uint64) syscall.Errno {
 	}
 	if size <= uint64(len(h.buf)) {
 		h.buf = h.buf[:size]
+		h.known = min(h.known, int(size))
 	} else {
 		h.buf = append(h.buf, make([]byte, int(size)-len(h.buf))...)
 	}
 	return 0
 }
 
-// writeBuffer puts written bytes in a buffered handle at off.
-func writeBuffer(f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+// writeBuffer puts written bytes in a buffered handle at off (at the end
+// of its buffer when it appends). check judges the buffer as the write
+// leaves it (its first known bytes were written, the rest may be holes);
+// when it refuses, the write changes nothing, the handle refuses every
+// later write and its flush, and check's error is returned. A handle that
+// refused fails with errRefused.
+func writeBuffer(f fs.FileHandle, data []byte, off int64, check func(buf []byte, known int) error) (uint32, error) {
 	h, ok := f.(*handle)
 	if !ok || !h.buffered {
 		return 0, syscall.EBADF
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.refused {
+		return 0, errRefused
+	}
+	if h.appending {
+		off = int64(len(h.buf))
 	}
 	end := off + int64(len(data))
 	if off < 0 {
 		return 0, syscall.EINVAL
 	}
 	if end > maxImage {
-		return 0, syscall.EFBIG
+		h.refused, h.buf, h.dirty = true, nil, false
+		return 0, fmt.Errorf("an image ends at byte %d, past %d: %w", end, maxImage, syscall.EFBIG)
+	}
+	buf := h.buf
+	if int(end) > len(buf) {
+		buf = append(slices.Clip(buf), make([]byte, int(end)-len(buf))...)
+	} else {
+		buf = slices.Clone(buf)
+	}
+	copy(buf[off:], data)
+	known := h.known
+	if off <= int64(known) {
+		known = max(known, int(end))
+	}
+	if check != nil {
+		if err := check(buf, known); err != nil {
+			h.refused, h.buf, h.dirty = true, nil, false
+			return 0, err
+		}
+	}
+	h.buf, h.known, h.dirty = buf, known, true
+	return uint32(len(data)), nil
+}
+
+// errRefused is what a handle answers after it refused a write.
+var errRefused = fmt.Errorf("an earlier write to this open file was refused: %w", syscall.EINVAL)
+
+// refusedHandle reports whether f refused a write.
+func refusedHandle(f fs.FileHandle) bool {
+	h, ok := f.(*handle)
+	if !ok {
+		return false
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if int(end) > len(h.buf) {
-		h.buf = append(h.buf, make([]byte, int(end)-len(h.buf))...)
-	}
-	copy(h.buf[off:], data)
-	h.dirty = true
-	return uint32(len(data)), 0
+	return h.refused
 }
 
 // takeBuffer returns what was written to a buffered handle since the last
@@ -289,7 +338,7 @@ func takeBuffer(f fs.FileHandle) ([]byte, bool) {
 		return nil, false
 	}
 	buf := h.buf
-	h.buf, h.dirty = nil, false
+	h.buf, h.known, h.dirty = nil, 0, false
 	return buf, true
 }
 
@@ -317,4 +366,10 @@ func (b *fileBase) Setxattr(ctx context.Context, attr string, data []byte, flags
 // Fsync has nothing to do for files whose writes apply at write(2).
 func (b *fileBase) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
 	return 0
+}
+
+// newWriteHandle is the handle of a create: open for writing by who,
+// buffered, holding the socket.
+func newWriteHandle(s *sock, who *netlinkio.Caller, target *netlinkio.Target, flags uint32) *handle {
+	return &handle{sock: s, who: who, target: target, buffered: true, appending: flags&syscall.O_APPEND != 0}
 }

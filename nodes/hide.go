@@ -82,6 +82,15 @@ func (s *sock) unhide(path string, pid uint32) bool {
 	return true
 }
 
+// forget brings path back for pid, whether or not it is hidden, with a new
+// generation: a pending leave was carried out (pending.go).
+func (s *sock) forget(path string, pid uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.hidden, hideKey{path, pid})
+	s.bumpLocked(path)
+}
+
 // bump gives path a new generation: the file that a later create makes is
 // a new inode for the kernel and for go-fuse.
 func (s *sock) bump(path string) {

@@ -57,23 +57,36 @@ func (n *imageFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint
 	return n.openHandle(ctx, flags, n.content, true)
 }
 
-// Write puts the bytes in the open file's buffer at off.
+// Write puts the bytes in the open file's buffer at off (at its end with
+// O_APPEND). Bytes that cannot start an image (image.CheckImageStart)
+// are refused by the write that brings them, and so is the rest of what
+// this open writes.
 func (n *imageFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	w, e := writeBuffer(f, data, off)
-	if e == syscall.EFBIG {
+	w, err := writeBuffer(f, data, off, func(buf []byte, known int) error {
+		return image.CheckImageStart(buf[:min(known, imageStart)])
+	})
+	if err != nil && err != errRefused {
 		who := caller(ctx)
 		if h, ok := f.(*handle); ok && h.who != nil {
 			who = h.who
 		}
 		c := &change{t: n.t, who: who, ino: n.ino, op: "write", path: imagePath}
-		return 0, c.end(fmt.Errorf("an image ends at byte %d, past %d: %w", off+int64(len(data)), maxImage, syscall.EFBIG), "")
+		return 0, c.end(err, fmt.Sprintf("%d bytes at offset %d", len(data), off))
 	}
-	return w, e
+	return w, errno(err)
 }
 
+// imageStart is how many bytes CheckImageStart judges: the VERSION
+// attribute.
+const imageStart = 8
+
 // Flush restores what was written since the last flush, once, on behalf
-// of the file's opener, whoever closes it.
+// of the file's opener, whoever closes it. An open whose write was refused
+// restores nothing and fails again.
 func (n *imageFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	if refusedHandle(f) {
+		return syscall.EINVAL
+	}
 	buf, ok := takeBuffer(f)
 	if !ok {
 		return 0

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -39,33 +40,29 @@ var (
 
 const membershipPath = "membership"
 
-// names lists the socket's memberships by file name, sorted.
-func (d *membershipDir) names(s *sock, fresh bool) ([]string, map[string]image.Membership, error) {
-	img, err := s.image(fresh)
-	if err != nil {
-		return nil, nil, err
-	}
+// names lists the memberships of a socket's image by file name, sorted.
+func (d *membershipDir) names(img *image.Image) []string {
 	var ifnames ifnames
 	if len(img.Memberships) > 0 {
 		ifnames = interfaceNames()
 	}
-	byName := map[string]image.Membership{}
 	var names []string
 	for _, m := range img.Memberships {
-		name := m.Group.String() + "@" + ifnames.name(m.Ifindex)
-		byName[name] = m
-		names = append(names, name)
+		names = append(names, m.Group.String()+"@"+ifnames.name(m.Ifindex))
 	}
 	slices.Sort(names)
-	return names, byName, nil
+	return names
 }
 
+// attr fills the directory's attributes. They come from a dump that does
+// not carry out pending leaves: the kernel asks for them between tar's
+// unlink of a file and its create of the same name (pending.go).
 func (d *membershipDir) attr(s *sock, out *fuse.Attr, fresh bool) syscall.Errno {
-	names, _, err := d.names(s, fresh)
+	img, err := s.dump(fresh)
 	if err != nil {
 		return errno(err)
 	}
-	fill(out, modeDir, 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(names, "\n"))))
+	fill(out, modeDir, 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(d.names(img), "\n"))))
 	return 0
 }
 
@@ -95,13 +92,17 @@ func (d *membershipDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errn
 	// it yet (sock.claim): tar lists membership/ right after reading the
 	// socket's other files, from the same dump.
 	s.claim(membershipPath)
-	names, _, err := d.names(s, false)
+	img, err := s.image(false)
 	if err != nil {
 		return nil, errno(err)
 	}
 	s.serve(membershipPath)
+	pid := callerPid(ctx)
 	out := dots(s.stable(membershipPath, syscall.S_IFDIR).Ino, s.stable("", syscall.S_IFDIR).Ino)
-	for _, name := range names {
+	for _, name := range d.names(img) {
+		if s.isHidden(membershipPath+"/"+name, pid) {
+			continue
+		}
 		out = append(out, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: s.stable(membershipPath+"/"+name, syscall.S_IFREG).Ino})
 	}
 	return fs.NewListDirStream(out), 0
@@ -113,7 +114,7 @@ func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 		return nil, errno(err)
 	}
 	k, _, err := parseMembershipName(name)
-	if err != nil {
+	if err != nil || s.isHidden(membershipPath+"/"+name, callerPid(ctx)) {
 		return nil, syscall.ENOENT
 	}
 	img, err := s.image(false)
@@ -146,13 +147,17 @@ func (d *membershipDir) child(ctx context.Context, s *sock, name string, k image
 
 // Create joins the group (idempotent) and opens the file for writing, so
 // that a filter can follow (tar -x, cp -a write the file's content back).
+// A create of a name whose leave the same process asked for and that is
+// still pending cancels the leave instead: the membership is opened for
+// writing as it is (tar -x's unlink and create again, pending.go).
 func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	s, err := d.t.sock(d.ino)
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
 	who := caller(ctx)
-	c, e := d.t.begin(who, s, "join", membershipPath+"/"+name)
+	path := membershipPath + "/" + name
+	c, e := d.t.check(who, s, "join", path)
 	if e != 0 {
 		return nil, nil, 0, e
 	}
@@ -164,7 +169,17 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if err != nil {
 		return nil, nil, 0, c.end(err, "")
 	}
-	h := &handle{sock: s, who: who, target: target, buffered: true}
+	h := newWriteHandle(s, who, target, flags)
+	if s.cancelLeave(path, callerPid(ctx)) {
+		child, e := d.child(ctx, s, name, k, out)
+		if e != 0 {
+			h.release()
+			return nil, nil, 0, e
+		}
+		return child, h, createFlags, 0
+	}
+	s.settle()
+	s.beforeChange()
 	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: image.ModeExclude}
 	err = target.Join(who, m, c.guards()...)
 	s.changed()
@@ -180,7 +195,12 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	return child, h, createFlags, 0
 }
 
-// Unlink leaves the group.
+// Unlink asks for a leave of the group: what can refuse it is checked now
+// (the caller's rights, the membership itself: ENOENT when the socket is
+// not a member), the name is hidden from the calling process at once, and
+// the leave is carried out when that process exits, after LeaveDelay, or
+// at the next request that needs the socket's state, unless the process
+// creates the name again first (pending.go, docs/tree.md).
 func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	s, err := d.t.sock(d.ino)
 	if err != nil {
@@ -190,21 +210,21 @@ func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return syscall.ENOENT
 	}
-	who := caller(ctx)
-	c, e := d.t.begin(who, s, "leave", membershipPath+"/"+name)
+	path := membershipPath + "/" + name
+	c, e := d.t.check(caller(ctx), s, "leave", path)
 	if e != 0 {
 		return e
 	}
-	target, err := netlinkio.Take(d.t.b, d.ino)
-	if err == nil {
-		err = target.Leave(who, k, c.guards()...)
-		target.Close()
+	before, err := s.image(true)
+	if err != nil {
+		return c.end(err, "")
 	}
-	s.changed()
-	if e := c.end(notMember(err), ""); e != 0 {
-		return e
+	if _, ok := before.Membership(k); !ok {
+		return c.end(notMember(fmt.Errorf("leave %s on ifindex %d: %w", k.Group, k.Ifindex, syscall.EADDRNOTAVAIL)), "")
 	}
-	s.bump(membershipPath + "/" + name)
+	pid := tgid(callerPid(ctx))
+	s.hide(path, pid)
+	s.addLeave(&pendingLeave{key: k, path: path, pid: pid, c: c})
 	return 0
 }
 
@@ -262,11 +282,31 @@ func (n *membershipFile) Open(ctx context.Context, flags uint32) (fs.FileHandle,
 // applies it: "mode" and "sources" lines set the filter, "group",
 // "interface" and "ifindex" lines must name this membership, and text
 // without mode or sources changes nothing. The error comes from close(2).
+//
+// Each line is checked when a write completes it (ends it with a newline),
+// so that a shell's redirection, which ignores close's result, fails: an
+// unknown key, a bad address, a group, interface or ifindex line that
+// does not name this membership, and once both mode and sources are
+// given, a filter that no socket can have (INCLUDE with no sources). The
+// write that completes such a line is refused (EINVAL, logged) and so is
+// the rest of what this open writes; nothing changes.
 func (n *membershipFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	return writeBuffer(f, data, off)
+	var text string
+	w, err := writeBuffer(f, data, off, func(buf []byte, known int) error {
+		text = string(buf[:bytes.LastIndexByte(buf, '\n')+1])
+		return checkFilterText(text, n.key)
+	})
+	if err != nil && err != errRefused {
+		c := &change{t: n.t, who: caller(ctx), ino: n.ino, op: "write", path: n.path}
+		return 0, c.end(err, text)
+	}
+	return w, errno(err)
 }
 
 func (n *membershipFile) Flush(ctx context.Context, f fs.FileHandle) syscall.Errno {
+	if refusedHandle(f) {
+		return syscall.EINVAL
+	}
 	buf, ok := takeBuffer(f)
 	if !ok {
 		return 0
@@ -311,14 +351,28 @@ func membershipText(m image.Membership, ifname string) string {
 	return b.String()
 }
 
+// checkFilterText judges the complete lines of a text written to the
+// membership file of k as far as that can be done without the socket.
+func checkFilterText(text string, k image.MembershipKey) error {
+	m := image.Membership{Group: k.Group, Ifindex: k.Ifindex, Mode: image.ModeExclude}
+	_, _, _, err := parseFilter(text, m, interfaceNames().name(k.Ifindex))
+	return err
+}
+
 // parseFilter reads text written to a membership file. set says whether
-// it names a filter at all.
+// it names a filter at all. A text that gives both mode and sources must
+// give a filter a socket can have.
 func parseFilter(text string, m image.Membership, ifname string) (mode uint32, sources []netip.Addr, set bool, err error) {
 	bad := func(format string, args ...any) (uint32, []netip.Addr, bool, error) {
 		return 0, nil, false, &image.AttrError{Attr: "membership/" + m.Group.String() + "@" + ifname, Reason: fmt.Sprintf(format, args...)}
 	}
 	mode, sources = m.Mode, slices.Clone(m.Sources)
 	sawMode, sawSources := false, false
+	defer func() {
+		if err == nil && sawMode && sawSources && mode == image.ModeInclude && len(sources) == 0 {
+			mode, sources, set, err = bad("mode include with no sources is no membership (rm the file to leave)")
+		}
+	}()
 	for line := range strings.Lines(text) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -350,10 +404,13 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 			sources = nil
 			for _, a := range f[1:] {
 				addr, err := netip.ParseAddr(a)
-				if err != nil || !addr.Is4() {
-					return bad("source %q is not an IPv4 address", a)
+				if err != nil || !addr.Is4() || addr.IsMulticast() || addr.IsUnspecified() || addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+					return bad("source %q is not a unicast IPv4 address", a)
 				}
 				sources = append(sources, addr)
+			}
+			if len(sources) > image.MaxSources {
+				return bad("%d sources, more than igmp_max_msf (%d)", len(sources), image.MaxSources)
 			}
 			sawSources = true
 		default:

@@ -153,6 +153,7 @@ func recreate(ctx context.Context, parent *fs.Inode, s *sock, path string, flags
 	}
 	if path == imagePath {
 		h.buffered = flags&syscall.O_ACCMODE != syscall.O_RDONLY
+		h.appending = flags&syscall.O_APPEND != 0
 	}
 	return parent.NewInode(ctx, node, s.stable(path, syscall.S_IFREG)), h, fopen, 0
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -59,6 +60,9 @@ type sock struct {
 	hidden  map[hideKey]time.Time
 	gens    map[string]uint64
 
+	pend  pendingSet   // leaves that unlinks asked for (pending.go)
+	npend atomic.Int32 // len(pend.m), read without its lock
+
 	wrote     time.Time // the last change made through the tree
 	pageOpen  int       // files open through the page cache
 	hs        []image.Holder
@@ -67,8 +71,17 @@ type sock struct {
 
 // image returns the socket's image: a fresh dump when fresh is set, else
 // one younger than the TTL if there is one. The image is shared: callers
-// must not change it (Clone it first).
+// must not change it (Clone it first). Pending leaves are carried out
+// first, so the image shows them done.
 func (s *sock) image(fresh bool) (*image.Image, error) {
+	s.settle()
+	return s.dump(fresh)
+}
+
+// dump is image with the pending leaves not carried out: for what only
+// needs the socket's attributes (a directory's getattr, which the kernel
+// asks for between tar's unlink and its create).
+func (s *sock) dump(fresh bool) (*image.Image, error) {
 	s.mu.Lock()
 	if !fresh && s.img != nil && s.t.fresh(s.imgAt) {
 		img := s.img

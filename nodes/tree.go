@@ -75,6 +75,8 @@ type Tree struct {
 	swept    time.Time // when a listing last forgot sockets that went away
 	root     fileState // times of the root directory's listing
 	socks    map[uint64]*sock
+
+	pending sync.WaitGroup // the watches of pending leaves (pending.go)
 }
 
 // New returns a Tree; its Root is the mount's root node.

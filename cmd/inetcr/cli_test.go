@@ -540,6 +540,7 @@ func TestCLIOffline(t *testing.T) {
 		family = binary.NativeEndian.AppendUint32(family, unix.AF_INET)
 		refused(t, bin, family, "inetcr: decode: VERSION: must be the first attribute", "decode")
 		refused(t, bin, []byte{}, "inetcr: decode: VERSION: image is empty", "decode")
+		refused(t, bin, []byte("hello, world\n"), "inetcr: decode: VERSION: must be the first attribute: not an inetcr image (it starts with 68 65 6c 6c 6f 2c 20 77", "decode")
 		missing := filepath.Join(t.TempDir(), "missing")
 		refused(t, bin, nil, "inetcr: decode "+missing+": open "+missing+": no such file", "decode", missing)
 	})

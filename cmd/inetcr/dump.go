@@ -1,17 +1,21 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -26,7 +30,8 @@ func dumpCommand() *cli.Command {
 			"so dump refuses to write it to a terminal: redirect stdout, give -o FILE, or pipe it to\n" +
 			"inetcr decode.\n\n" +
 			"With --all, every listed socket is dumped, in parallel, into DIR/<inode>.bin; sockets that\n" +
-			"close meanwhile are left out and counted on stderr.",
+			"close meanwhile are left out and counted on stderr. A socket that could not be dumped but is\n" +
+			"still open (a fresh listing still has it: its holders are another user's, say) fails the command.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `FILE` instead of stdout (with --all: a directory)", TakesFile: true},
 			&cli.BoolFlag{Name: "all", Usage: "dump every socket into the directory given by -o"},
@@ -57,7 +62,10 @@ func dumpCommand() *cli.Command {
 
 // dumpAll writes every listed socket's image into a directory. A socket
 // that closes between the listing and its dump is skipped and counted; any
-// other failure fails the command after the rest are written.
+// other failure fails the command after the rest are written. A dump that
+// fails with ENOENT counts as closed only when a fresh listing no longer
+// has the socket: ENOENT also means that no holder could be found, which
+// is what a user who may not look into other users' processes gets.
 func dumpAll(c *cli.Context) error {
 	if err := noArgs(c, "dump --all"); err != nil {
 		return err
@@ -88,20 +96,24 @@ func dumpAll(c *cli.Context) error {
 	}
 	defer unix.Close(dirfd)
 	var mu sync.Mutex
-	var gone int
+	var missing []uint64
 	var firstErr error
 	// Each worker encodes into a buffer of the pool; the bytes are written
 	// before the buffer goes back, so one per worker is enough.
 	bufs := sync.Pool{New: func() any { return new([]byte) }}
+	write := func(ino uint64, img *image.Image) error {
+		buf := bufs.Get().(*[]byte)
+		defer bufs.Put(buf)
+		*buf = img.AppendEncode((*buf)[:0])
+		name := strconv.FormatUint(ino, 10) + ".bin"
+		if err := writeFileAt(dirfd, name, *buf); err != nil {
+			return &os.PathError{Op: "write", Path: filepath.Join(dir, name), Err: err}
+		}
+		return nil
+	}
 	netlinkio.DumpAll(b, inodes, c.Int("jobs"), func(ino uint64, img *image.Image, err error) {
 		if err == nil {
-			buf := bufs.Get().(*[]byte)
-			*buf = img.AppendEncode((*buf)[:0])
-			name := strconv.FormatUint(ino, 10) + ".bin"
-			if err = writeFileAt(dirfd, name, *buf); err != nil {
-				err = &os.PathError{Op: "write", Path: filepath.Join(dir, name), Err: err}
-			}
-			bufs.Put(buf)
+			err = write(ino, img)
 		}
 		if err == nil {
 			return
@@ -109,15 +121,74 @@ func dumpAll(c *cli.Context) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if errors.Is(err, syscall.ENOENT) {
-			gone++
+			missing = append(missing, ino)
 		} else if firstErr == nil {
 			firstErr = err
 		}
 	})
-	if gone > 0 {
+	open, err := stillOpen(b, missing, write)
+	if err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if gone := len(missing) - len(open); gone > 0 {
 		fmt.Fprintf(os.Stderr, "inetcr: dump --all: %d of %d sockets closed before they were dumped\n", gone, len(inodes))
 	}
+	if len(open) > 0 {
+		return notDumped(open, len(inodes))
+	}
 	return firstErr
+}
+
+// stillOpen checks the sockets whose dump found no socket against a fresh
+// listing (a new engine's: the backend's own may be reused for a moment):
+// one still listed is dumped once more, and written if that works. It
+// returns the sockets still listed and still not dumped.
+func stillOpen(b netlinkio.Backend, missing []uint64, write func(uint64, *image.Image) error) ([]image.Socket, error) {
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	list, err := stock.NewStock().List()
+	if err != nil {
+		return nil, err
+	}
+	var open []image.Socket
+	for _, ino := range missing {
+		i := slices.IndexFunc(list, func(s image.Socket) bool { return s.Inode == ino })
+		if i < 0 {
+			continue
+		}
+		img, err := b.Dump(ino)
+		if err == nil {
+			if err := write(ino, img); err != nil {
+				return open, err
+			}
+			continue
+		}
+		if !errors.Is(err, syscall.ENOENT) {
+			return open, err
+		}
+		open = append(open, list[i])
+	}
+	return open, nil
+}
+
+// notDumped is the error for sockets that are open but could not be
+// dumped: no process that holds them could be found.
+func notDumped(open []image.Socket, total int) error {
+	slices.SortFunc(open, func(a, b image.Socket) int { return cmp.Compare(a.Inode, b.Inode) })
+	var names []string
+	for i, s := range open {
+		if i == 10 {
+			names = append(names, fmt.Sprintf("and %d more", len(open)-i))
+			break
+		}
+		names = append(names, fmt.Sprintf("%d (uid %d)", s.Inode, s.UID))
+	}
+	why := "no process that holds them could be found"
+	if uid := os.Geteuid(); uid != 0 {
+		why += fmt.Sprintf(": uid %d cannot see other users' descriptors (/proc/PID/fd); run as root", uid)
+	}
+	return fmt.Errorf("dump --all: %d of %d sockets are still open but were not dumped: %s; %s", len(open), total, strings.Join(names, ", "), why)
 }
 
 // writeFileAt writes b to the file name of the directory dirfd, made or

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 
@@ -62,6 +63,9 @@ func Decode(b []byte) (*Image, error) {
 	}
 	if len(b) == 0 {
 		return nil, &AttrError{Attr: "VERSION", Reason: "image is empty"}
+	}
+	if err := CheckImageStart(b); err != nil {
+		return nil, err
 	}
 	attrs, err := ParseAttrs(b, "image")
 	if err != nil {
@@ -201,6 +205,22 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 			return err
 		}
 		img.Values[o.Attr] = v
+	}
+	return nil
+}
+
+// CheckImageStart checks the first bytes of an image, all of it or only
+// the first bytes written so far: every image starts with the VERSION
+// attribute (nla_len 8, nla_type 1, value ImageVersion), so bytes that do
+// not are "not an inetcr image", whatever follows.
+func CheckImageStart(b []byte) error {
+	want := native.AppendUint32(appendAttrHeader(nil, AttrVersion, 4), ImageVersion)
+	n := min(len(b), len(want))
+	if h := min(n, nlaHdrLen); !bytes.Equal(b[:h], want[:h]) {
+		return &AttrError{Attr: "VERSION", Reason: fmt.Sprintf("must be the first attribute: not an inetcr image (it starts with % x, an image with % x)", b[:n], want)}
+	}
+	if n == len(want) && !bytes.Equal(b[nlaHdrLen:n], want[nlaHdrLen:]) {
+		return AttrErrorf(AttrVersion, "version %d, this reader knows only %d", native.Uint32(b[nlaHdrLen:n]), ImageVersion)
 	}
 	return nil
 }
