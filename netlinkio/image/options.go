@@ -110,8 +110,9 @@ type Option struct {
 	Kind  Kind
 	Types SocketTypes
 	// Keeps lists int options that setting this one changes as a side
-	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK); a set
-	// puts them back, so every row can be set on its own.
+	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK, TCP's
+	// SO_RCVLOWAT raises SO_RCVBUF); a set puts them back, in order, so
+	// every row can be set on its own.
 	Keeps []Sockopt
 	// Needs is when a change of this option asks for a capability (nil:
 	// never); privilege.go holds the rules, netlinkio.Caller applies them.
@@ -127,6 +128,10 @@ type Sockopt struct{ Level, Opt int }
 var (
 	keepBufLock  = []Sockopt{{unix.SOL_SOCKET, soBufLock}}
 	keepPriority = []Sockopt{{unix.SOL_SOCKET, unix.SO_PRIORITY}}
+	// TCP's SO_RCVLOWAT raises SO_RCVBUF to hold that many bytes
+	// (tcp_set_rcvlowat) unless SOCK_RCVBUF_LOCK is set; putting the size
+	// back through SO_RCVBUF sets the lock, so the lock is put back after.
+	keepRcvbuf = []Sockopt{{unix.SOL_SOCKET, unix.SO_RCVBUF}, {unix.SOL_SOCKET, soBufLock}}
 )
 
 // Constants that golang.org/x/sys/unix does not name.
@@ -151,7 +156,7 @@ var Options = []Option{
 	{Name: "oobinline", Dir: "sockopt", Attr: 14, Level: unix.SOL_SOCKET, Opt: unix.SO_OOBINLINE, Kind: Flag, Types: All, Doc: "SO_OOBINLINE"},
 	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Doc: "SO_NO_CHECK"},
 	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Needs: needAbove6, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
-	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
+	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Keeps: keepRcvbuf, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
 	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Needs: needPastSysctl("wmem_max"), Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
 	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Needs: needPastSysctl("rmem_max"), Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
 	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},

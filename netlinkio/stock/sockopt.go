@@ -64,30 +64,95 @@ func get(fd int, o *image.Option) (image.Value, error) { return kinds[o.Kind].ge
 
 // set writes the row's value to a socket, then reads it back: a value the
 // kernel stores differently from what was asked (clamped, rounded) is an
-// error, so a restore either reproduces the image or fails.
+// error, so a restore either reproduces the image or fails. A set that
+// fails, at the call or at the read-back, puts back what it changed, the
+// row's old value and the options of its Keeps, before it returns: a
+// refused change changes nothing.
 func set(fd int, o *image.Option, v image.Value) error {
-	kept := make([]int, len(o.Keeps))
-	for i, k := range o.Keeps {
-		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
-		if err != nil {
-			return err
-		}
-		kept[i] = n
-	}
-	if err := kinds[o.Kind].set(fd, o, v); err != nil {
-		return err
-	}
-	for i, k := range o.Keeps {
-		if err := unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i]); err != nil {
-			return err
-		}
-	}
-	got, err := get(fd, o)
+	old, err := get(fd, o)
 	if err != nil {
 		return err
 	}
-	if !got.Equal(v) {
-		return fmt.Errorf("kernel keeps %s, not %s: %w", o.Format(got), o.Format(v), syscall.EINVAL)
+	kept, err := readKept(fd, o.Keeps)
+	if err != nil {
+		return err
+	}
+	err = apply(fd, o, v, kept)
+	if err == nil {
+		got, gerr := get(fd, o)
+		if gerr == nil && got.Equal(v) {
+			return nil
+		}
+		err = gerr
+		if gerr == nil {
+			err = &ReadBackError{Attr: o.AttrName(), Asked: o.Format(v), Kept: o.Format(got)}
+		}
+	}
+	if uerr := apply(fd, o, old, kept); uerr != nil {
+		return fmt.Errorf("%w; putting %s back to %s failed too: %v", err, o.AttrName(), o.Format(old), uerr)
+	}
+	if got, gerr := get(fd, o); gerr != nil || !got.Equal(old) {
+		return fmt.Errorf("%w; putting %s back to %s did not take (%s, %v)", err, o.AttrName(), o.Format(old), o.Format(got), gerr)
+	}
+	return err
+}
+
+// ReadBackError is a set that the kernel applied but stores differently
+// from what was asked (clamped, rounded). set has put the old value back
+// by the time it returns one. It unwraps to EINVAL.
+type ReadBackError struct {
+	Attr, Asked, Kept string
+}
+
+func (e *ReadBackError) Error() string {
+	return "kernel keeps " + e.Kept + ", not " + e.Asked
+}
+
+func (e *ReadBackError) Unwrap() error { return syscall.EINVAL }
+
+// readKept reads the options a set must put back.
+func readKept(fd int, keeps []image.Sockopt) ([]int, error) {
+	kept := make([]int, len(keeps))
+	for i, k := range keeps {
+		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
+		if err != nil {
+			return nil, err
+		}
+		kept[i] = n
+	}
+	return kept, nil
+}
+
+// apply sets the row's value and puts back, in order, each option of its
+// Keeps that the set changed. A buffer size is put back through its row
+// (halved, FORCE past the sysctl limit), which sets its user lock; the
+// lock comes after it in Keeps and is put back in turn.
+func apply(fd int, o *image.Option, v image.Value, kept []int) error {
+	err := kinds[o.Kind].set(fd, o, v)
+	for i, k := range o.Keeps {
+		n, gerr := unix.GetsockoptInt(fd, k.Level, k.Opt)
+		if gerr == nil && n == kept[i] {
+			continue
+		}
+		var kerr error
+		if r := bufRow(k); r != nil {
+			kerr = setBuf(fd, r, image.Value{Num: uint64(uint32(kept[i]))})
+		} else {
+			kerr = unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i])
+		}
+		if err == nil {
+			err = kerr
+		}
+	}
+	return err
+}
+
+// bufRow is the BufSize row of a kept option, or nil.
+func bufRow(k image.Sockopt) *image.Option {
+	for _, o := range image.Options {
+		if o.Kind == image.BufSize && o.Level == k.Level && o.Opt == k.Opt {
+			return &o
+		}
 	}
 	return nil
 }
