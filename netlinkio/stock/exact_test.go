@@ -2,10 +2,15 @@ package stock_test
 
 import (
 	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
@@ -67,4 +72,66 @@ func TestTCPRcvlowatKeepsRcvbuf(t *testing.T) {
 		t.Fatal(err)
 	}
 	netnstest.SameImage(t, "restored", want, netnstest.Dump(t, st, fresh.Inode))
+}
+
+// sysctl sets a sysctl of the test's private network namespace and puts
+// it back when the test ends.
+func sysctl(t *testing.T, name, value string) {
+	t.Helper()
+	path := "/proc/sys/" + strings.ReplaceAll(name, ".", "/")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(value), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.WriteFile(path, old, 0) })
+}
+
+// With igmp_max_memberships and igmp_max_msf raised (both are per network
+// namespace), a socket in 25 groups, one of them with 70 sources, dumps,
+// decodes, restores onto a fresh socket and still takes changes.
+func TestRaisedIGMPLimits(t *testing.T) {
+	sysctl(t, "net.ipv4.igmp_max_memberships", "30")
+	sysctl(t, "net.ipv4.igmp_max_msf", "100")
+	ifA := netnstest.Veth(t, "igl", "10.51.0.1/24")
+	st := stock.NewStock()
+	h := netnstest.NewHolder(t)
+	s := h.Socket("udp")
+	for i := range 24 {
+		s.Must("join", map[string]any{"group": fmt.Sprintf("239.51.0.%d", i+1), "ifindex": ifA})
+	}
+	for i := range 70 {
+		s.Must("join_source", map[string]any{"group": "232.51.0.1", "iface_addr": "10.51.0.1", "source": fmt.Sprintf("10.51.1.%d", i+1)})
+	}
+	img := netnstest.Dump(t, st, s.Inode)
+	if len(img.Memberships) != 25 || len(img.Memberships[0].Sources) != 70 {
+		t.Fatalf("dump has %d memberships, the first with %d sources; want 25 and 70", len(img.Memberships), len(img.Memberships[0].Sources))
+	}
+	dec, err := image.Decode(img.Encode())
+	if err != nil {
+		t.Fatalf("the dump does not decode: %v", err)
+	}
+	fresh := h.Socket("udp")
+	if err := st.Restore(fresh.Inode, dec); err != nil {
+		t.Fatal(err)
+	}
+	netnstest.SameImage(t, "restored", img, netnstest.Dump(t, st, fresh.Inode))
+	setText(t, img, "ipopt", "ttl", "5")
+	if err := st.Restore(s.Inode, img); err != nil {
+		t.Fatalf("a change of ttl: %v", err)
+	}
+	netnstest.SameImage(t, "after a change", img, netnstest.Dump(t, st, s.Inode))
+
+	// Past the namespace's limit the kernel refuses the join, and the
+	// restore is rolled back.
+	sysctl(t, "net.ipv4.igmp_max_memberships", "25")
+	more := img.Clone()
+	more.Memberships = append(more.Memberships, image.Membership{Group: netip.MustParseAddr("239.51.9.9"), Ifindex: int32(ifA)})
+	setText(t, more, "ipopt", "ttl", "6")
+	if err := st.Restore(s.Inode, more); !errors.Is(err, syscall.ENOBUFS) {
+		t.Fatalf("a 26th join: %v, want ENOBUFS", err)
+	}
+	netnstest.SameImage(t, "after the refused join", img, netnstest.Dump(t, st, s.Inode))
 }
