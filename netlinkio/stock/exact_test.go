@@ -135,3 +135,39 @@ func TestRaisedIGMPLimits(t *testing.T) {
 	}
 	netnstest.SameImage(t, "after the refused join", img, netnstest.Dump(t, st, s.Inode))
 }
+
+// An image that binds an unbound UDP socket and connects it through a
+// device that is down: the route check judges the socket as it will be
+// configured, so the restore fails before the bind, with the kernel's
+// errno, and the socket stays unbound.
+func TestUnroutablePeerRefusedBeforeBind(t *testing.T) {
+	netnstest.Veth(t, "rdown", "10.61.0.1/24")
+	netnstest.Veth(t, "rup", "10.62.0.1/24")
+	netnstest.Run(t, "ip", "link", "set", "rdown", "down")
+	st := stock.NewStock()
+	h := netnstest.NewHolder(t)
+	s := h.Socket("udp")
+	before := netnstest.Dump(t, st, s.Inode)
+	img := before.Clone()
+	setText(t, img, "sockopt", "bindtodevice", "rdown")
+	img.Local = netip.MustParseAddrPort("0.0.0.0:4444")
+	img.Peer = netip.MustParseAddrPort("10.62.0.9:53")
+	img.State = image.StateEstablished
+	err := st.Restore(s.Inode, img)
+	if !errors.Is(err, syscall.ENETUNREACH) {
+		t.Fatalf("restore: %v, want ENETUNREACH", err)
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		t.Errorf("restore: %v is EINVAL too; the kernel's errno comes back alone", err)
+	}
+	netnstest.SameImage(t, "after the refused restore", before, netnstest.Dump(t, st, s.Inode))
+
+	// The same image through the interface that is up goes through.
+	setText(t, img, "sockopt", "bindtodevice", "rup")
+	if err := st.Restore(s.Inode, img); err != nil {
+		t.Fatal(err)
+	}
+	got := netnstest.Dump(t, st, s.Inode)
+	img.Local = netip.AddrPortFrom(got.Local.Addr(), 4444) // connect picks the source address
+	netnstest.SameImage(t, "restored", img, got)
+}
