@@ -53,7 +53,7 @@ func kindText(o *Option) string {
 	case BufSize:
 		return fmt.Sprintf("even integer %d-%d", o.Min, o.Max)
 	case Micros:
-		return fmt.Sprintf("microseconds %d-%d", o.Min, o.Max)
+		return fmt.Sprintf("microseconds %d-%d999999", o.Min, uint64(MaxTimeoutSec))
 	case Linger:
 		return fmt.Sprintf("ONOFF SECONDS: 0 or 1, then 0-%d", o.Max)
 	case IfName:
@@ -95,6 +95,12 @@ func FormatTable() string {
 			id: o.Attr, name: o.AttrName(), typ: kinds[o.Kind].typ, file: o.Path(),
 			types: typesText(o.Types), text: kindText(o), doc: o.Doc,
 		})
+		if o.Ext != 0 {
+			rows = append(rows, docRow{
+				id: o.Ext, name: AttrName(o.Ext), typ: "u64", file: "—", types: typesText(o.Types), text: "—",
+				doc: fmt.Sprintf("whole seconds of a timeout longer than %d µs, 1-%d; present only then, and %s holds the microseconds below the second (0-999999)", uint64(MaxMicros), uint64(MaxTimeoutSec), o.AttrName()),
+			})
+		}
 	}
 	slices.SortStableFunc(rows, func(a, b docRow) int { return cmp.Compare(a.id, b.id) })
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

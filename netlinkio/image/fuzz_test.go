@@ -292,6 +292,11 @@ func FuzzParseOption(f *testing.F) {
 				t.Fatalf("%s: Parse(%q) = %+v, Parse(Format) = %+v", o.Path(), text, v, v2)
 			}
 		}
+		if v.Num2 != 0 && o.Kind == image.Micros {
+			// Beyond MaxMicros the value takes the row's Ext attribute
+			// too; FuzzDecode covers the pair through whole images.
+			return
+		}
 		payload, present := o.Wire(v)
 		if !present {
 			if !v.Equal(image.Value{}) {

@@ -188,7 +188,10 @@ func getMicros(fd int, o *image.Option) (image.Value, error) {
 	if err != nil {
 		return image.Value{}, err
 	}
-	return image.Value{Num: uint64(tv.Sec)*1e6 + uint64(tv.Usec)}, nil
+	if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
+		return image.Value{}, fmt.Errorf("%s: kernel returned %d s %d µs", o.AttrName(), tv.Sec, tv.Usec)
+	}
+	return image.MicrosValue(uint64(tv.Sec), uint64(tv.Usec)), nil
 }
 
 func getLinger(fd int, o *image.Option) (image.Value, error) {
@@ -196,7 +199,9 @@ func getLinger(fd int, o *image.Option) (image.Value, error) {
 	if err != nil {
 		return image.Value{}, err
 	}
-	return image.Value{Num: uint64(l.Onoff), Num2: uint64(l.Linger)}, nil
+	// l_linger is an int, but the kernel keeps (unsigned int)l_linger * HZ
+	// and reports it back as set: the image holds it unsigned.
+	return image.Value{Num: uint64(l.Onoff), Num2: uint64(uint32(l.Linger))}, nil
 }
 
 func getIfName(fd int, o *image.Option) (image.Value, error) {
@@ -239,14 +244,26 @@ func setBytes(fd int, o *image.Option, v image.Value) error {
 }
 
 func setMicros(fd int, o *image.Option, v image.Value) error {
-	tv := unix.Timeval{Sec: int64(v.Num / 1e6), Usec: int64(v.Num % 1e6)}
-	return unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv)
+	sec, usec := v.Timeval()
+	tv := unix.Timeval{Sec: int64(sec), Usec: int64(usec)}
+	if err := unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv); err != nil || sec == 0 || usec != 0 {
+		return err
+	}
+	// The longest timeout the kernel keeps, (LONG_MAX/HZ - 1) * HZ
+	// jiffies, reads back as LONG_MAX/HZ - 1 seconds, but a tv_sec that
+	// large means no timeout at all (MAX_SCHEDULE_TIMEOUT, read back as
+	// 0); one microsecond less rounds up to it.
+	if got, err := unix.GetsockoptTimeval(fd, o.Level, o.Opt); err == nil && got.Sec == 0 && got.Usec == 0 {
+		tv = unix.Timeval{Sec: int64(sec - 1), Usec: 999999}
+		return unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv)
+	}
+	return nil
 }
 
 // setLinger: l_linger is kept only while l_onoff is 1, so an image that
 // has linger off with a time set takes two calls.
 func setLinger(fd int, o *image.Option, v image.Value) error {
-	l := unix.Linger{Onoff: 1, Linger: int32(v.Num2)}
+	l := unix.Linger{Onoff: 1, Linger: int32(uint32(v.Num2))}
 	if err := unix.SetsockoptLinger(fd, o.Level, o.Opt, &l); err != nil {
 		return err
 	}
