@@ -129,7 +129,7 @@ func holderText(t *testing.T, s *netnstest.Sock, o *image.Option) (string, bool)
 		}
 		return strconv.FormatUint(uint64(v), 10), true
 	case image.Micros:
-		return strconv.FormatUint(ne.Uint64(b)*1e6+ne.Uint64(b[8:]), 10), true
+		return o.Format(image.MicrosValue(ne.Uint64(b), ne.Uint64(b[8:]))), true
 	case image.Linger:
 		return fmt.Sprintf("%d %d", ne.Uint32(b), ne.Uint32(b[4:])), true
 	case image.IfName:

@@ -8,7 +8,8 @@ import (
 // errno maps a backend error to what a file operation returns: ENOENT for
 // a socket that is gone, EINVAL for a refused value or image, EPERM and
 // EACCES for a caller without the right, ENODEV for an unknown interface,
-// a few socket errnos as they are, and EIO for the rest.
+// any other errno the kernel gave as it is (ENETUNREACH for a connect with
+// no route, ...), and EIO for an error that carries none.
 func errno(err error) syscall.Errno {
 	if err == nil {
 		return 0
@@ -24,11 +25,10 @@ func errno(err error) syscall.Errno {
 		case syscall.ESRCH, syscall.EBADF:
 			// The holder exited or closed the descriptor under us.
 			return syscall.ENOENT
-		case syscall.EADDRNOTAVAIL, syscall.EADDRINUSE, syscall.EOPNOTSUPP, syscall.ENOPROTOOPT,
-			syscall.EBUSY, syscall.ENOBUFS, syscall.ENOMEM, syscall.EEXIST, syscall.EISCONN,
-			syscall.ENOTCONN, syscall.ERANGE, syscall.EFBIG:
-			return e
+		case 0:
+			return syscall.EIO
 		}
+		return e
 	}
 	return syscall.EIO
 }

@@ -130,8 +130,11 @@ func hint(o *image.Option, v image.Value) string {
 		}
 		return "off"
 	case image.Micros:
-		if v.Num == 0 {
+		if v.Num == 0 && v.Num2 == 0 {
 			return "none"
+		}
+		if sec, usec := v.Timeval(); sec >= 1<<33 { // past what a time.Duration holds
+			return fmt.Sprintf("%d.%06ds", sec, usec)
 		}
 		return (time.Duration(v.Num) * time.Microsecond).String()
 	case image.Linger:

@@ -3,6 +3,9 @@ package image
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -36,7 +39,7 @@ func (o *Option) appendWire(b []byte, v Value) []byte {
 	case U32, BufSize, IfIndexBE:
 		return native.AppendUint32(appendAttrHeader(b, o.Attr, 4), uint32(v.Num))
 	case Micros:
-		return native.AppendUint64(appendAttrHeader(b, o.Attr, 8), v.Num)
+		return native.AppendUint64(appendAttrHeader(b, o.Attr, 8), v.Num) // Ext: appendExt
 	case Linger:
 		b = native.AppendUint32(appendAttrHeader(b, o.Attr, 8), uint32(v.Num))
 		return native.AppendUint32(b, uint32(v.Num2))
@@ -44,6 +47,14 @@ func (o *Option) appendWire(b []byte, v Value) []byte {
 		return AppendAttr(b, o.Attr, v.Bytes)
 	}
 	return b
+}
+
+// appendExt appends a Micros row's Ext attribute when the value needs it.
+func (o *Option) appendExt(b []byte, v Value) []byte {
+	if o.Kind != Micros || v.Num2 == 0 {
+		return b
+	}
+	return native.AppendUint64(appendAttrHeader(b, o.Ext, 8), v.Num2)
 }
 
 // Unwire parses and validates an attribute payload.
@@ -76,7 +87,23 @@ func (o *Option) Check(v Value) error {
 		if v.Num > 1 {
 			return AttrErrorf(o.Attr, "value %d is not 0 or 1", v.Num)
 		}
-	case U8, U32, Micros, IfIndexBE:
+	case Micros:
+		if v.Num2 != 0 {
+			if v.Num >= 1e6 {
+				return AttrErrorf(o.Attr, "%d microseconds below the second of %s", v.Num, AttrName(o.Ext))
+			}
+			if v.Num2 <= (MaxMicros-v.Num)/1e6 {
+				return AttrErrorf(o.Ext, "%d s with %d µs is at most %d µs: %s alone holds it", v.Num2, v.Num, uint64(MaxMicros), o.AttrName())
+			}
+			if v.Num2 > MaxTimeoutSec {
+				return AttrErrorf(o.Ext, "%d s out of range 0-%d", v.Num2, uint64(MaxTimeoutSec))
+			}
+			return nil
+		}
+		if v.Num < o.Min || v.Num > o.Max {
+			return AttrErrorf(o.Attr, "value %d out of range %d-%d", v.Num, o.Min, o.Max)
+		}
+	case U8, U32, IfIndexBE:
 		if v.Num < o.Min || v.Num > o.Max {
 			return AttrErrorf(o.Attr, "value %d out of range %d-%d", v.Num, o.Min, o.Max)
 		}
@@ -128,6 +155,10 @@ func (o *Option) Format(v Value) string {
 		return netip.AddrFrom4([4]byte(v.Bytes)).String()
 	case RawOptions:
 		return hex.EncodeToString(v.Bytes)
+	case Micros:
+		if v.Num2 != 0 {
+			return fmt.Sprintf("%d%06d", v.Num2, v.Num)
+		}
 	}
 	return strconv.FormatUint(v.Num, 10)
 }
@@ -171,6 +202,12 @@ func (o *Option) Parse(text string) (Value, error) {
 			return bad("is not hex")
 		}
 		v.Bytes = b
+	case Micros:
+		sec, usec, err := parseMicros(s)
+		if err != nil {
+			return bad("is not a non-negative integer of microseconds up to " + strconv.FormatUint(MaxTimeoutSec, 10) + "999999")
+		}
+		v = MicrosValue(sec, usec)
 	default:
 		n, err := parseUint(s)
 		if err != nil {
@@ -196,6 +233,30 @@ func parseUint(s string) (uint64, error) {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.ParseUint(s, 10, 64)
+}
+
+// parseMicros reads a number of microseconds as parseUint does, however
+// large, and splits it into whole seconds and microseconds.
+func parseMicros(s string) (sec, usec uint64, err error) {
+	if n, err := parseUint(s); err == nil {
+		return n / 1e6, n % 1e6, nil
+	} else if !errors.Is(err, strconv.ErrRange) {
+		return 0, 0, err
+	}
+	n, ok := new(big.Int), false
+	if rest, hex := strings.CutPrefix(strings.ToLower(s), "0x"); hex {
+		_, ok = n.SetString(rest, 16)
+	} else {
+		_, ok = n.SetString(s, 10)
+	}
+	if !ok || n.Sign() < 0 {
+		return 0, 0, strconv.ErrSyntax
+	}
+	q, r := n.QuoRem(n, big.NewInt(1e6), new(big.Int))
+	if !q.IsUint64() || q.Uint64() > MaxTimeoutSec {
+		return 0, 0, strconv.ErrRange
+	}
+	return q.Uint64(), r.Uint64(), nil
 }
 
 // validIfName follows the kernel's dev_valid_name, narrowed to printable

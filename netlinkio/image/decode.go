@@ -117,7 +117,9 @@ func checkKnownTop(a Attr) error {
 		}
 		return nil
 	default:
-		if _, ok := optionByAttr(a.Type); !ok {
+		_, row := optionByAttr(a.Type)
+		_, ext := optionByExt(a.Type)
+		if !row && !ext {
 			return &AttrError{Attr: AttrName(a.Type), Reason: "unknown attribute"}
 		}
 	}
@@ -187,6 +189,9 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 	for i := range Options {
 		o := &Options[i]
 		a, present := seen[o.Attr]
+		if _, ext := seen[o.Ext]; ext && o.Ext != 0 && !present {
+			return AttrErrorf(o.Ext, "without %s", o.AttrName())
+		}
 		if !o.Types.Has(img.Type) {
 			if present {
 				return AttrErrorf(o.Attr, "does not apply to %s sockets", TypeName(img.Type))
@@ -203,6 +208,18 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 		v, err := o.Unwire(a.Data)
 		if err != nil {
 			return err
+		}
+		if e, ok := seen[o.Ext]; ok && o.Ext != 0 {
+			if err := exactLen(e, 8); err != nil {
+				return err
+			}
+			v.Num2 = native.Uint64(e.Data)
+			if v.Num2 == 0 {
+				return AttrErrorf(o.Ext, "0 s; a timeout that SOCKOPT's own attribute holds leaves it out")
+			}
+			if err := o.Check(v); err != nil {
+				return err
+			}
 		}
 		img.Values[o.Attr] = v
 	}

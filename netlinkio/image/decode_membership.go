@@ -5,14 +5,19 @@ import (
 	"net/netip"
 )
 
-// MaxMemberships mirrors the kernel's default net.ipv4.igmp_max_memberships;
-// a longer list cannot be restored on a default kernel.
-const MaxMemberships = 20
+// MaxMemberships is the most memberships the format holds: each takes 16
+// bytes of IPOPT_MEMBERSHIP and an image is at most MaxImageSize bytes.
+// The kernel's limit, net.ipv4.igmp_max_memberships (20 by default), is a
+// setting of the socket's network namespace that may be raised; a restore
+// past it fails at the join (ENOBUFS) and is rolled back.
+const MaxMemberships = MaxImageSize / 16
 
 var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
-// MaxSources mirrors the default net.ipv4.igmp_max_msf.
-const MaxSources = 10
+// MaxSources is the most sources of one filter the format holds: each
+// takes 8 bytes. The kernel's limit, net.ipv4.igmp_max_msf (10 by
+// default), is per network namespace, as MaxMemberships says.
+const MaxSources = MaxImageSize / 8
 
 func parseMreqn(a Attr) (Membership, error) {
 	if err := exactLen(a, 12); err != nil {
@@ -70,7 +75,7 @@ func decodeMemberships(img *Image, seen map[uint16]Attr) error {
 		img.Memberships = append(img.Memberships, m)
 	}
 	if len(img.Memberships) > MaxMemberships {
-		return AttrErrorf(AttrMembership, "%d memberships, more than igmp_max_memberships (%d)", len(img.Memberships), MaxMemberships)
+		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)
 	}
 	if !hasFilters {
 		return nil
@@ -147,7 +152,7 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 		m.Sources = append(m.Sources, src)
 	}
 	if len(m.Sources) > MaxSources {
-		return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than igmp_max_msf (%d)", len(m.Sources), m.Group, MaxSources)
+		return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
 	}
 	if !m.HasFilter() {
 		return AttrErrorf(AttrSourceFilter, "group %s: EXCLUDE with no sources is the default and is left out", m.Group)

@@ -207,10 +207,16 @@ func TestDecodeLimits(t *testing.T) {
 	img := codecShapes()[0]
 	img.Values = codecValueSets[1].values(img.Type)
 	img.Memberships = nil
-	for i := range image.MaxMemberships {
-		m := image.Membership{Group: netip.AddrFrom4([4]byte{239, 1, byte(i), 1}), Address: cAddr("0.0.0.0"), Ifindex: int32(i%3 + 1), Mode: uint32(i % 2)}
-		for s := range image.MaxSources {
-			m.Sources = append(m.Sources, netip.AddrFrom4([4]byte{10, byte(i), byte(s), 1}))
+	// As many memberships and sources as fit in MaxImageSize: the
+	// format's limit, not the kernel's default sysctls (20 and 10).
+	const groups, sources = 2000, 3000
+	for i := range groups {
+		m := image.Membership{Group: netip.AddrFrom4([4]byte{239, 1, byte(i >> 8), byte(i)}), Address: cAddr("0.0.0.0"), Ifindex: int32(i%3 + 1)}
+		if i == 0 {
+			m.Mode = image.ModeInclude
+			for s := range sources {
+				m.Sources = append(m.Sources, netip.AddrFrom4([4]byte{10, 0, byte((s + 1) >> 8), byte(s + 1)}))
+			}
 		}
 		img.Memberships = append(img.Memberships, m)
 	}
@@ -220,9 +226,9 @@ func TestDecodeLimits(t *testing.T) {
 	}
 	got, err := image.Decode(b)
 	if err != nil {
-		t.Fatalf("%d memberships of %d sources: %v", image.MaxMemberships, image.MaxSources, err)
+		t.Fatalf("%d memberships, one of %d sources: %v", groups, sources, err)
 	}
-	if len(got.Memberships) != image.MaxMemberships {
+	if len(got.Memberships) != groups {
 		t.Errorf("%d memberships decoded", len(got.Memberships))
 	}
 	img.Canonicalize()
@@ -324,18 +330,18 @@ func TestValidate(t *testing.T) {
 		}, "IPOPT_MREQ"},
 		{"too many memberships", func(img *image.Image) {
 			for i := range image.MaxMemberships {
-				img.Memberships = append(img.Memberships, image.Membership{Group: netip.AddrFrom4([4]byte{239, 7, 7, byte(i)}), Ifindex: 9})
+				img.Memberships = append(img.Memberships, image.Membership{Group: netip.AddrFrom4([4]byte{239, 7, byte(i >> 8), byte(i)}), Ifindex: 9})
 			}
-		}, "IPOPT_MEMBERSHIP"},
+		}, "image"},
 		{"mode 2", func(img *image.Image) { img.Memberships[1].Mode = 2 }, "IPOPT_MSF_MODE"},
 		{"INCLUDE no sources", func(img *image.Image) {
 			img.Memberships[1].Mode, img.Memberships[1].Sources = image.ModeInclude, nil
 		}, "IPOPT_SOURCE_FILTER"},
 		{"too many sources", func(img *image.Image) {
 			for i := range image.MaxSources {
-				img.Memberships[1].Sources = append(img.Memberships[1].Sources, netip.AddrFrom4([4]byte{10, 7, 7, byte(i + 1)}))
+				img.Memberships[1].Sources = append(img.Memberships[1].Sources, netip.AddrFrom4([4]byte{10, 7, byte((i + 1) >> 8), byte(i + 1)}))
 			}
-		}, "IPOPT_SOURCE_FILTER"},
+		}, "image"},
 		{"source multicast", func(img *image.Image) { img.Memberships[1].Sources[0] = cAddr("239.9.9.9") }, "IPOPT_MSF_SOURCE"},
 		// These two are refused by Decode; Validate must agree.
 		{"source broadcast", func(img *image.Image) { img.Memberships[1].Sources[0] = cAddr("255.255.255.255") }, "IPOPT_MSF_SOURCE"},

@@ -33,13 +33,13 @@ func fixedRows() []docRow {
 		{AttrState, "", "u8", none, all, none, "TCP_* as sock_diag reports it, 1-12; UDP and RAW: ESTABLISHED (1) when connected, CLOSE (7) otherwise"},
 		{AttrLocal, "", "binary 16", none, all, none, "struct sockaddr_in: sin_family host order, port and address network order, sin_zero zero"},
 		{AttrPeer, "", "binary 16", none, all, none, "struct sockaddr_in as LOCAL; 0.0.0.0:0 when not connected"},
-		{AttrMembership, "", "nested", "membership/GROUP@IFNAME", groups, none, fmt.Sprintf("list of IPOPT_MREQ sorted by ifindex then group, at most %d; present, maybe empty, on UDP and RAW; absent on TCP", MaxMemberships)},
+		{AttrMembership, "", "nested", "membership/GROUP@IFNAME", groups, none, fmt.Sprintf("list of IPOPT_MREQ sorted by ifindex then group, as many as fit in the image (at most %d); present, maybe empty, on UDP and RAW; absent on TCP", MaxMemberships)},
 		{AttrMreq, "", "binary 12", none, groups, none, "struct ip_mreqn: group, address (network order), ifindex (host order); only inside IPOPT_MEMBERSHIP; group multicast, ifindex > 0, no duplicate (ifindex, group)"},
 		{AttrSourceFilters, "", "nested", none, groups, none, "one IPOPT_SOURCE_FILTER per membership whose filter is not the default (EXCLUDE, no sources), in membership order; absent when there is none"},
 		{AttrSourceFilter, "", "nested", none, groups, none, "IPOPT_MSF_MREQ, IPOPT_MSF_MODE, then its IPOPT_MSF_SOURCE entries"},
 		{AttrMsfMreq, "", "binary 12", none, groups, none, "struct ip_mreqn of the membership the filter belongs to"},
 		{AttrMsfMode, "", "u32", none, groups, none, "MCAST_EXCLUDE (0) or MCAST_INCLUDE (1)"},
-		{AttrMsfSource, "", "u32", none, groups, none, fmt.Sprintf("a source, in_addr (network order), unicast; ascending, no duplicate, at most %d; INCLUDE needs at least one", MaxSources)},
+		{AttrMsfSource, "", "u32", none, groups, none, fmt.Sprintf("a source, in_addr (network order), unicast; ascending, no duplicate, as many as fit in the image (at most %d); INCLUDE needs at least one", MaxSources)},
 	}
 }
 
@@ -53,7 +53,7 @@ func kindText(o *Option) string {
 	case BufSize:
 		return fmt.Sprintf("even integer %d-%d", o.Min, o.Max)
 	case Micros:
-		return fmt.Sprintf("microseconds %d-%d", o.Min, o.Max)
+		return fmt.Sprintf("microseconds %d-%d999999", o.Min, uint64(MaxTimeoutSec))
 	case Linger:
 		return fmt.Sprintf("ONOFF SECONDS: 0 or 1, then 0-%d", o.Max)
 	case IfName:
@@ -95,6 +95,12 @@ func FormatTable() string {
 			id: o.Attr, name: o.AttrName(), typ: kinds[o.Kind].typ, file: o.Path(),
 			types: typesText(o.Types), text: kindText(o), doc: o.Doc,
 		})
+		if o.Ext != 0 {
+			rows = append(rows, docRow{
+				id: o.Ext, name: AttrName(o.Ext), typ: "u64", file: "—", types: typesText(o.Types), text: "—",
+				doc: fmt.Sprintf("whole seconds of a timeout longer than %d µs, 1-%d; present only then, and %s holds the microseconds below the second (0-999999)", uint64(MaxMicros), uint64(MaxTimeoutSec), o.AttrName()),
+			})
+		}
 	}
 	slices.SortStableFunc(rows, func(a, b docRow) int { return cmp.Compare(a.id, b.id) })
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

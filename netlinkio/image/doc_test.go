@@ -96,6 +96,9 @@ func TestFormatTable(t *testing.T) {
 	ids := []uint16{1, 2, 3, 4, 5, 6, 7, 8, 54, 55, 65, 66, 67, 68, 69}
 	for _, o := range image.Options {
 		ids = append(ids, o.Attr)
+		if o.Ext != 0 {
+			ids = append(ids, o.Ext)
+		}
 	}
 	if got, want := len(lines)-2, len(ids); got != want {
 		t.Errorf("%d rows, want %d", got, want)

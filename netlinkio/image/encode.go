@@ -56,6 +56,8 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	// the two membership attributes are merged into it where their ids fall.
 	lists := MembershipApplies(c.Type)
 	list, filters := lists, lists && slices.ContainsFunc(c.Memberships, Membership.HasFilter)
+	// A Micros row's Ext attribute (27, 28) follows the rows of lower id.
+	var ext []*Option
 	for _, o := range SharedOptionsFor(c.Type) {
 		if list && o.Attr > AttrMembership {
 			b, list = c.appendMemberships(b), false
@@ -63,7 +65,16 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 		if filters && o.Attr > AttrSourceFilters {
 			b, filters = c.appendFilters(b), false
 		}
+		for len(ext) > 0 && ext[0].Ext < o.Attr {
+			b, ext = ext[0].appendExt(b, c.Values[ext[0].Attr]), ext[1:]
+		}
 		b = o.appendWire(b, c.Values[o.Attr])
+		if o.Kind == Micros && c.Values[o.Attr].Num2 != 0 {
+			ext = append(ext, o)
+		}
+	}
+	for _, o := range ext {
+		b = o.appendExt(b, c.Values[o.Attr])
 	}
 	if list {
 		b = c.appendMemberships(b)
@@ -98,7 +109,7 @@ func (img *Image) encodedSizeBound() int {
 	// The header attributes, both lists' headers, and per row at most a
 	// header, 8 bytes and its bytes (a row missing from Values is encoded
 	// as its zero value).
-	n := 5*8 + 2*20 + 2*nlaHdrLen + len(SharedOptionsFor(img.Type))*(nlaHdrLen+8)
+	n := 5*8 + 2*20 + 2*nlaHdrLen + len(SharedOptionsFor(img.Type))*(nlaHdrLen+8) + 2*(nlaHdrLen+8)
 	for _, v := range img.Values {
 		n += nlaAlign(len(v.Bytes))
 	}

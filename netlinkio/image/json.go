@@ -439,7 +439,7 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 			return &AttrError{Attr: at + ".sources", Reason: "mode include with no sources is no membership"}
 		}
 		if len(m.Sources) > MaxSources {
-			return &AttrError{Attr: at + ".sources", Reason: fmt.Sprintf("%d sources, more than igmp_max_msf (%d)", len(m.Sources), MaxSources)}
+			return &AttrError{Attr: at + ".sources", Reason: fmt.Sprintf("%d sources, more than an image holds (%d)", len(m.Sources), MaxSources)}
 		}
 		for j, prev := range img.Memberships {
 			if prev.Key() == m.Key() {
@@ -449,7 +449,7 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 		img.Memberships = append(img.Memberships, m)
 	}
 	if len(img.Memberships) > MaxMemberships {
-		return &AttrError{Attr: "memberships", Reason: fmt.Sprintf("%d memberships, more than igmp_max_memberships (%d)", len(img.Memberships), MaxMemberships)}
+		return &AttrError{Attr: "memberships", Reason: fmt.Sprintf("%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)}
 	}
 	return nil
 }

@@ -287,7 +287,7 @@ func TestJSONRejects(t *testing.T) {
 		{name: "too many memberships", base: udp, edit: func(m map[string]any) {
 			var l []any
 			for i := range image.MaxMemberships + 1 {
-				l = append(l, map[string]any{"group": "239.0.0." + strconv.Itoa(i+1), "ifindex": 1})
+				l = append(l, map[string]any{"group": netip.AddrFrom4([4]byte{239, 0, byte(i >> 8), byte(i)}).String(), "ifindex": 1})
 			}
 			m["memberships"] = l
 		}, prefix: "memberships:"},

@@ -29,7 +29,10 @@ const (
 	// BufLock is one bit of SO_BUF_LOCK (sk_userlocks): a flag attribute.
 	BufLock
 	// Micros is a timeout: a u64 attribute and text in microseconds, a struct
-	// timeval argument.
+	// timeval argument. The kernel holds timeouts in jiffies, up to about
+	// 2^63 jiffies: far more microseconds than a u64 holds. A timeout beyond
+	// MaxMicros carries its whole seconds in the row's Ext attribute and the
+	// microseconds below the second in its own (MicrosValue).
 	Micros
 	// Linger is struct linger: an 8-byte attribute (l_onoff, l_linger as host
 	// order u32), text "ONOFF SECONDS".
@@ -110,12 +113,16 @@ type Option struct {
 	Kind  Kind
 	Types SocketTypes
 	// Keeps lists int options that setting this one changes as a side
-	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK); a set
-	// puts them back, so every row can be set on its own.
+	// effect (IP_TOS sets SO_PRIORITY, SO_SNDBUF sets SO_BUF_LOCK, TCP's
+	// SO_RCVLOWAT raises SO_RCVBUF); a set puts them back, in order, so
+	// every row can be set on its own.
 	Keeps []Sockopt
 	Min   uint64 // range of accepted values for integer kinds
 	Max   uint64
-	Doc   string
+	// Ext is a Micros row's second attribute: the whole seconds of a
+	// timeout beyond MaxMicros, present only then (0: none).
+	Ext uint16
+	Doc string
 }
 
 // Sockopt names a socket option by level and number.
@@ -124,6 +131,10 @@ type Sockopt struct{ Level, Opt int }
 var (
 	keepBufLock  = []Sockopt{{unix.SOL_SOCKET, soBufLock}}
 	keepPriority = []Sockopt{{unix.SOL_SOCKET, unix.SO_PRIORITY}}
+	// TCP's SO_RCVLOWAT raises SO_RCVBUF to hold that many bytes
+	// (tcp_set_rcvlowat) unless SOCK_RCVBUF_LOCK is set; putting the size
+	// back through SO_RCVBUF sets the lock, so the lock is put back after.
+	keepRcvbuf = []Sockopt{{unix.SOL_SOCKET, unix.SO_RCVBUF}, {unix.SOL_SOCKET, soBufLock}}
 )
 
 // Constants that golang.org/x/sys/unix does not name.
@@ -131,8 +142,36 @@ const (
 	soBufLock       = 0x48 // SO_BUF_LOCK, Linux 5.14
 	sockSndbufLock  = 1    // SOCK_SNDBUF_LOCK
 	sockRcvbufLock  = 2    // SOCK_RCVBUF_LOCK
-	maxTimeoutMicro = 1<<63 - 1
+	maxTimeoutMicro = MaxMicros
 )
+
+// MaxMicros is the longest timeout a Micros attribute holds on its own, in
+// microseconds (about 292,000 years); a longer one takes the row's Ext
+// attribute too.
+const MaxMicros = 1<<63 - 1
+
+// MaxTimeoutSec is the most whole seconds of a timeout: tv_sec is a signed
+// 64-bit number. The kernel keeps less (MAX_SCHEDULE_TIMEOUT jiffies, and
+// a tv_sec from LONG_MAX/HZ - 1 up means no timeout at all).
+const MaxTimeoutSec = 1<<63 - 1
+
+// MicrosValue is the Micros value of a struct timeval (usec below 1e6):
+// Num the microseconds while they are at most MaxMicros, otherwise Num the
+// microseconds below the second and Num2 the seconds.
+func MicrosValue(sec, usec uint64) Value {
+	if sec <= (MaxMicros-usec)/1e6 {
+		return Value{Num: sec*1e6 + usec}
+	}
+	return Value{Num: usec, Num2: sec}
+}
+
+// Timeval returns a Micros value as whole seconds and microseconds.
+func (v Value) Timeval() (sec, usec uint64) {
+	if v.Num2 == 0 {
+		return v.Num / 1e6, v.Num % 1e6
+	}
+	return v.Num2, v.Num
+}
 
 // MaxIPOptions is the most bytes of IP options a socket holds.
 const MaxIPOptions = 40
@@ -148,14 +187,14 @@ var Options = []Option{
 	{Name: "oobinline", Dir: "sockopt", Attr: 14, Level: unix.SOL_SOCKET, Opt: unix.SO_OOBINLINE, Kind: Flag, Types: All, Doc: "SO_OOBINLINE"},
 	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Doc: "SO_NO_CHECK"},
 	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
-	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
+	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Keeps: keepRcvbuf, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
 	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
 	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
 	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},
 	{Name: "rcvbuf_ulock", Dir: "sockopt", Attr: 21, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockRcvbufLock, Kind: BufLock, Types: All, Doc: "SOCK_RCVBUF_LOCK of SO_BUF_LOCK: the receive buffer size was set by the user"},
-	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
-	{Name: "sndtimeo", Dir: "sockopt", Attr: 23, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Doc: "SO_SNDTIMEO in microseconds, 0 for none"},
-	{Name: "linger", Dir: "sockopt", Attr: 24, Level: unix.SOL_SOCKET, Opt: unix.SO_LINGER, Kind: Linger, Types: All, Max: 1<<31 - 1, Doc: "SO_LINGER as \"ONOFF SECONDS\""},
+	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Ext: 27, Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
+	{Name: "sndtimeo", Dir: "sockopt", Attr: 23, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Ext: 28, Doc: "SO_SNDTIMEO in microseconds, 0 for none"},
+	{Name: "linger", Dir: "sockopt", Attr: 24, Level: unix.SOL_SOCKET, Opt: unix.SO_LINGER, Kind: Linger, Types: All, Max: 1<<32 - 1, Doc: "SO_LINGER as \"ONOFF SECONDS\"; the kernel keeps l_linger as an unsigned int, so -1 reads 4294967295"},
 	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
 	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_MARK; needs CAP_NET_ADMIN"},
 
@@ -294,7 +333,20 @@ func AttrName(attr uint16) string {
 	if o, ok := optionByAttr(attr); ok {
 		return o.AttrName()
 	}
+	if o, ok := optionByExt(attr); ok {
+		return o.AttrName() + "_SEC"
+	}
 	return "attribute " + strconv.Itoa(int(attr))
+}
+
+// optionByExt finds the Micros row whose Ext attribute is attr.
+func optionByExt(attr uint16) (*Option, bool) {
+	for i := range Options {
+		if Options[i].Ext != 0 && Options[i].Ext == attr {
+			return &Options[i], true
+		}
+	}
+	return nil, false
 }
 
 // AttrName is the row's attribute name: "SOCKOPT_SNDBUF", "IPOPT_TTL".

@@ -1,8 +1,10 @@
 package image_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -100,8 +102,13 @@ func parseBadInputs(o *image.Option) []string {
 			strings.Repeat("00", 41), strings.Repeat("00", 44))
 	}
 	lo, hi := parseRowRange(o)
-	bad = append(bad, "", " ", "-1", "abc", "1 2", "0x", "0xg", "0x+1", "+1", "1.5", "1e3", "1_000",
-		"18446744073709551616", "0x10000000000000000", "١")
+	bad = append(bad, "", " ", "-1", "abc", "1 2", "0x", "0xg", "0x+1", "+1", "1.5", "1e3", "1_000", "١")
+	if o.Kind == image.Micros {
+		// A timeout past u64 microseconds is a timeval's: up to
+		// MaxTimeoutSec seconds and 999999 µs (TestParseMicrosBeyondU64).
+		return append(bad, strconv.FormatUint(image.MaxTimeoutSec+1, 10)+"000000", "0x"+strings.Repeat("f", 40))
+	}
+	bad = append(bad, "18446744073709551616", "0x10000000000000000")
 	if hi < 1<<64-1 {
 		bad = append(bad, strconv.FormatUint(hi+1, 10), fmt.Sprintf("0x%x", hi+1))
 	}
@@ -259,6 +266,75 @@ func TestParseRowNames(t *testing.T) {
 	for _, name := range []string{"hdrincl", "router_alert"} {
 		if o, ok := image.LookupOption("ipopt", name); !ok || o.Types != image.Raw {
 			t.Errorf("ipopt/%s: missing or not RAW only", name)
+		}
+	}
+}
+
+// A timeout the kernel holds may be far more microseconds than a u64
+// holds: its text is the whole number, and its value whole seconds and
+// microseconds (MicrosValue), which Format writes back as the same text.
+func TestParseMicrosBeyondU64(t *testing.T) {
+	o, _ := image.LookupOption("sockopt", "rcvtimeo")
+	for _, c := range []struct {
+		text string
+		want image.Value
+	}{
+		{"9223372036854775807", image.Value{Num: 1<<63 - 1}},
+		{"9223372036854775808", image.Value{Num: 775808, Num2: 9223372036854}},
+		{"0x8000000000000000", image.Value{Num: 775808, Num2: 9223372036854}},
+		{"18446744073709551616", image.Value{Num: 551616, Num2: 18446744073709}},
+		{"4611686018427388000000", image.Value{Num: 0, Num2: 4611686018427388}},
+		{"36893488147419101999999", image.Value{Num: 999999, Num2: 36893488147419101}},
+		{"9223372036854775807999999", image.Value{Num: 999999, Num2: 1<<63 - 1}},
+	} {
+		v, err := o.Parse(c.text)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", c.text, err)
+		}
+		if !v.Equal(c.want) {
+			t.Errorf("Parse(%q) = %+v, want %+v", c.text, v, c.want)
+		}
+		if got := o.Format(v); !strings.HasPrefix(c.text, "0x") && got != c.text {
+			t.Errorf("Format(Parse(%q)) = %q", c.text, got)
+		}
+	}
+}
+
+// An image with a timeout beyond MaxMicros carries SOCKOPT_RCVTIMEO_SEC
+// (27) in its place by id, decodes to the same value and re-encodes to the
+// same bytes; the pair is refused when it is not canonical.
+func TestMicrosBeyondU64RoundTrips(t *testing.T) {
+	img := codecShapes()[0]
+	img.Values = codecValueSets[1].values(img.Type)
+	img.Values[22] = image.Value{Num: 999999, Num2: 36893488147419101}
+	img.Values[23] = image.Value{Num: 0, Num2: 9223372036855}
+	b := img.Encode()
+	got, err := image.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Values[22].Equal(img.Values[22]) || !got.Values[23].Equal(img.Values[23]) {
+		t.Fatalf("decoded %+v %+v", got.Values[22], got.Values[23])
+	}
+	if !bytes.Equal(got.Encode(), b) {
+		t.Fatal("re-encoding differs")
+	}
+	attrs, _ := image.ParseAttrs(b, "image")
+	var ids []uint16
+	for _, a := range attrs {
+		ids = append(ids, a.Type)
+	}
+	if !slices.IsSorted(ids[1:]) || !slices.Contains(ids, 27) || !slices.Contains(ids, 28) {
+		t.Fatalf("attribute ids %v", ids)
+	}
+	for _, bad := range []image.Value{{Num: 5, Num2: 1}, {Num: 1e6, Num2: 1 << 40}, {Num: 775807, Num2: 9223372036854}} {
+		c := img.Clone()
+		c.Values[22] = bad
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+		if _, err := image.Decode(c.Encode()); err == nil {
+			t.Errorf("%+v decoded", bad)
 		}
 	}
 }

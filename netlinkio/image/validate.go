@@ -1,6 +1,7 @@
 package image
 
 import (
+	"fmt"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -32,7 +33,27 @@ func (img *Image) Validate() error {
 			return err
 		}
 	}
-	return img.validateMemberships()
+	if err := img.validateMemberships(); err != nil {
+		return err
+	}
+	return img.validateSize()
+}
+
+// validateSize refuses an image built in memory that encodes to more than
+// MaxImageSize bytes, which Decode would refuse. Only an image with long
+// lists can come near, so only such an image is encoded to be measured.
+func (img *Image) validateSize() error {
+	n := 0
+	for _, m := range img.Memberships {
+		n += 2*(nlaHdrLen+12) + 3*nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)
+	}
+	if n < MaxImageSize/2 {
+		return nil
+	}
+	if size := len(img.Encode()); size > MaxImageSize {
+		return &AttrError{Attr: "image", Reason: fmt.Sprintf("%d bytes, larger than %d", size, MaxImageSize)}
+	}
+	return nil
 }
 
 // validateIdentity checks FAMILY, TYPE and PROTOCOL.
@@ -90,7 +111,7 @@ func (img *Image) validateMemberships() error {
 		return AttrErrorf(AttrMembership, "does not apply to %s sockets", TypeName(img.Type))
 	}
 	if len(img.Memberships) > MaxMemberships {
-		return AttrErrorf(AttrMembership, "%d memberships, more than igmp_max_memberships (%d)", len(img.Memberships), MaxMemberships)
+		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)
 	}
 	seen := map[MembershipKey]bool{}
 	for _, m := range img.Memberships {
@@ -114,7 +135,7 @@ func (img *Image) validateMemberships() error {
 			return AttrErrorf(AttrSourceFilter, "group %s: INCLUDE with no sources is no membership", m.Group)
 		}
 		if len(m.Sources) > MaxSources {
-			return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than igmp_max_msf (%d)", len(m.Sources), m.Group, MaxSources)
+			return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
 		}
 		for i, s := range m.Sources {
 			if !s.Is4() || s.IsMulticast() || s.IsUnspecified() || s == broadcast {

@@ -1,7 +1,7 @@
 package stock
 
 import (
-	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"unsafe"
@@ -48,34 +48,49 @@ var probeBufs = sync.Pool{New: func() any {
 }}
 
 // probeMembership returns the socket's membership of k, or ok=false when
-// the socket has not joined it.
+// the socket has not joined it. A filter with more sources than the pooled
+// buffer holds (net.ipv4.igmp_max_msf may be raised) is probed again with
+// a buffer of the size the kernel reported.
 func probeMembership(fd int, k image.MembershipKey) (image.Membership, bool, error) {
 	bp := probeBufs.Get().(*[]byte)
 	defer probeBufs.Put(bp)
 	b := *bp
+	for {
+		m, count, ok, err := probeInto(fd, k, b)
+		if !ok || err != nil || count*ssSize <= len(b)-slistOffset {
+			return m, ok, err
+		}
+		if count > image.MaxSources {
+			return m, true, fmt.Errorf("MCAST_MSFILTER: %d sources, more than an image holds (%d)", count, image.MaxSources)
+		}
+		b = make([]byte, slistOffset+count*ssSize)
+	}
+}
+
+// probeInto probes k with the buffer b; count is the filter's number of
+// sources, of which the membership holds those that b had room for.
+func probeInto(fd int, k image.MembershipKey, b []byte) (image.Membership, int, bool, error) {
 	clear(b[:slistOffset])
+	room := (len(b) - slistOffset) / ssSize
 	native.PutUint32(b, uint32(k.Ifindex))
 	putStorage(b[groupOffset:], k.Group)
-	native.PutUint32(b[fmodeOffset+4:], maxProbeSrcs)
+	native.PutUint32(b[fmodeOffset+4:], uint32(room))
 	n := uint32(len(b))
 	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_IP, mcastMSFilt,
 		uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), 0)
 	if e == unix.EADDRNOTAVAIL || e == unix.ENODEV {
-		return image.Membership{}, false, nil
+		return image.Membership{}, 0, false, nil
 	}
 	if e != 0 {
-		return image.Membership{}, false, e
+		return image.Membership{}, 0, false, e
 	}
 	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: native.Uint32(b[fmodeOffset:])}
 	count := int(native.Uint32(b[fmodeOffset+4:]))
-	if count > maxProbeSrcs {
-		return m, true, errors.New("MCAST_MSFILTER: more sources than a probe holds")
-	}
-	for i := range count {
+	for i := range min(count, room) {
 		s := b[slistOffset+i*ssSize:]
 		m.Sources = append(m.Sources, netip.AddrFrom4([4]byte(s[4:8])))
 	}
-	return m, true, nil
+	return m, count, true, nil
 }
 
 // memberships returns every membership of the socket fd held by pid.

@@ -148,7 +148,7 @@ func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, er
 		return steps, nil
 	}
 	if want.State == image.StateEstablished && sameNetns {
-		if err := routable(want); err != nil {
+		if err := routable(before, want); err != nil {
 			return nil, err
 		}
 	}
@@ -196,18 +196,68 @@ func disconnect(fd int) error {
 
 // routable checks with a scratch socket that the image's peer can be
 // connected to, so that a connect late in the plan does not fail after
-// the socket has been bound.
-func routable(want *image.Image) error {
+// the socket has been bound. The scratch socket is configured as the
+// target will be when it connects: the image's options that steer the
+// route lookup (device, mark, TOS, unicast and multicast interface,
+// freebind, transparent) and the local address the target will have. A
+// failure wraps the kernel's errno (ENETUNREACH, EHOSTUNREACH, ...).
+func routable(before, want *image.Image) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
+	for _, name := range routeOptions {
+		o, ok := image.LookupOption(name[0], name[1])
+		if !ok || !o.Types.Has(want.Type) {
+			continue
+		}
+		v, ok := want.Values[o.Attr]
+		if cur, err := get(fd, o); !ok || err == nil && cur.Equal(v) {
+			continue // as a fresh socket has it: no call, no capability
+		}
+		if err := kinds[o.Kind].set(fd, o, v); err != nil {
+			return &RouteError{Peer: want.Peer, Why: "with " + o.Path() + " " + o.Format(v), Err: err}
+		}
+	}
+	local := want.Local
+	if !before.Unbound() {
+		local = before.Local
+	}
+	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() {
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: a.As4()}); err != nil {
+			return &RouteError{Peer: want.Peer, Why: "from " + a.String(), Err: err}
+		}
+	}
 	if err := unix.Connect(fd, sockaddr(want.Peer)); err != nil {
-		return image.AttrErrorf(image.AttrPeer, "cannot reach %s: %v", want.Peer, err)
+		return &RouteError{Peer: want.Peer, Err: err}
 	}
 	return nil
 }
+
+// routeOptions are the rows that steer a connect's route lookup.
+var routeOptions = [][2]string{
+	{"ipopt", "freebind"}, {"ipopt", "transparent"}, {"sockopt", "bindtodevice"},
+	{"sockopt", "mark"}, {"ipopt", "tos"}, {"ipopt", "unicast_if"}, {"ipopt", "multicast_if"},
+}
+
+// RouteError is a peer that a socket configured as the image says cannot
+// connect to. It unwraps to the kernel's errno.
+type RouteError struct {
+	Peer netip.AddrPort
+	Why  string
+	Err  error
+}
+
+func (e *RouteError) Error() string {
+	s := "PEER: cannot reach " + e.Peer.String()
+	if e.Why != "" {
+		s += " " + e.Why
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *RouteError) Unwrap() error { return e.Err }
 
 // sameNetns reports whether pid shares this process's network namespace,
 // where a scratch socket's route lookup means the same as the target's.

@@ -66,17 +66,17 @@ func get(fd int, o *image.Option) (image.Value, error) { return kinds[o.Kind].ge
 // setStep is the step that changes a row from old to nv. Its do sets the
 // value as the caller; its check then puts back, as the server, the
 // options the row Keeps (IP_TOS also sets SO_PRIORITY, which may be above
-// what the caller could set itself), and reads the value back: a value the
-// kernel stores differently from what was asked (clamped, rounded) is an
-// error, so a restore either reproduces the image or fails, and the step
-// is undone.
+// what the caller could set itself; TCP's SO_RCVLOWAT raises SO_RCVBUF) and
+// reads the value back: a value the kernel stores differently from what
+// was asked (clamped, rounded) is an error, so a restore either reproduces
+// the image or fails, and the step is undone.
 func setStep(fd int, o *image.Option, old, nv image.Value) step {
 	var kept []int
 	return step{
 		name: "set " + o.AttrName() + " to " + o.Format(nv),
 		do: func() error {
 			var err error
-			if kept, err = readKeeps(fd, o); err != nil {
+			if kept, err = readKept(fd, o.Keeps); err != nil {
 				return err
 			}
 			return kinds[o.Kind].set(fd, o, nv)
@@ -88,30 +88,77 @@ func setStep(fd int, o *image.Option, old, nv image.Value) step {
 			if kept == nil {
 				return set(fd, o, old)
 			}
-			if err := kinds[o.Kind].set(fd, o, old); err != nil {
-				return err
+			err := kinds[o.Kind].set(fd, o, old)
+			if serr := settle(fd, o, old, kept); err == nil {
+				err = serr
 			}
-			return settle(fd, o, old, kept)
+			return err
 		},
 	}
 }
 
-// set writes the row's value to a socket as this thread, and settles it.
+// set writes the row's value to a socket as this thread, then reads it
+// back. A set that fails, at the call or at the read-back, puts back what
+// it changed, the row's old value and the options of its Keeps, before it
+// returns: a refused change changes nothing.
 func set(fd int, o *image.Option, v image.Value) error {
-	kept, err := readKeeps(fd, o)
+	old, err := get(fd, o)
 	if err != nil {
 		return err
 	}
-	if err := kinds[o.Kind].set(fd, o, v); err != nil {
+	kept, err := readKept(fd, o.Keeps)
+	if err != nil {
 		return err
 	}
-	return settle(fd, o, v, kept)
+	err = kinds[o.Kind].set(fd, o, v)
+	if serr := settle(fd, o, v, kept); err == nil {
+		err = serr
+	}
+	if err == nil {
+		return nil
+	}
+	uerr := kinds[o.Kind].set(fd, o, old)
+	if serr := settle(fd, o, old, kept); uerr == nil {
+		uerr = serr
+	}
+	if uerr != nil {
+		return fmt.Errorf("%w; putting %s back to %s failed too: %v", err, o.AttrName(), o.Format(old), uerr)
+	}
+	return err
 }
 
-// readKeeps reads the options that setting o changes as a side effect.
-func readKeeps(fd int, o *image.Option) ([]int, error) {
-	kept := make([]int, len(o.Keeps))
-	for i, k := range o.Keeps {
+// settle puts back the options o Keeps, then checks that the socket holds
+// v.
+func settle(fd int, o *image.Option, v image.Value, kept []int) error {
+	if err := restoreKept(fd, o, kept); err != nil {
+		return err
+	}
+	got, err := get(fd, o)
+	if err != nil {
+		return err
+	}
+	if !got.Equal(v) {
+		return &ReadBackError{Attr: o.AttrName(), Asked: o.Format(v), Kept: o.Format(got)}
+	}
+	return nil
+}
+
+// ReadBackError is a set that the kernel applied but stores differently
+// from what was asked (clamped, rounded). It unwraps to EINVAL.
+type ReadBackError struct {
+	Attr, Asked, Kept string
+}
+
+func (e *ReadBackError) Error() string {
+	return "kernel keeps " + e.Kept + ", not " + e.Asked
+}
+
+func (e *ReadBackError) Unwrap() error { return syscall.EINVAL }
+
+// readKept reads the options a set must put back.
+func readKept(fd int, keeps []image.Sockopt) ([]int, error) {
+	kept := make([]int, len(keeps))
+	for i, k := range keeps {
 		n, err := unix.GetsockoptInt(fd, k.Level, k.Opt)
 		if err != nil {
 			return nil, err
@@ -121,20 +168,36 @@ func readKeeps(fd int, o *image.Option) ([]int, error) {
 	return kept, nil
 }
 
-// settle puts back the options o Keeps, then checks that the socket holds
-// v.
-func settle(fd int, o *image.Option, v image.Value, kept []int) error {
+// restoreKept puts back, in order, each option of o's Keeps that a set
+// changed. A buffer size is put back through its row (halved, FORCE past
+// the sysctl limit), which sets its user lock; the lock comes after it in
+// Keeps and is put back in turn.
+func restoreKept(fd int, o *image.Option, kept []int) error {
+	var err error
 	for i, k := range o.Keeps {
-		if err := unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i]); err != nil {
-			return err
+		n, gerr := unix.GetsockoptInt(fd, k.Level, k.Opt)
+		if gerr == nil && n == kept[i] {
+			continue
+		}
+		var kerr error
+		if r := bufRow(k); r != nil {
+			kerr = setBuf(fd, r, image.Value{Num: uint64(uint32(kept[i]))})
+		} else {
+			kerr = unix.SetsockoptInt(fd, k.Level, k.Opt, kept[i])
+		}
+		if err == nil {
+			err = kerr
 		}
 	}
-	got, err := get(fd, o)
-	if err != nil {
-		return err
-	}
-	if !got.Equal(v) {
-		return fmt.Errorf("kernel keeps %s, not %s: %w", o.Format(got), o.Format(v), syscall.EINVAL)
+	return err
+}
+
+// bufRow is the BufSize row of a kept option, or nil.
+func bufRow(k image.Sockopt) *image.Option {
+	for _, o := range image.Options {
+		if o.Kind == image.BufSize && o.Level == k.Level && o.Opt == k.Opt {
+			return &o
+		}
 	}
 	return nil
 }
@@ -170,7 +233,10 @@ func getMicros(fd int, o *image.Option) (image.Value, error) {
 	if err != nil {
 		return image.Value{}, err
 	}
-	return image.Value{Num: uint64(tv.Sec)*1e6 + uint64(tv.Usec)}, nil
+	if tv.Sec < 0 || tv.Usec < 0 || tv.Usec >= 1e6 {
+		return image.Value{}, fmt.Errorf("%s: kernel returned %d s %d µs", o.AttrName(), tv.Sec, tv.Usec)
+	}
+	return image.MicrosValue(uint64(tv.Sec), uint64(tv.Usec)), nil
 }
 
 func getLinger(fd int, o *image.Option) (image.Value, error) {
@@ -178,7 +244,9 @@ func getLinger(fd int, o *image.Option) (image.Value, error) {
 	if err != nil {
 		return image.Value{}, err
 	}
-	return image.Value{Num: uint64(l.Onoff), Num2: uint64(l.Linger)}, nil
+	// l_linger is an int, but the kernel keeps (unsigned int)l_linger * HZ
+	// and reports it back as set: the image holds it unsigned.
+	return image.Value{Num: uint64(l.Onoff), Num2: uint64(uint32(l.Linger))}, nil
 }
 
 func getIfName(fd int, o *image.Option) (image.Value, error) {
@@ -221,14 +289,26 @@ func setBytes(fd int, o *image.Option, v image.Value) error {
 }
 
 func setMicros(fd int, o *image.Option, v image.Value) error {
-	tv := unix.Timeval{Sec: int64(v.Num / 1e6), Usec: int64(v.Num % 1e6)}
-	return unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv)
+	sec, usec := v.Timeval()
+	tv := unix.Timeval{Sec: int64(sec), Usec: int64(usec)}
+	if err := unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv); err != nil || sec == 0 || usec != 0 {
+		return err
+	}
+	// The longest timeout the kernel keeps, (LONG_MAX/HZ - 1) * HZ
+	// jiffies, reads back as LONG_MAX/HZ - 1 seconds, but a tv_sec that
+	// large means no timeout at all (MAX_SCHEDULE_TIMEOUT, read back as
+	// 0); one microsecond less rounds up to it.
+	if got, err := unix.GetsockoptTimeval(fd, o.Level, o.Opt); err == nil && got.Sec == 0 && got.Usec == 0 {
+		tv = unix.Timeval{Sec: int64(sec - 1), Usec: 999999}
+		return unix.SetsockoptTimeval(fd, o.Level, o.Opt, &tv)
+	}
+	return nil
 }
 
 // setLinger: l_linger is kept only while l_onoff is 1, so an image that
 // has linger off with a time set takes two calls.
 func setLinger(fd int, o *image.Option, v image.Value) error {
-	l := unix.Linger{Onoff: 1, Linger: int32(v.Num2)}
+	l := unix.Linger{Onoff: 1, Linger: int32(uint32(v.Num2))}
 	if err := unix.SetsockoptLinger(fd, o.Level, o.Opt, &l); err != nil {
 		return err
 	}
@@ -254,8 +334,8 @@ func setBufLock(fd int, o *image.Option, v image.Value) error {
 }
 
 // setBuf sets SO_SNDBUF or SO_RCVBUF. The kernel doubles what it is
-// given. A size above the sysctl limit takes the FORCE variant, which needs
-// CAP_NET_ADMIN.
+// given. It tries the FORCE variant first, which needs CAP_NET_ADMIN and
+// ignores the sysctl limit; the plain one then, for a caller without it.
 func setBuf(fd int, o *image.Option, v image.Value) error {
 	n := int(v.Num / 2)
 	err := unix.SetsockoptInt(fd, o.Level, o.Force, n)

@@ -26,7 +26,7 @@ func holderValue(t *testing.T, s *netnstest.Sock, o *image.Option) string {
 	switch o.Kind {
 	case image.Micros:
 		b := s.GetBytes(o.Level, o.Opt, 16)
-		return strconv.FormatUint(ne.Uint64(b)*1e6+ne.Uint64(b[8:]), 10)
+		return o.Format(image.MicrosValue(ne.Uint64(b), ne.Uint64(b[8:])))
 	case image.Linger:
 		b := s.GetBytes(o.Level, o.Opt, 8)
 		return fmt.Sprintf("%d %d", ne.Uint32(b), ne.Uint32(b[4:]))
