@@ -120,10 +120,12 @@ func (s *sock) carryOut(p *pendingLeave) {
 	s.leaveLocked(p)
 }
 
-// leaveLocked carries out p; s.pend.mu is held.
+// leaveLocked carries out p; s.pend.mu is held. The count drops only once
+// the leave is made, so that settle's unlocked look at it cannot pass a
+// leave still under way (it then waits for the lock).
 func (s *sock) leaveLocked(p *pendingLeave) {
 	delete(s.pend.m, p.path)
-	s.npend.Add(-1)
+	defer s.npend.Add(-1)
 	p.halt()
 	s.beforeChange()
 	target, err := netlinkio.Take(s.t.b, s.ino)
