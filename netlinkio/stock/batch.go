@@ -69,7 +69,7 @@ func (h *batchHolders) getFd(pid, fd int) (int, error) {
 	if e.pidfd < 0 {
 		return -1, e.pidErr
 	}
-	return unix.PidfdGetfd(e.pidfd, fd, 0)
+	return getFdWithin(e.pidfd, pid, fd)
 }
 
 // candidates is procfs.IGMP, read once per holder in the batch.

@@ -5,10 +5,13 @@ package stock
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/deadline"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
 	"golang.org/x/sys/unix"
@@ -111,7 +114,20 @@ func pidGetFd(pid, fd int) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(pidfd)
-	return unix.PidfdGetfd(pidfd, fd, 0)
+	return getFdWithin(pidfd, pid, fd)
+}
+
+// GetFdTimeout bounds a wait for pidfd_getfd, which waits for a holder in
+// the middle of an exec (its exec lock) to finish it; an exec can in turn
+// wait for this server (it closes the holder's files of the tree).
+const GetFdTimeout = 2 * time.Second
+
+// getFdWithin is pidfd_getfd with GetFdTimeout: past it, EAGAIN naming the
+// holder, and the descriptor, if it comes later, is closed.
+func getFdWithin(pidfd, pid, fd int) (int, error) {
+	return deadline.Call(fmt.Sprintf("holder %d (in an exec?)", pid), GetFdTimeout,
+		func() (int, error) { return unix.PidfdGetfd(pidfd, fd, 0) },
+		func(dup int) { unix.Close(dup) })
 }
 
 // Dump returns the socket's image.
