@@ -69,6 +69,8 @@ type walkCall struct {
 	done       chan struct{}
 	idx        map[uint64][]Ref // set before done is closed; never modified
 	err        error
+	asked      []uint64 // inodes lookups asked of it, from before it started
+	missed     bool     // one of them it did not find; set before done is closed
 }
 
 // NewIndex returns an empty index; the first lookup builds it.
@@ -88,17 +90,19 @@ func NewIndex() *Index {
 	return x
 }
 
-// Lookup returns the live holders of inode, by pid then fd. A miss is
-// answered from the walk under way, or from the last one if it ended within
-// the interval, and otherwise from a new walk: a stat of every missing name
-// costs at most one walk per interval, and a socket made after the last walk
-// is found by the first lookup once the interval has passed. It fails with
-// ETIMEDOUT (or EAGAIN) when /proc does not answer in time.
+// Lookup returns the live holders of inode, by pid then fd. A miss waits
+// for a walk that starts after the call (see since), except that within
+// the interval after a walk that missed a name a lookup asked it for, it
+// answers "no holder" from that walk: stats of many names that are no
+// socket cost one walk per interval in all, while a socket made after the
+// last walk is found at once unless names were just missed, and at the
+// latest once the interval has passed. It fails with ETIMEDOUT (or EAGAIN)
+// when /proc does not answer in time.
 func (x *Index) Lookup(inode uint64) ([]Ref, error) {
 	if live := x.verified(inode, x.indexed(inode)); len(live) > 0 {
 		return live, nil
 	}
-	c, err := x.recent()
+	c, err := x.since(time.Now(), inode, wantLookup)
 	if err != nil {
 		return nil, err
 	}
@@ -107,16 +111,19 @@ func (x *Index) Lookup(inode uint64) ([]Ref, error) {
 
 // Candidates returns the indexed holders of inode without checking them:
 // a dump proves its holder with fstat of the duplicate anyway, so a
-// readlink here would be the same check made twice. A miss, or fresh set
-// (every indexed holder proved stale), waits for a walk that starts after
-// the call, so that a socket made just before a dump is found; such a walk
-// still starts no sooner than the interval after the last one ended, and
-// is shared with every other lookup waiting then.
+// readlink here would be the same check made twice. A miss waits for a
+// walk that finds the inode or starts after the call, so that a socket
+// made just before its dump is found; fresh set (every indexed holder
+// proved stale) waits for a walk that starts after the call.
 func (x *Index) Candidates(inode uint64, fresh bool) ([]Ref, error) {
 	if refs := x.indexed(inode); len(refs) > 0 && !fresh {
 		return refs, nil
 	}
-	c, err := x.since(time.Now())
+	w := wantDump
+	if fresh {
+		w = wantFresh
+	}
+	c, err := x.since(time.Now(), inode, w)
 	if err != nil {
 		return nil, err
 	}
@@ -138,48 +145,54 @@ func clone(refs []Ref) []Ref {
 	return append([]Ref(nil), refs...)
 }
 
-// recent returns the walk under way, or the last one if it ended within
-// the interval, or else a new one.
-func (x *Index) recent() (*walkCall, error) {
-	x.mu.Lock()
-	c := x.running
-	if c == nil {
-		if l := x.last; l != nil && time.Since(l.end) < x.interval {
-			x.mu.Unlock()
-			return l, l.err
-		}
-		c = x.startLocked()
-	}
-	x.mu.Unlock()
-	return c, c.wait()
-}
+// want is what answer a miss takes.
+type want int
 
-// since returns a walk that started at t or later, waiting for the one
-// under way to end and for the interval after it to pass before it
-// starts one; it gives up at t + walkTimeout.
-func (x *Index) since(t time.Time) (*walkCall, error) {
+const (
+	wantLookup want = iota // a holder check: also the last walk's "none" if it missed a name
+	wantDump               // a walk that has the inode or starts after the call
+	wantFresh              // a walk that starts after the call
+)
+
+// since returns a walk that answers a miss of inode at t: one that started
+// at t or later, or one that has the inode (but for wantFresh), or for
+// wantLookup the last walk if it ended within the interval and missed a
+// name asked of it. It joins the walk under way, and waits for the
+// interval after the last walk to pass before it starts one; it gives up
+// at t + walkTimeout.
+func (x *Index) since(t time.Time, inode uint64, w want) (*walkCall, error) {
 	deadline := t.Add(x.walkTimeout)
 	for {
 		x.mu.Lock()
 		var c *walkCall
 		wake := time.Time{}
-		switch {
+		switch l := x.last; {
 		case x.running != nil:
 			c = x.running
-		case x.last != nil && !x.last.start.Before(t):
-			c = x.last
-		case x.last != nil && time.Since(x.last.end) < x.interval:
-			wake = x.last.end.Add(x.interval)
+			if w == wantLookup && !c.start.Before(t) {
+				c.asked = append(c.asked, inode)
+			}
+		case l != nil && (!l.start.Before(t) || w != wantFresh && len(l.idx[inode]) > 0):
+			c = l
+		case l != nil && time.Since(l.end) < x.interval:
+			if w == wantLookup && l.missed {
+				x.mu.Unlock()
+				return l, l.err
+			}
+			wake = l.end.Add(x.interval)
 		default:
 			c = x.startLocked()
+			if w == wantLookup {
+				c.asked = append(c.asked, inode)
+			}
 		}
 		x.mu.Unlock()
 		if c != nil {
 			err := c.waitUntil(deadline)
-			if err != nil || !c.start.Before(t) {
+			if err != nil || !c.start.Before(t) || w != wantFresh && len(c.idx[inode]) > 0 {
 				return c, err
 			}
-			continue // it started before t: wait for the next
+			continue // it started before t and has no answer: look again
 		}
 		if !wake.Before(deadline) {
 			return nil, timeoutError{"/proc walk", x.walkTimeout}
@@ -200,15 +213,15 @@ func (x *Index) startLocked() *walkCall {
 		if err == nil {
 			x.cur.Store(&idx)
 		}
+		for _, ino := range c.asked {
+			c.missed = c.missed || len(idx[ino]) == 0
+		}
 		x.running, x.last = nil, c
 		x.mu.Unlock()
 		close(c.done)
 	}()
 	return c
 }
-
-// wait waits for the walk until its deadline.
-func (c *walkCall) wait() error { return c.waitUntil(c.deadline) }
 
 // waitUntil waits for the walk until its deadline or d, whichever is first.
 func (c *walkCall) waitUntil(d time.Time) error {

@@ -112,9 +112,9 @@ type scanWorker struct {
 	seenAt time.Time
 }
 
-// startLocked starts a worker; s.mu is held.
+// startLocked starts a worker; s.mu is held, by the supervisor's goroutine.
 func (s *scan) startLocked() {
-	w := &scanWorker{i: -1}
+	w := &scanWorker{i: -1, seenAt: time.Now()}
 	s.workers = append(s.workers, w)
 	go s.work(w)
 }
@@ -122,12 +122,12 @@ func (s *scan) startLocked() {
 func (s *scan) work(w *scanWorker) {
 	dents, link := make([]byte, 32<<10), make([]byte, 64)
 	s.mu.Lock()
-	for !w.abandoned && s.next < len(s.pids) {
+	for !w.abandoned && !s.ended && s.next < len(s.pids) {
 		i := s.next
 		s.next++
 		w.i = i
-		s.mu.Unlock()
 		w.progress.Add(1)
+		s.mu.Unlock()
 		fds := s.x.readFds(s.pids[i], dents, link, &w.progress)
 		s.mu.Lock()
 		w.i = -1
