@@ -50,7 +50,10 @@ func (s *Stock) List() ([]image.Socket, error) { return s.listing.Get(sockdiag.L
 
 // Holders returns the processes that hold the socket.
 func (s *Stock) Holders(inode uint64) ([]image.Holder, error) {
-	refs := s.holders.Lookup(inode)
+	refs, err := s.holders.Lookup(inode)
+	if err != nil {
+		return nil, &image.OpError{Op: "holders", Inode: inode, Err: err}
+	}
 	if len(refs) == 0 {
 		return nil, &image.OpError{Op: "holders", Inode: inode, Err: image.ErrNoSocket}
 	}
@@ -72,11 +75,17 @@ func (s *Stock) dupSocket(inode uint64) (int, int, error) {
 // second look, after every indexed holder proved stale, opens pidfds of its
 // own: a holder's pid may belong to another process by then.
 func (s *Stock) dupSocketWith(inode uint64, getFd func(pid, fd int) (int, error)) (int, int, error) {
-	refs := s.holders.Candidates(inode, false)
+	refs, err := s.holders.Candidates(inode, false)
+	if err != nil {
+		return -1, 0, err
+	}
 	fd, pid, err := dupFrom(inode, refs, getFd)
 	if errors.Is(err, image.ErrNoSocket) && len(refs) > 0 {
 		// Every indexed holder was stale: look in /proc once more.
-		fd, pid, err = dupFrom(inode, s.holders.Candidates(inode, true), pidGetFd)
+		if refs, err = s.holders.Candidates(inode, true); err != nil {
+			return -1, 0, err
+		}
+		fd, pid, err = dupFrom(inode, refs, pidGetFd)
 	}
 	return fd, pid, err
 }
