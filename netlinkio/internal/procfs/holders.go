@@ -57,7 +57,7 @@ type Ref struct{ Pid, Fd int }
 const (
 	minRescan   = 100 * time.Millisecond // between the end of a walk and the start of the next
 	pidTimeout  = 200 * time.Millisecond // for one readlink or getdents of /proc/<pid>/fd
-	walkTimeout = 2 * time.Second        // for a whole walk
+	walkTimeout = 30 * time.Second       // for a whole walk: 100,000 descriptors take seconds on a loaded machine; a blocked process is skipped after pidTimeout
 	slowFor     = time.Second            // a skipped process is skipped again for this long
 	maxStuck    = 32                     // goroutines left blocked in /proc at the most
 )
