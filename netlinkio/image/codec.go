@@ -216,8 +216,7 @@ func (o *Option) Parse(text string) (Value, error) {
 		v.Num = n
 	}
 	if err := o.Check(v); err != nil {
-		ae := err.(*AttrError)
-		return Value{}, &AttrError{Attr: o.Path(), Reason: ae.Reason}
+		return Value{}, Rename(err, o.Path())
 	}
 	return v, nil
 }

@@ -24,6 +24,16 @@ func AttrErrorf(attr uint16, format string, args ...any) error {
 	return &AttrError{Attr: AttrName(attr), Reason: fmt.Sprintf(format, args...)}
 }
 
+// Rename returns err as an *AttrError naming attr: the reason of an
+// *AttrError under another name (a rule judged on the attribute, reported
+// at the file or field that holds it), or any other error's text.
+func Rename(err error, attr string) *AttrError {
+	if ae := (*AttrError)(nil); errors.As(err, &ae) {
+		return &AttrError{Attr: attr, Reason: ae.Reason}
+	}
+	return &AttrError{Attr: attr, Reason: err.Error()}
+}
+
 // OpError is a failed operation on one socket, wrapped with what was being
 // done, in the style of netlink.OpError: "dump 12345: no such socket".
 type OpError struct {
@@ -46,23 +56,27 @@ func (e *OpError) Error() string {
 
 func (e *OpError) Unwrap() error { return e.Err }
 
-// describe words the errors a user meets most in the tree's terms.
+// describe words the errors a user meets most in the tree's terms: a
+// socket that is gone is "no such socket"; any other error, an ENOENT of a
+// file among them, says what it is.
 func describe(err error) string {
-	switch {
-	case errors.Is(err, syscall.ENOENT) && !isAttrError(err):
-		var errno syscall.Errno
-		if errors.As(err, &errno) && errno == syscall.ENOENT {
-			return "no such socket"
-		}
+	if errors.Is(err, ErrNoSocket) {
+		return ErrNoSocket.Error()
 	}
 	return err.Error()
 }
 
-func isAttrError(err error) bool {
-	var ae *AttrError
-	return errors.As(err, &ae)
-}
+// NoSocketError is the error of an inode that no process holds as an
+// AF_INET socket (any more). It unwraps to ENOENT, so errors.Is(err,
+// syscall.ENOENT) holds and a file system maps it to that errno.
+type NoSocketError struct{}
+
+func (*NoSocketError) Error() string { return "no such socket" }
+
+// Unwrap makes errors.Is(err, syscall.ENOENT) hold.
+func (*NoSocketError) Unwrap() error { return syscall.ENOENT }
 
 // ErrNoSocket is returned for an inode that no process holds as an AF_INET
-// socket.
-var ErrNoSocket = syscall.ENOENT
+// socket. It is the one error that means so: a missing /proc file or any
+// other ENOENT is not it.
+var ErrNoSocket error = &NoSocketError{}

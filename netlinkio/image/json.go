@@ -324,11 +324,7 @@ func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
 		}
 		v, err := o.Parse(text)
 		if err != nil {
-			var ae *AttrError
-			if errors.As(err, &ae) {
-				return &AttrError{Attr: field, Reason: ae.Reason}
-			}
-			return &AttrError{Attr: field, Reason: err.Error()}
+			return Rename(err, field)
 		}
 		img.Values[o.Attr] = v
 		set[o.Name] = true
@@ -479,7 +475,10 @@ func jsonObject(data []byte, where string) ([]keyValue, error) {
 		if err != nil {
 			return nil, &AttrError{Attr: where, Reason: jsonSyntax(err)}
 		}
-		key := tok.(string) // object keys are always strings
+		key, ok := tok.(string)
+		if !ok { // object keys are always strings; a decoder that said otherwise is a syntax error
+			return nil, &AttrError{Attr: where, Reason: fmt.Sprintf("key %v is not a string", tok)}
+		}
 		for _, kv := range out {
 			if kv.key == key {
 				return nil, &AttrError{Attr: qualify(where, key), Reason: "repeated key"}
