@@ -338,12 +338,8 @@ func (n *membershipFile) setFilter(h *handle, text string, guards []held.Guard) 
 
 // membershipText is a membership file's content.
 func membershipText(m image.Membership, ifname string) string {
-	mode := "exclude"
-	if m.Mode == image.ModeInclude {
-		mode = "include"
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "group %s\ninterface %s\nifindex %d\nmode %s\nsources", m.Group, ifname, m.Ifindex, mode)
+	fmt.Fprintf(&b, "group %s\ninterface %s\nifindex %d\nmode %s\nsources", m.Group, ifname, m.Ifindex, image.ModeName(m.Mode))
 	for _, src := range m.Sources {
 		b.WriteString(" " + src.String())
 	}
@@ -392,12 +388,12 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 				return bad("line %q does not name ifindex %d", strings.TrimSpace(line), m.Ifindex)
 			}
 		case "mode":
-			if len(f) != 2 || (f[1] != "include" && f[1] != "exclude") {
-				return bad("line %q: mode is include or exclude", strings.TrimSpace(line))
+			var ok bool
+			if len(f) == 2 {
+				mode, ok = image.ModeByName(f[1])
 			}
-			mode = image.ModeExclude
-			if f[1] == "include" {
-				mode = image.ModeInclude
+			if !ok {
+				return bad("line %q: mode is include or exclude", strings.TrimSpace(line))
 			}
 			sawMode = true
 		case "sources":

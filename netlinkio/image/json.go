@@ -50,10 +50,10 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	}
 	field("family", familyName(c.Family))
 	field("type", TypeName(c.Type))
-	field("protocol", protocolJSON(c.Protocol))
+	field("protocol", ProtocolJSON(c.Protocol))
 	field("state", StateName(c.State))
-	field("local", addrPortString(c.Local))
-	field("peer", addrPortString(c.Peer))
+	field("local", AddrPortString(c.Local))
+	field("peer", AddrPortString(c.Peer))
 	for _, dir := range []string{"sockopt", "ipopt"} {
 		b.WriteString(`,"` + dir + `":{`)
 		n := 0
@@ -91,7 +91,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 				Group:   m.Group.String(),
 				Ifindex: m.Ifindex,
 				Address: addr.String(),
-				Mode:    modeName(m.Mode),
+				Mode:    ModeName(m.Mode),
 				Sources: srcs,
 			})
 			if err != nil {
@@ -396,14 +396,11 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 				if err := strictUnmarshal(kv.val, &s); err != nil {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a string", kv.val)}
 				}
-				switch s {
-				case "exclude":
-					m.Mode = ModeExclude
-				case "include":
-					m.Mode = ModeInclude
-				default:
+				mode, ok := ModeByName(s)
+				if !ok {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%q is neither \"exclude\" nor \"include\"", s)}
 				}
+				m.Mode = mode
 			case "sources":
 				var ss []string
 				if err := strictUnmarshal(kv.val, &ss); err != nil || ss == nil {
