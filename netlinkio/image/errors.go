@@ -13,6 +13,9 @@ import (
 type AttrError struct {
 	Attr   string
 	Reason string
+	// field is where in memberships a membership's rule failed
+	// ("[2].sources[1]"), for the JSON form to name; "" for the rest.
+	field string
 }
 
 func (e *AttrError) Error() string { return e.Attr + ": " + e.Reason }
@@ -22,6 +25,12 @@ func (e *AttrError) Unwrap() error { return syscall.EINVAL }
 
 func AttrErrorf(attr uint16, format string, args ...any) error {
 	return &AttrError{Attr: AttrName(attr), Reason: fmt.Sprintf(format, args...)}
+}
+
+// NotApplicable is the refusal of an option or of memberships on a socket
+// type they do not apply to.
+func NotApplicable(attr string, typ uint16) error {
+	return &AttrError{Attr: attr, Reason: "does not apply to " + TypeName(typ) + " sockets"}
 }
 
 // Rename returns err as an *AttrError naming attr: the reason of an
