@@ -144,11 +144,22 @@ func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 	}
 	srv, err := gofs.Mount(mp, tree.Root(), fo)
 	if err != nil {
-		return nil, nil, fmt.Errorf("mount %s: %w", mp, err)
+		return nil, nil, &MountError{Mountpoint: mp, Err: err}
 	}
 	go prune(srv, tree, opts.Prune)
 	return srv, tree, nil
 }
+
+// MountError is a failed mount(2) (or fusermount3): "mount MOUNTPOINT:
+// why". It names the mount point already, so a caller need not.
+type MountError struct {
+	Mountpoint string
+	Err        error
+}
+
+func (e *MountError) Error() string { return "mount " + e.Mountpoint + ": " + e.Err.Error() }
+
+func (e *MountError) Unwrap() error { return e.Err }
 
 // prune runs tree.Prune until the mount is gone.
 func prune(srv *fuse.Server, tree *nodes.Tree, p Prune) {

@@ -61,7 +61,7 @@ func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...
 	}
 	return t.update("set "+o.Path(), who, func(img *image.Image) error {
 		if !o.Types.Has(img.Type) {
-			return &image.AttrError{Attr: o.Path(), Reason: "does not apply to " + image.TypeName(img.Type) + " sockets"}
+			return image.NotApplicable(o.Path(), img.Type)
 		}
 		img.Values[o.Attr] = v
 		return nil
@@ -73,7 +73,7 @@ func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...
 func (t *Target) Join(who *Caller, m image.Membership, guards ...held.Guard) error {
 	return t.update("join "+m.Group.String(), who, func(img *image.Image) error {
 		if !image.MembershipApplies(img.Type) {
-			return &image.AttrError{Attr: "membership", Reason: image.TypeName(img.Type) + " sockets have no memberships"}
+			return image.NotApplicable("membership", img.Type)
 		}
 		if _, ok := img.Membership(m.Key()); !ok {
 			img.Memberships = append(img.Memberships, m)

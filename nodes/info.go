@@ -3,7 +3,6 @@ package nodes
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"strings"
 	"syscall"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio/image"
-	"golang.org/x/sys/unix"
 )
 
 // infoFile is info: read-only text about the socket (protocol, state,
@@ -92,50 +90,13 @@ func (s *sock) holders(fresh bool) ([]image.Holder, error) {
 // infoText is info's content.
 func infoText(img *image.Image, uid uint32, hs []image.Holder) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "protocol %s (%d)\n", protoName(img.Type, img.Protocol), img.Protocol)
-	fmt.Fprintf(&b, "state %s\n", stateName(img.Type, img.State))
-	fmt.Fprintf(&b, "local %s\n", addrText(img.Local))
-	fmt.Fprintf(&b, "peer %s\n", addrText(img.Peer))
+	fmt.Fprintf(&b, "protocol %s (%d)\n", image.SocketName(img.Type, img.Protocol), img.Protocol)
+	fmt.Fprintf(&b, "state %s\n", image.SSStateName(img.Type, img.State))
+	fmt.Fprintf(&b, "local %s\n", image.AddrPortString(img.Local))
+	fmt.Fprintf(&b, "peer %s\n", image.AddrPortString(img.Peer))
 	fmt.Fprintf(&b, "uid %d\n", uid)
 	for _, h := range hs {
 		fmt.Fprintf(&b, "holder %d %d %s\n", h.Pid, h.Fd, h.Comm)
 	}
 	return b.String()
-}
-
-func protoName(typ, proto uint16) string {
-	switch {
-	case typ == unix.SOCK_RAW:
-		return "raw"
-	case proto == unix.IPPROTO_UDP:
-		return "udp"
-	case proto == unix.IPPROTO_UDPLITE:
-		return "udplite"
-	case proto == unix.IPPROTO_TCP:
-		return "tcp"
-	}
-	return "unknown"
-}
-
-// stateName names a sock_diag state as ss does.
-func stateName(typ uint16, state uint8) string {
-	names := map[uint8]string{
-		1: "ESTAB", 2: "SYN-SENT", 3: "SYN-RECV", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2",
-		6: "TIME-WAIT", 7: "UNCONN", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN",
-		11: "CLOSING", 12: "NEW-SYN-RECV",
-	}
-	if state == 7 && typ == unix.SOCK_STREAM {
-		return "CLOSE"
-	}
-	if n, ok := names[state]; ok {
-		return n
-	}
-	return fmt.Sprintf("%d", state)
-}
-
-func addrText(ap netip.AddrPort) string {
-	if !ap.IsValid() {
-		return "0.0.0.0:0"
-	}
-	return ap.String()
 }

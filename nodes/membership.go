@@ -338,12 +338,8 @@ func (n *membershipFile) setFilter(h *handle, text string, guards []held.Guard) 
 
 // membershipText is a membership file's content.
 func membershipText(m image.Membership, ifname string) string {
-	mode := "exclude"
-	if m.Mode == image.ModeInclude {
-		mode = "include"
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "group %s\ninterface %s\nifindex %d\nmode %s\nsources", m.Group, ifname, m.Ifindex, mode)
+	fmt.Fprintf(&b, "group %s\ninterface %s\nifindex %d\nmode %s\nsources", m.Group, ifname, m.Ifindex, image.ModeName(m.Mode))
 	for _, src := range m.Sources {
 		b.WriteString(" " + src.String())
 	}
@@ -360,19 +356,16 @@ func checkFilterText(text string, k image.MembershipKey) error {
 }
 
 // parseFilter reads text written to a membership file. set says whether
-// it names a filter at all. A text that gives both mode and sources must
-// give a filter a socket can have.
+// it names a filter at all. The sources must pass the rules of an image's
+// (image.Membership.Check), and a text that gives both mode and sources
+// must give a filter a socket can have.
 func parseFilter(text string, m image.Membership, ifname string) (mode uint32, sources []netip.Addr, set bool, err error) {
+	name := "membership/" + m.Group.String() + "@" + ifname
 	bad := func(format string, args ...any) (uint32, []netip.Addr, bool, error) {
-		return 0, nil, false, &image.AttrError{Attr: "membership/" + m.Group.String() + "@" + ifname, Reason: fmt.Sprintf(format, args...)}
+		return 0, nil, false, &image.AttrError{Attr: name, Reason: fmt.Sprintf(format, args...)}
 	}
 	mode, sources = m.Mode, slices.Clone(m.Sources)
 	sawMode, sawSources := false, false
-	defer func() {
-		if err == nil && sawMode && sawSources && mode == image.ModeInclude && len(sources) == 0 {
-			mode, sources, set, err = bad("mode include with no sources is no membership (rm the file to leave)")
-		}
-	}()
 	for line := range strings.Lines(text) {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -392,25 +385,22 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 				return bad("line %q does not name ifindex %d", strings.TrimSpace(line), m.Ifindex)
 			}
 		case "mode":
-			if len(f) != 2 || (f[1] != "include" && f[1] != "exclude") {
-				return bad("line %q: mode is include or exclude", strings.TrimSpace(line))
+			var ok bool
+			if len(f) == 2 {
+				mode, ok = image.ModeByName(f[1])
 			}
-			mode = image.ModeExclude
-			if f[1] == "include" {
-				mode = image.ModeInclude
+			if !ok {
+				return bad("line %q: mode is include or exclude", strings.TrimSpace(line))
 			}
 			sawMode = true
 		case "sources":
 			sources = nil
 			for _, a := range f[1:] {
 				addr, err := netip.ParseAddr(a)
-				if err != nil || !addr.Is4() || addr.IsMulticast() || addr.IsUnspecified() || addr == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-					return bad("source %q is not a unicast IPv4 address", a)
+				if err != nil || !addr.Is4() {
+					return bad("source %q is not a dotted-quad IPv4 address", a)
 				}
 				sources = append(sources, addr)
-			}
-			if len(sources) > image.MaxSources {
-				return bad("%d sources, more than igmp_max_msf (%d)", len(sources), image.MaxSources)
 			}
 			sawSources = true
 		default:
@@ -421,7 +411,17 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 		sources = nil
 	}
 	slices.SortFunc(sources, func(a, b netip.Addr) int { return a.Compare(b) })
-	return mode, slices.Compact(sources), sawMode || sawSources, nil
+	sources = slices.Compact(sources)
+	// Only a text that gives both mode and sources gives the whole filter;
+	// otherwise its sources are judged alone.
+	probe := image.Membership{Group: m.Group, Ifindex: m.Ifindex, Mode: image.ModeExclude, Sources: sources}
+	if sawMode && sawSources {
+		probe.Mode = mode
+	}
+	if err := probe.Check(); err != nil {
+		return 0, nil, false, image.Rename(err, name)
+	}
+	return mode, sources, sawMode || sawSources, nil
 }
 
 // parseMembershipName reads GROUP@IFNAME: an error that unwraps to EINVAL
@@ -436,8 +436,11 @@ func parseMembershipName(name string) (image.MembershipKey, string, error) {
 		return bad("a membership is named GROUP@IFNAME")
 	}
 	group, err := netip.ParseAddr(g)
-	if err != nil || !group.Is4() || !group.IsMulticast() {
-		return bad(fmt.Sprintf("%q is not an IPv4 multicast group", g))
+	if err != nil || !group.Is4() {
+		return bad(fmt.Sprintf("group %q is not a dotted-quad IPv4 address", g))
+	}
+	if err := image.CheckGroup(group); err != nil {
+		return image.MembershipKey{}, "", image.Rename(err, membershipPath+"/"+name)
 	}
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {

@@ -72,8 +72,8 @@ func writeText(w io.Writer, img *image.Image) error {
 	line(image.AttrType, false, fmt.Sprintf("%s (%d)", image.TypeName(img.Type), img.Type))
 	line(image.AttrProtocol, false, fmt.Sprintf("%s (%d)", image.ProtocolName(img.Protocol), img.Protocol))
 	line(image.AttrState, false, fmt.Sprintf("%s (%d)", image.StateName(img.State), img.State))
-	line(image.AttrLocal, false, addrPort(img.Local))
-	line(image.AttrPeer, false, addrPort(img.Peer))
+	line(image.AttrLocal, false, image.AddrPortString(img.Local))
+	line(image.AttrPeer, false, image.AddrPortString(img.Peer))
 	c := img.Clone()
 	c.Canonicalize()
 	opts := image.OptionsFor(img.Type)
@@ -88,15 +88,11 @@ func writeText(w io.Writer, img *image.Image) error {
 		for _, m := range c.Memberships {
 			v := fmt.Sprintf("%s ifindex %d%s address %s", m.Group, m.Ifindex, ifName(int(m.Ifindex)), m.Address)
 			if m.HasFilter() {
-				mode := "exclude"
-				if m.Mode == image.ModeInclude {
-					mode = "include"
-				}
 				srcs := make([]string, len(m.Sources))
 				for i, s := range m.Sources {
 					srcs[i] = s.String()
 				}
-				v += " filter " + mode + " " + strings.Join(srcs, ",")
+				v += " filter " + image.ModeName(m.Mode) + " " + strings.Join(srcs, ",")
 			}
 			line(image.AttrMreq, true, v)
 		}

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"net/netip"
-	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 
+	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -72,16 +68,16 @@ func runLs(c *cli.Context) error {
 		return fmt.Errorf("ls: %w", err)
 	}
 	count := !c.Bool("no-memberships")
-	anyGroups := count && igmpHasGroups()
+	anyGroups := count && netlinkio.AnyGroups()
 	entries := make([]lsEntry, 0, len(socks))
 	for _, s := range socks {
 		e := lsEntry{
 			Inode:    s.Inode,
 			Type:     image.TypeName(s.Type),
-			Protocol: protocolJSON(s.Protocol),
+			Protocol: image.ProtocolJSON(s.Protocol),
 			State:    image.StateName(s.State),
-			Local:    addrPort(s.Local),
-			Peer:     addrPort(s.Peer),
+			Local:    image.AddrPortString(s.Local),
+			Peer:     image.AddrPortString(s.Peer),
 			UID:      s.UID,
 			Holders:  []lsHolder{},
 		}
@@ -142,58 +138,7 @@ func distinctPids(hs []lsHolder) int {
 // protoColumn is the PROTO column: udp, udplite, tcp, or raw:N.
 func protoColumn(typ, proto uint16) string {
 	if typ == unix.SOCK_RAW {
-		return "raw:" + strconv.Itoa(int(proto))
+		return image.SocketName(typ, proto) + ":" + strconv.Itoa(int(proto))
 	}
-	return image.ProtocolName(proto)
-}
-
-// protocolJSON is the protocol as the image's JSON form gives it.
-func protocolJSON(proto uint16) any {
-	name := image.ProtocolName(proto)
-	if n, err := strconv.Atoi(name); err == nil {
-		return n
-	}
-	return name
-}
-
-func addrPort(ap netip.AddrPort) string {
-	if !ap.Addr().IsValid() {
-		return netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port()).String()
-	}
-	return ap.String()
-}
-
-// igmpHasGroups reports whether any interface of this network namespace has
-// joined an IPv4 group other than 224.0.0.1, which the kernel joins on every
-// multicast interface by itself. When none has, no socket has a membership.
-// If /proc/net/igmp cannot be read it answers true, so counts are computed.
-func igmpHasGroups() bool {
-	f, err := os.Open("/proc/self/net/igmp")
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	allHosts := netip.AddrFrom4([4]byte{224, 0, 0, 1})
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "\t") {
-			continue // an interface line, or the header
-		}
-		fields := strings.Fields(line)
-		if len(fields) == 0 || len(fields[0]) != 8 {
-			continue
-		}
-		v, err := strconv.ParseUint(fields[0], 16, 32)
-		if err != nil {
-			return true
-		}
-		// The kernel prints the __be32 group as a host-order number.
-		var a [4]byte
-		binary.NativeEndian.PutUint32(a[:], uint32(v))
-		if netip.AddrFrom4(a) != allHosts {
-			return true
-		}
-	}
-	return sc.Err() != nil
+	return image.SocketName(typ, proto)
 }

@@ -1,9 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/inetcr/inetcr/fs"
 	"github.com/urfave/cli/v2"
 )
 
@@ -31,8 +32,8 @@ func mountCommand() *cli.Command {
 			defer b.Close()
 			mp := c.Args().First()
 			if err := runMount(mp, mountOptions{AllowOther: c.Bool("allow-other"), Debug: c.Bool("debug"), Backend: b}); err != nil {
-				if strings.HasPrefix(err.Error(), "mount ") {
-					return err
+				if me := (*fs.MountError)(nil); errors.As(err, &me) {
+					return err // it names the mount point
 				}
 				return fmt.Errorf("mount %s: %w", mp, err)
 			}

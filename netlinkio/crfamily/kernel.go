@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/mdlayher/genetlink"
@@ -137,15 +138,21 @@ func inodeAttr(inode uint64) []byte {
 }
 
 // kernelErr unwraps netlink's OpError, whose Op is only "receive", to the
-// errno the family answered with, so that errors.Is(err, syscall.ENOENT)
+// errno the family answered with (its ENOENT, no socket of that inode, as
+// image.ErrNoSocket), so that errors.Is(err, syscall.ENOENT)
 // holds and the message says which socket and operation failed. The text of
 // an extended ack, when the kernel sent one, is kept.
 func kernelErr(op string, inode uint64, err error) error {
 	var oe *netlink.OpError
 	if errors.As(err, &oe) {
 		err = oe.Err
+		if errors.Is(err, syscall.ENOENT) {
+			// The family answers a request on an inode it finds no
+			// socket for with ENOENT.
+			err = image.ErrNoSocket
+		}
 		if oe.Message != "" {
-			err = fmt.Errorf("%s: %w", oe.Message, oe.Err)
+			err = fmt.Errorf("%s: %w", oe.Message, err)
 		}
 	}
 	return &image.OpError{Op: op, Inode: inode, Err: err}

@@ -27,27 +27,7 @@ func (o *Option) Wire(v Value) ([]byte, bool) {
 // appendWire appends the value's attribute, padded, or nothing when it is
 // absent. It writes into b directly, so that encoding a whole image
 // allocates nothing per option.
-func (o *Option) appendWire(b []byte, v Value) []byte {
-	switch o.Kind {
-	case Flag, BufLock:
-		if v.Num == 0 {
-			return b
-		}
-		return appendAttrHeader(b, o.Attr, 0)
-	case U8:
-		return append(appendAttrHeader(b, o.Attr, 1), byte(v.Num), 0, 0, 0)
-	case U32, BufSize, IfIndexBE:
-		return native.AppendUint32(appendAttrHeader(b, o.Attr, 4), uint32(v.Num))
-	case Micros:
-		return native.AppendUint64(appendAttrHeader(b, o.Attr, 8), v.Num) // Ext: appendExt
-	case Linger:
-		b = native.AppendUint32(appendAttrHeader(b, o.Attr, 8), uint32(v.Num))
-		return native.AppendUint32(b, uint32(v.Num2))
-	case IfName, InAddr, RawOptions:
-		return AppendAttr(b, o.Attr, v.Bytes)
-	}
-	return b
-}
+func (o *Option) appendWire(b []byte, v Value) []byte { return kinds[o.Kind].wire(b, o, v) }
 
 // appendExt appends a Micros row's Ext attribute when the value needs it.
 func (o *Option) appendExt(b []byte, v Value) []byte {
@@ -59,109 +39,20 @@ func (o *Option) appendExt(b []byte, v Value) []byte {
 
 // Unwire parses and validates an attribute payload.
 func (o *Option) Unwire(b []byte) (Value, error) {
-	if need := kinds[o.Kind].size; need >= 0 && len(b) != need {
+	k := &kinds[o.Kind]
+	if need := k.size; need >= 0 && len(b) != need {
 		return Value{}, AttrErrorf(o.Attr, "length %d, want %d", len(b), need)
 	}
-	var v Value
-	switch o.Kind {
-	case Flag, BufLock:
-		v.Num = 1
-	case U8:
-		v.Num = uint64(b[0])
-	case U32, BufSize, IfIndexBE:
-		v.Num = uint64(native.Uint32(b))
-	case Micros:
-		v.Num = native.Uint64(b)
-	case Linger:
-		v.Num, v.Num2 = uint64(native.Uint32(b)), uint64(native.Uint32(b[4:]))
-	default:
-		v.Bytes = append([]byte{}, b...)
-	}
+	v := k.unwire(b)
 	return v, o.Check(v)
 }
 
 // Check validates a value against the row: range, length, form.
-func (o *Option) Check(v Value) error {
-	switch o.Kind {
-	case Flag, BufLock:
-		if v.Num > 1 {
-			return AttrErrorf(o.Attr, "value %d is not 0 or 1", v.Num)
-		}
-	case Micros:
-		if v.Num2 != 0 {
-			if v.Num >= 1e6 {
-				return AttrErrorf(o.Attr, "%d microseconds below the second of %s", v.Num, AttrName(o.Ext))
-			}
-			if v.Num2 <= (MaxMicros-v.Num)/1e6 {
-				return AttrErrorf(o.Ext, "%d s with %d µs is at most %d µs: %s alone holds it", v.Num2, v.Num, uint64(MaxMicros), o.AttrName())
-			}
-			if v.Num2 > MaxTimeoutSec {
-				return AttrErrorf(o.Ext, "%d s out of range 0-%d", v.Num2, uint64(MaxTimeoutSec))
-			}
-			return nil
-		}
-		if v.Num < o.Min || v.Num > o.Max {
-			return AttrErrorf(o.Attr, "value %d out of range %d-%d", v.Num, o.Min, o.Max)
-		}
-	case U8, U32, IfIndexBE:
-		if v.Num < o.Min || v.Num > o.Max {
-			return AttrErrorf(o.Attr, "value %d out of range %d-%d", v.Num, o.Min, o.Max)
-		}
-	case BufSize:
-		if v.Num < o.Min || v.Num > o.Max || v.Num%2 != 0 {
-			return AttrErrorf(o.Attr, "value %d is not an even size in %d-%d", v.Num, o.Min, o.Max)
-		}
-	case Linger:
-		if v.Num > 1 {
-			return AttrErrorf(o.Attr, "l_onoff %d is not 0 or 1", v.Num)
-		}
-		if v.Num2 > o.Max {
-			return AttrErrorf(o.Attr, "l_linger %d out of range 0-%d", v.Num2, o.Max)
-		}
-	case IfName:
-		if len(v.Bytes) > 15 {
-			return AttrErrorf(o.Attr, "interface name of %d bytes, at most 15", len(v.Bytes))
-		}
-		if !validIfName(v.Bytes) {
-			return AttrErrorf(o.Attr, "interface name %q: only printable ASCII without slash, colon or space", v.Bytes)
-		}
-	case InAddr:
-		if len(v.Bytes) != 4 {
-			return AttrErrorf(o.Attr, "address of %d bytes, want 4", len(v.Bytes))
-		}
-	case RawOptions:
-		if len(v.Bytes) > MaxIPOptions {
-			return AttrErrorf(o.Attr, "%d bytes of IP options; at most %d", len(v.Bytes), MaxIPOptions)
-		}
-		if len(v.Bytes)%4 != 0 {
-			return AttrErrorf(o.Attr, "IP options of length %d, not a multiple of 4 (pad with 00)", len(v.Bytes))
-		}
-	}
-	return nil
-}
+func (o *Option) Check(v Value) error { return kinds[o.Kind].check(o, v) }
 
 // Format returns the text of a value as the tree shows it, without the
 // trailing newline.
-func (o *Option) Format(v Value) string {
-	switch o.Kind {
-	case Linger:
-		return strconv.FormatUint(v.Num, 10) + " " + strconv.FormatUint(v.Num2, 10)
-	case IfName:
-		return string(v.Bytes)
-	case InAddr:
-		if len(v.Bytes) != 4 {
-			return ""
-		}
-		return netip.AddrFrom4([4]byte(v.Bytes)).String()
-	case RawOptions:
-		return hex.EncodeToString(v.Bytes)
-	case Micros:
-		if v.Num2 != 0 {
-			return fmt.Sprintf("%d%06d", v.Num2, v.Num)
-		}
-	}
-	return strconv.FormatUint(v.Num, 10)
-}
+func (o *Option) Format(v Value) string { return kinds[o.Kind].format(v) }
 
 // Parse reads a value from text as written to the tree: one value, one
 // optional trailing newline, integers in decimal or 0x-hex.
@@ -171,56 +62,207 @@ func (o *Option) Parse(text string) (Value, error) {
 		return Value{}, &AttrError{Attr: o.Path(), Reason: "more than one line"}
 	}
 	s = strings.TrimSpace(s)
-	bad := func(why string) (Value, error) {
+	v, why := kinds[o.Kind].parse(s)
+	if why != "" {
 		return Value{}, &AttrError{Attr: o.Path(), Reason: strconv.Quote(s) + " " + why}
 	}
-	var v Value
-	switch o.Kind {
-	case Linger:
-		f := strings.Fields(s)
-		if len(f) != 2 {
-			return bad("is not \"ONOFF SECONDS\"")
-		}
-		a, err1 := parseUint(f[0])
-		b, err2 := parseUint(f[1])
-		if err1 != nil || err2 != nil {
-			return bad("is not two integers")
-		}
-		v.Num, v.Num2 = a, b
-	case IfName:
-		v.Bytes = []byte(s)
-	case InAddr:
-		a, err := netip.ParseAddr(s)
-		if err != nil || !a.Is4() {
-			return bad("is not a dotted-quad IPv4 address")
-		}
-		b := a.As4()
-		v.Bytes = b[:]
-	case RawOptions:
-		b, err := hex.DecodeString(s)
-		if err != nil {
-			return bad("is not hex")
-		}
-		v.Bytes = b
-	case Micros:
-		sec, usec, err := parseMicros(s)
-		if err != nil {
-			return bad("is not a non-negative integer of microseconds up to " + strconv.FormatUint(MaxTimeoutSec, 10) + "999999")
-		}
-		v = MicrosValue(sec, usec)
-	default:
-		n, err := parseUint(s)
-		if err != nil {
-			return bad("is not a non-negative integer")
-		}
-		v.Num = n
-	}
 	if err := o.Check(v); err != nil {
-		ae := err.(*AttrError)
-		return Value{}, &AttrError{Attr: o.Path(), Reason: ae.Reason}
+		return Value{}, Rename(err, o.Path())
 	}
 	return v, nil
 }
+
+// The codecs of the kinds, by what they do: wire* append an attribute,
+// unwire* read its payload (of the kind's size), check* judge a value,
+// format* and parse* are its text (parse* returns why a text is not of the
+// form), text* says what the text is for docs/image-format.md.
+
+func wireFlag(b []byte, o *Option, v Value) []byte {
+	if v.Num == 0 {
+		return b
+	}
+	return appendAttrHeader(b, o.Attr, 0)
+}
+
+func wireU8(b []byte, o *Option, v Value) []byte {
+	return append(appendAttrHeader(b, o.Attr, 1), byte(v.Num), 0, 0, 0)
+}
+
+func wireU32(b []byte, o *Option, v Value) []byte {
+	return native.AppendUint32(appendAttrHeader(b, o.Attr, 4), uint32(v.Num))
+}
+
+func wireU64(b []byte, o *Option, v Value) []byte {
+	return native.AppendUint64(appendAttrHeader(b, o.Attr, 8), v.Num) // Ext: appendExt
+}
+
+func wireLinger(b []byte, o *Option, v Value) []byte {
+	b = native.AppendUint32(appendAttrHeader(b, o.Attr, 8), uint32(v.Num))
+	return native.AppendUint32(b, uint32(v.Num2))
+}
+
+func wireBytes(b []byte, o *Option, v Value) []byte { return AppendAttr(b, o.Attr, v.Bytes) }
+
+func unwireFlag([]byte) Value    { return Value{Num: 1} }
+func unwireU8(b []byte) Value    { return Value{Num: uint64(b[0])} }
+func unwireU32(b []byte) Value   { return Value{Num: uint64(native.Uint32(b))} }
+func unwireU64(b []byte) Value   { return Value{Num: native.Uint64(b)} }
+func unwireBytes(b []byte) Value { return Value{Bytes: append([]byte{}, b...)} }
+func unwireLinger(b []byte) Value {
+	return Value{Num: uint64(native.Uint32(b)), Num2: uint64(native.Uint32(b[4:]))}
+}
+
+func checkFlag(o *Option, v Value) error {
+	if v.Num > 1 {
+		return AttrErrorf(o.Attr, "value %d is not 0 or 1", v.Num)
+	}
+	return nil
+}
+
+func checkRange(o *Option, v Value) error {
+	if v.Num < o.Min || v.Num > o.Max {
+		return AttrErrorf(o.Attr, "value %d out of range %d-%d", v.Num, o.Min, o.Max)
+	}
+	return nil
+}
+
+func checkMicros(o *Option, v Value) error {
+	if v.Num2 == 0 {
+		return checkRange(o, v)
+	}
+	if v.Num >= 1e6 {
+		return AttrErrorf(o.Attr, "%d microseconds below the second of %s", v.Num, AttrName(o.Ext))
+	}
+	if v.Num2 <= (MaxMicros-v.Num)/1e6 {
+		return AttrErrorf(o.Ext, "%d s with %d µs is at most %d µs: %s alone holds it", v.Num2, v.Num, uint64(MaxMicros), o.AttrName())
+	}
+	if v.Num2 > MaxTimeoutSec {
+		return AttrErrorf(o.Ext, "%d s out of range 0-%d", v.Num2, uint64(MaxTimeoutSec))
+	}
+	return nil
+}
+
+func checkBufSize(o *Option, v Value) error {
+	if v.Num < o.Min || v.Num > o.Max || v.Num%2 != 0 {
+		return AttrErrorf(o.Attr, "value %d is not an even size in %d-%d", v.Num, o.Min, o.Max)
+	}
+	return nil
+}
+
+func checkLinger(o *Option, v Value) error {
+	if v.Num > 1 {
+		return AttrErrorf(o.Attr, "l_onoff %d is not 0 or 1", v.Num)
+	}
+	if v.Num2 > o.Max {
+		return AttrErrorf(o.Attr, "l_linger %d out of range 0-%d", v.Num2, o.Max)
+	}
+	return nil
+}
+
+func checkIfName(o *Option, v Value) error {
+	if len(v.Bytes) > 15 {
+		return AttrErrorf(o.Attr, "interface name of %d bytes, at most 15", len(v.Bytes))
+	}
+	if !validIfName(v.Bytes) {
+		return AttrErrorf(o.Attr, "interface name %q: only printable ASCII without slash, colon or space", v.Bytes)
+	}
+	return nil
+}
+
+func checkInAddr(o *Option, v Value) error {
+	if len(v.Bytes) != 4 {
+		return AttrErrorf(o.Attr, "address of %d bytes, want 4", len(v.Bytes))
+	}
+	return nil
+}
+
+func checkRawOptions(o *Option, v Value) error {
+	if len(v.Bytes) > MaxIPOptions {
+		return AttrErrorf(o.Attr, "%d bytes of IP options; at most %d", len(v.Bytes), MaxIPOptions)
+	}
+	if len(v.Bytes)%4 != 0 {
+		return AttrErrorf(o.Attr, "IP options of length %d, not a multiple of 4 (pad with 00)", len(v.Bytes))
+	}
+	return nil
+}
+
+func formatUint(v Value) string   { return strconv.FormatUint(v.Num, 10) }
+func formatLinger(v Value) string { return formatUint(v) + " " + strconv.FormatUint(v.Num2, 10) }
+func formatBytes(v Value) string  { return string(v.Bytes) }
+func formatHex(v Value) string    { return hex.EncodeToString(v.Bytes) }
+
+func formatInAddr(v Value) string {
+	if len(v.Bytes) != 4 {
+		return ""
+	}
+	return netip.AddrFrom4([4]byte(v.Bytes)).String()
+}
+
+func formatMicros(v Value) string {
+	if v.Num2 != 0 {
+		return fmt.Sprintf("%d%06d", v.Num2, v.Num)
+	}
+	return formatUint(v)
+}
+
+func parseNum(s string) (Value, string) {
+	n, err := parseUint(s)
+	if err != nil {
+		return Value{}, "is not a non-negative integer"
+	}
+	return Value{Num: n}, ""
+}
+
+func parseLinger(s string) (Value, string) {
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return Value{}, "is not \"ONOFF SECONDS\""
+	}
+	a, err1 := parseUint(f[0])
+	b, err2 := parseUint(f[1])
+	if err1 != nil || err2 != nil {
+		return Value{}, "is not two integers"
+	}
+	return Value{Num: a, Num2: b}, ""
+}
+
+func parseBytes(s string) (Value, string) { return Value{Bytes: []byte(s)}, "" }
+
+func parseInAddr(s string) (Value, string) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Is4() {
+		return Value{}, "is not a dotted-quad IPv4 address"
+	}
+	b := a.As4()
+	return Value{Bytes: b[:]}, ""
+}
+
+func parseHex(s string) (Value, string) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return Value{}, "is not hex"
+	}
+	return Value{Bytes: b}, ""
+}
+
+func parseMicrosText(s string) (Value, string) {
+	sec, usec, err := parseMicros(s)
+	if err != nil {
+		return Value{}, "is not a non-negative integer of microseconds up to " + strconv.FormatUint(MaxTimeoutSec, 10) + "999999"
+	}
+	return MicrosValue(sec, usec), ""
+}
+
+func textFlag(*Option) string    { return "0 or 1" }
+func textRange(o *Option) string { return fmt.Sprintf("integer %d-%d", o.Min, o.Max) }
+func textEven(o *Option) string  { return fmt.Sprintf("even integer %d-%d", o.Min, o.Max) }
+func textMicros(o *Option) string {
+	return fmt.Sprintf("microseconds %d-%d999999", o.Min, uint64(MaxTimeoutSec))
+}
+func textLinger(o *Option) string { return fmt.Sprintf("ONOFF SECONDS: 0 or 1, then 0-%d", o.Max) }
+func textIfName(*Option) string   { return "interface name, empty for none" }
+func textInAddr(*Option) string   { return "dotted quad" }
+func textHex(*Option) string      { return "lowercase hex, empty for none" }
 
 func parseUint(s string) (uint64, error) {
 	if rest, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {

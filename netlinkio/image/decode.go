@@ -194,7 +194,7 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 		}
 		if !o.Types.Has(img.Type) {
 			if present {
-				return AttrErrorf(o.Attr, "does not apply to %s sockets", TypeName(img.Type))
+				return NotApplicable(AttrName(o.Attr), img.Type)
 			}
 			continue
 		}

@@ -12,8 +12,6 @@ import (
 // past it fails at the join (ENOBUFS) and is rolled back.
 const MaxMemberships = MaxImageSize / 16
 
-var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
-
 // MaxSources is the most sources of one filter the format holds: each
 // takes 8 bytes. The kernel's limit, net.ipv4.igmp_max_msf (10 by
 // default), is per network namespace, as MaxMemberships says.
@@ -28,12 +26,6 @@ func parseMreqn(a Attr) (Membership, error) {
 		Address: netip.AddrFrom4([4]byte(a.Data[4:8])),
 		Ifindex: int32(native.Uint32(a.Data[8:12])),
 	}
-	if !m.Group.IsMulticast() {
-		return m, AttrErrorf(a.Type, "group %s is not an IPv4 multicast address", m.Group)
-	}
-	if m.Ifindex <= 0 {
-		return m, AttrErrorf(a.Type, "group %s has ifindex %d; a membership names its interface", m.Group, m.Ifindex)
-	}
 	return m, nil
 }
 
@@ -42,10 +34,10 @@ func decodeMemberships(img *Image, seen map[uint16]Attr) error {
 	filters, hasFilters := seen[AttrSourceFilters]
 	if !MembershipApplies(img.Type) {
 		if hasList {
-			return AttrErrorf(AttrMembership, "does not apply to %s sockets", TypeName(img.Type))
+			return NotApplicable(AttrName(AttrMembership), img.Type)
 		}
 		if hasFilters {
-			return AttrErrorf(AttrSourceFilters, "does not apply to %s sockets", TypeName(img.Type))
+			return NotApplicable(AttrName(AttrSourceFilters), img.Type)
 		}
 		return nil
 	}
@@ -68,14 +60,8 @@ func decodeMemberships(img *Image, seen map[uint16]Attr) error {
 		if err != nil {
 			return err
 		}
-		if _, dup := index[m.Key()]; dup {
-			return AttrErrorf(AttrMreq, "group %s on ifindex %d is listed twice", m.Group, m.Ifindex)
-		}
-		index[m.Key()] = len(img.Memberships)
+		index[m.Key()] = len(img.Memberships) // a second entry is Validate's to refuse
 		img.Memberships = append(img.Memberships, m)
-	}
-	if len(img.Memberships) > MaxMemberships {
-		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)
 	}
 	if !hasFilters {
 		return nil
@@ -130,9 +116,6 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 		return err
 	}
 	m.Mode = native.Uint32(parts[1].Data)
-	if m.Mode != ModeExclude && m.Mode != ModeInclude {
-		return AttrErrorf(AttrMsfMode, "mode %d is neither MCAST_EXCLUDE (0) nor MCAST_INCLUDE (1)", m.Mode)
-	}
 	for _, s := range parts[2:] {
 		if s.Type != AttrMsfSource {
 			return &AttrError{Attr: "IPOPT_SOURCE_FILTER", Reason: fmt.Sprintf("holds %s after the mode; only IPOPT_MSF_SOURCE belongs there", AttrName(s.Type))}
@@ -140,25 +123,10 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 		if err := exactLen(s, 4); err != nil {
 			return err
 		}
-		src := netip.AddrFrom4([4]byte(s.Data))
-		if src.IsMulticast() || src.IsUnspecified() || src == broadcast {
-			return AttrErrorf(AttrMsfSource, "source %s is not a unicast address", src)
-		}
-		for _, have := range m.Sources {
-			if have == src {
-				return AttrErrorf(AttrMsfSource, "source %s is listed twice", src)
-			}
-		}
-		m.Sources = append(m.Sources, src)
-	}
-	if len(m.Sources) > MaxSources {
-		return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
+		m.Sources = append(m.Sources, netip.AddrFrom4([4]byte(s.Data)))
 	}
 	if !m.HasFilter() {
 		return AttrErrorf(AttrSourceFilter, "group %s: EXCLUDE with no sources is the default and is left out", m.Group)
 	}
-	if m.Mode == ModeInclude && len(m.Sources) == 0 {
-		return AttrErrorf(AttrSourceFilter, "group %s: INCLUDE with no sources is no membership", m.Group)
-	}
-	return nil
+	return nil // the filter's rules are Validate's (Membership.Check)
 }

@@ -68,10 +68,7 @@ func membershipPath(k MembershipKey) string {
 
 // filterText is a membership's source filter: its mode, then its sources.
 func filterText(m Membership) string {
-	parts := []string{"exclude"}
-	if m.Mode == ModeInclude {
-		parts[0] = "include"
-	}
+	parts := []string{ModeName(m.Mode)}
 	for _, s := range m.Sources {
 		parts = append(parts, s.String())
 	}

@@ -44,27 +44,7 @@ func fixedRows() []docRow {
 }
 
 // kindText is the text form of a row's file.
-func kindText(o *Option) string {
-	switch o.Kind {
-	case Flag, BufLock:
-		return "0 or 1"
-	case U8, U32, IfIndexBE:
-		return fmt.Sprintf("integer %d-%d", o.Min, o.Max)
-	case BufSize:
-		return fmt.Sprintf("even integer %d-%d", o.Min, o.Max)
-	case Micros:
-		return fmt.Sprintf("microseconds %d-%d999999", o.Min, uint64(MaxTimeoutSec))
-	case Linger:
-		return fmt.Sprintf("ONOFF SECONDS: 0 or 1, then 0-%d", o.Max)
-	case IfName:
-		return "interface name, empty for none"
-	case InAddr:
-		return "dotted quad"
-	case RawOptions:
-		return "lowercase hex, empty for none"
-	}
-	return "?"
-}
+func kindText(o *Option) string { return kinds[o.Kind].text(o) }
 
 // typesText names the socket types a row applies to.
 func typesText(s SocketTypes) string {

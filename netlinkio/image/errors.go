@@ -13,6 +13,9 @@ import (
 type AttrError struct {
 	Attr   string
 	Reason string
+	// field is where in memberships a membership's rule failed
+	// ("[2].sources[1]"), for the JSON form to name; "" for the rest.
+	field string
 }
 
 func (e *AttrError) Error() string { return e.Attr + ": " + e.Reason }
@@ -22,6 +25,22 @@ func (e *AttrError) Unwrap() error { return syscall.EINVAL }
 
 func AttrErrorf(attr uint16, format string, args ...any) error {
 	return &AttrError{Attr: AttrName(attr), Reason: fmt.Sprintf(format, args...)}
+}
+
+// NotApplicable is the refusal of an option or of memberships on a socket
+// type they do not apply to.
+func NotApplicable(attr string, typ uint16) error {
+	return &AttrError{Attr: attr, Reason: "does not apply to " + TypeName(typ) + " sockets"}
+}
+
+// Rename returns err as an *AttrError naming attr: the reason of an
+// *AttrError under another name (a rule judged on the attribute, reported
+// at the file or field that holds it), or any other error's text.
+func Rename(err error, attr string) *AttrError {
+	if ae := (*AttrError)(nil); errors.As(err, &ae) {
+		return &AttrError{Attr: attr, Reason: ae.Reason}
+	}
+	return &AttrError{Attr: attr, Reason: err.Error()}
 }
 
 // OpError is a failed operation on one socket, wrapped with what was being
@@ -46,23 +65,27 @@ func (e *OpError) Error() string {
 
 func (e *OpError) Unwrap() error { return e.Err }
 
-// describe words the errors a user meets most in the tree's terms.
+// describe words the errors a user meets most in the tree's terms: a
+// socket that is gone is "no such socket"; any other error, an ENOENT of a
+// file among them, says what it is.
 func describe(err error) string {
-	switch {
-	case errors.Is(err, syscall.ENOENT) && !isAttrError(err):
-		var errno syscall.Errno
-		if errors.As(err, &errno) && errno == syscall.ENOENT {
-			return "no such socket"
-		}
+	if errors.Is(err, ErrNoSocket) {
+		return ErrNoSocket.Error()
 	}
 	return err.Error()
 }
 
-func isAttrError(err error) bool {
-	var ae *AttrError
-	return errors.As(err, &ae)
-}
+// NoSocketError is the error of an inode that no process holds as an
+// AF_INET socket (any more). It unwraps to ENOENT, so errors.Is(err,
+// syscall.ENOENT) holds and a file system maps it to that errno.
+type NoSocketError struct{}
+
+func (*NoSocketError) Error() string { return "no such socket" }
+
+// Unwrap makes errors.Is(err, syscall.ENOENT) hold.
+func (*NoSocketError) Unwrap() error { return syscall.ENOENT }
 
 // ErrNoSocket is returned for an inode that no process holds as an AF_INET
-// socket.
-var ErrNoSocket = syscall.ENOENT
+// socket. It is the one error that means so: a missing /proc file or any
+// other ENOENT is not it.
+var ErrNoSocket error = &NoSocketError{}

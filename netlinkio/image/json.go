@@ -50,10 +50,10 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	}
 	field("family", familyName(c.Family))
 	field("type", TypeName(c.Type))
-	field("protocol", protocolJSON(c.Protocol))
+	field("protocol", ProtocolJSON(c.Protocol))
 	field("state", StateName(c.State))
-	field("local", addrPortString(c.Local))
-	field("peer", addrPortString(c.Peer))
+	field("local", AddrPortString(c.Local))
+	field("peer", AddrPortString(c.Peer))
 	for _, dir := range []string{"sockopt", "ipopt"} {
 		b.WriteString(`,"` + dir + `":{`)
 		n := 0
@@ -91,7 +91,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 				Group:   m.Group.String(),
 				Ifindex: m.Ifindex,
 				Address: addr.String(),
-				Mode:    modeName(m.Mode),
+				Mode:    ModeName(m.Mode),
 				Sources: srcs,
 			})
 			if err != nil {
@@ -287,7 +287,7 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	switch {
 	case !MembershipApplies(img.Type):
 		if has {
-			return nil, &AttrError{Attr: "memberships", Reason: "does not apply to " + TypeName(img.Type) + " sockets"}
+			return nil, NotApplicable("memberships", img.Type)
 		}
 	case !has:
 		return nil, &AttrError{Attr: "memberships", Reason: "missing (an empty list is [])"}
@@ -296,10 +296,12 @@ func decodeImageJSON(data []byte) (*Image, error) {
 			return nil, err
 		}
 	}
-	img.Canonicalize()
+	// Validate before sorting, so that an error names the field by its
+	// place in the input.
 	if err := img.Validate(); err != nil {
 		return nil, jsonFieldError(err)
 	}
+	img.Canonicalize()
 	return img, nil
 }
 
@@ -316,7 +318,7 @@ func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
 			return &AttrError{Attr: field, Reason: "unknown option"}
 		}
 		if !o.Types.Has(img.Type) {
-			return &AttrError{Attr: field, Reason: "does not apply to " + TypeName(img.Type) + " sockets"}
+			return NotApplicable(field, img.Type)
 		}
 		var text string
 		if err := strictUnmarshal(kv.val, &text); err != nil {
@@ -324,11 +326,7 @@ func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
 		}
 		v, err := o.Parse(text)
 		if err != nil {
-			var ae *AttrError
-			if errors.As(err, &ae) {
-				return &AttrError{Attr: field, Reason: ae.Reason}
-			}
-			return &AttrError{Attr: field, Reason: err.Error()}
+			return Rename(err, field)
 		}
 		img.Values[o.Attr] = v
 		set[o.Name] = true
@@ -378,9 +376,6 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%q is not a dotted-quad IPv4 address", s)}
 				}
 				if kv.key == "group" {
-					if !a.IsMulticast() {
-						return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a multicast group", a)}
-					}
 					m.Group = a
 				} else {
 					m.Address = a
@@ -391,7 +386,7 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a number", kv.val)}
 				}
 				v, err := strconv.ParseInt(n.String(), 10, 32)
-				if err != nil || v <= 0 {
+				if err != nil {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not an interface index (1-%d)", n, 1<<31-1)}
 				}
 				m.Ifindex = int32(v)
@@ -400,14 +395,11 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 				if err := strictUnmarshal(kv.val, &s); err != nil {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a string", kv.val)}
 				}
-				switch s {
-				case "exclude":
-					m.Mode = ModeExclude
-				case "include":
-					m.Mode = ModeInclude
-				default:
+				mode, ok := ModeByName(s)
+				if !ok {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%q is neither \"exclude\" nor \"include\"", s)}
 				}
+				m.Mode = mode
 			case "sources":
 				var ss []string
 				if err := strictUnmarshal(kv.val, &ss); err != nil || ss == nil {
@@ -417,12 +409,6 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 					a, err := netip.ParseAddr(s)
 					if err != nil || !a.Is4() {
 						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("%q is not a dotted-quad IPv4 address", s)}
-					}
-					if a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("source %s is not a unicast address", a)}
-					}
-					if slices.Contains(m.Sources, a) {
-						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("source %s is listed twice", a)}
 					}
 					m.Sources = append(m.Sources, a)
 				}
@@ -435,23 +421,9 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 				return &AttrError{Attr: at + "." + k, Reason: "missing"}
 			}
 		}
-		if m.Mode == ModeInclude && len(m.Sources) == 0 {
-			return &AttrError{Attr: at + ".sources", Reason: "mode include with no sources is no membership"}
-		}
-		if len(m.Sources) > MaxSources {
-			return &AttrError{Attr: at + ".sources", Reason: fmt.Sprintf("%d sources, more than an image holds (%d)", len(m.Sources), MaxSources)}
-		}
-		for j, prev := range img.Memberships {
-			if prev.Key() == m.Key() {
-				return &AttrError{Attr: at, Reason: fmt.Sprintf("group %s on ifindex %d is already memberships[%d]", m.Group, m.Ifindex, j)}
-			}
-		}
 		img.Memberships = append(img.Memberships, m)
 	}
-	if len(img.Memberships) > MaxMemberships {
-		return &AttrError{Attr: "memberships", Reason: fmt.Sprintf("%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)}
-	}
-	return nil
+	return nil // the rules are Validate's, which names the field
 }
 
 // keyValue is one member of a JSON object, in document order.
@@ -479,7 +451,10 @@ func jsonObject(data []byte, where string) ([]keyValue, error) {
 		if err != nil {
 			return nil, &AttrError{Attr: where, Reason: jsonSyntax(err)}
 		}
-		key := tok.(string) // object keys are always strings
+		key, ok := tok.(string)
+		if !ok { // object keys are always strings; a decoder that said otherwise is a syntax error
+			return nil, &AttrError{Attr: where, Reason: fmt.Sprintf("key %v is not a string", tok)}
+		}
 		for _, kv := range out {
 			if kv.key == key {
 				return nil, &AttrError{Attr: qualify(where, key), Reason: "repeated key"}
@@ -583,7 +558,7 @@ func jsonFieldError(err error) error {
 		field = strings.ToLower(ae.Attr)
 	case "IPOPT_MEMBERSHIP", "IPOPT_MREQ", "IPOPT_SOURCE_FILTERS", "IPOPT_SOURCE_FILTER",
 		"IPOPT_MSF_MREQ", "IPOPT_MSF_MODE", "IPOPT_MSF_SOURCE":
-		field = "memberships"
+		field = "memberships" + ae.field
 	default:
 		for i := range Options {
 			if Options[i].AttrName() == ae.Attr {

@@ -48,11 +48,22 @@ func ProtocolName(proto uint16) string {
 	return strconv.Itoa(int(proto))
 }
 
-func protocolJSON(proto uint16) any {
+// ProtocolJSON is a protocol as the JSON forms (an image's, ls's) give it:
+// its name as ProtocolName gives it, or its number.
+func ProtocolJSON(proto uint16) any {
 	if n, ok := protocolNames[proto]; ok {
 		return n
 	}
 	return proto
+}
+
+// SocketName names a socket's protocol as ls and the tree's info do:
+// "raw" for any raw socket, else ProtocolName's name.
+func SocketName(typ, proto uint16) string {
+	if typ == unix.SOCK_RAW {
+		return "raw"
+	}
+	return ProtocolName(proto)
 }
 
 // stateNames are the TCP states as sock_diag numbers them (include/net/tcp_states.h).
@@ -80,14 +91,53 @@ func StateName(state uint8) string {
 	return strconv.Itoa(int(state))
 }
 
-func modeName(mode uint32) string {
-	if mode == ModeInclude {
-		return "include"
-	}
-	return "exclude"
+// ssStateNames are the states as ss(8) names them, which the tree's info
+// file shows.
+var ssStateNames = [...]string{
+	1: "ESTAB", 2: "SYN-SENT", 3: "SYN-RECV", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2",
+	6: "TIME-WAIT", 7: "UNCONN", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN",
+	11: "CLOSING", 12: "NEW-SYN-RECV",
 }
 
-func addrPortString(ap netip.AddrPort) string {
+// SSStateName names a sock_diag state as ss does: "ESTAB", "UNCONN" (a
+// TCP socket's is "CLOSE"), "LISTEN", ...; a number outside the table is
+// written in decimal.
+func SSStateName(typ uint16, state uint8) string {
+	if state == StateClose && typ == unix.SOCK_STREAM {
+		return "CLOSE"
+	}
+	if int(state) < len(ssStateNames) && ssStateNames[state] != "" {
+		return ssStateNames[state]
+	}
+	return strconv.Itoa(int(state))
+}
+
+// modeNames are a filter's modes as the JSON form and the tree's
+// membership files write them.
+var modeNames = [...]string{ModeExclude: "exclude", ModeInclude: "include"}
+
+// ModeName names a filter mode: "include" for MCAST_INCLUDE, "exclude"
+// for anything else.
+func ModeName(mode uint32) string {
+	if mode == ModeInclude {
+		return modeNames[ModeInclude]
+	}
+	return modeNames[ModeExclude]
+}
+
+// ModeByName reads a mode's name as ModeName writes it.
+func ModeByName(name string) (uint32, bool) {
+	for m, n := range modeNames {
+		if n == name {
+			return uint32(m), true
+		}
+	}
+	return 0, false
+}
+
+// AddrPortString writes an address and port as every form shows them:
+// "10.0.0.1:5000", and "0.0.0.0:PORT" for no address.
+func AddrPortString(ap netip.AddrPort) string {
 	if !ap.Addr().IsValid() {
 		return netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port()).String()
 	}

@@ -51,26 +51,33 @@ const (
 	RawOptions
 )
 
-// kindInfo is what the image knows of a kind without looking at a row.
+// kindInfo is what the image knows of a kind without looking at a row:
+// its attribute and, side by side, its codecs (codec.go).
 type kindInfo struct {
-	size int    // the attribute's payload length; -1 when it varies
-	typ  string // the attribute's type as docs/image-format.md shows it
-	flag bool   // absent from an image when off
+	size   int    // the attribute's payload length; -1 when it varies
+	typ    string // the attribute's type as docs/image-format.md shows it
+	flag   bool   // absent from an image when off
+	wire   func(b []byte, o *Option, v Value) []byte
+	unwire func(payload []byte) Value // of size bytes when size >= 0
+	check  func(o *Option, v Value) error
+	format func(v Value) string
+	parse  func(text string) (v Value, whyNot string)
+	text   func(o *Option) string // the file's text as docs/image-format.md says it
 }
 
 // kinds holds every Kind's kindInfo, indexed by Kind.
 var kinds = [...]kindInfo{
-	Flag:       {0, "flag", true},
-	U8:         {1, "u8", false},
-	U32:        {4, "u32", false},
-	BufSize:    {4, "u32", false},
-	BufLock:    {0, "flag", true},
-	Micros:     {8, "u64", false},
-	Linger:     {8, "binary 8", false},
-	IfName:     {-1, "string 0-15", false},
-	InAddr:     {4, "u32 (in_addr)", false},
-	IfIndexBE:  {4, "u32", false},
-	RawOptions: {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false},
+	Flag:       {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	U8:         {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
+	U32:        {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	BufSize:    {4, "u32", false, wireU32, unwireU32, checkBufSize, formatUint, parseNum, textEven},
+	BufLock:    {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	Micros:     {8, "u64", false, wireU64, unwireU64, checkMicros, formatMicros, parseMicrosText, textMicros},
+	Linger:     {8, "binary 8", false, wireLinger, unwireLinger, checkLinger, formatLinger, parseLinger, textLinger},
+	IfName:     {-1, "string 0-15", false, wireBytes, unwireBytes, checkIfName, formatBytes, parseBytes, textIfName},
+	InAddr:     {4, "u32 (in_addr)", false, wireBytes, unwireBytes, checkInAddr, formatInAddr, parseInAddr, textInAddr},
+	IfIndexBE:  {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	RawOptions: {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false, wireBytes, unwireBytes, checkRawOptions, formatHex, parseHex, textHex},
 }
 
 // IsFlag reports whether a value of the kind is left out of an image when

@@ -2,6 +2,7 @@ package image
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 
 	"golang.org/x/sys/unix"
@@ -22,7 +23,7 @@ func (img *Image) Validate() error {
 		v, ok := img.Values[o.Attr]
 		if !o.Types.Has(img.Type) {
 			if ok && (v.Num != 0 || v.Bytes != nil) {
-				return AttrErrorf(o.Attr, "does not apply to %s sockets", TypeName(img.Type))
+				return NotApplicable(AttrName(o.Attr), img.Type)
 			}
 			continue
 		}
@@ -104,50 +105,95 @@ func (img *Image) validateAddresses() error {
 	return nil
 }
 
-// validateMemberships checks the list as a whole, for images that were not
-// decoded (built from JSON or in memory).
+// validateMemberships checks the list: each membership by its own rules
+// (Membership.Check), then the list as a whole. An error for one
+// membership records its index, which the JSON form names
+// (memberships[2].sources[1]).
 func (img *Image) validateMemberships() error {
 	if !MembershipApplies(img.Type) && len(img.Memberships) > 0 {
-		return AttrErrorf(AttrMembership, "does not apply to %s sockets", TypeName(img.Type))
+		return NotApplicable(AttrName(AttrMembership), img.Type)
 	}
 	if len(img.Memberships) > MaxMemberships {
 		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)
 	}
-	seen := map[MembershipKey]bool{}
-	for _, m := range img.Memberships {
-		if m.Address.IsValid() && !m.Address.Is4() {
-			return AttrErrorf(AttrMreq, "group %s: imr_address %s is not an IPv4 address", m.Group, m.Address)
-		}
-		if !m.Group.Is4() || !m.Group.IsMulticast() {
-			return AttrErrorf(AttrMreq, "group %s is not an IPv4 multicast address", m.Group)
-		}
-		if m.Ifindex <= 0 {
-			return AttrErrorf(AttrMreq, "group %s has ifindex %d; a membership names its interface", m.Group, m.Ifindex)
+	seen := make(map[MembershipKey]bool, len(img.Memberships))
+	for i, m := range img.Memberships {
+		if err := m.check(); err != nil {
+			err.field = fmt.Sprintf("[%d].%s", i, err.field)
+			return err
 		}
 		if seen[m.Key()] {
-			return AttrErrorf(AttrMreq, "group %s on ifindex %d is listed twice", m.Group, m.Ifindex)
+			return &AttrError{Attr: AttrName(AttrMreq), Reason: fmt.Sprintf("group %s on ifindex %d is listed twice", m.Group, m.Ifindex), field: fmt.Sprintf("[%d]", i)}
 		}
 		seen[m.Key()] = true
-		if m.Mode != ModeExclude && m.Mode != ModeInclude {
-			return AttrErrorf(AttrMsfMode, "mode %d is neither MCAST_EXCLUDE (0) nor MCAST_INCLUDE (1)", m.Mode)
+	}
+	return nil
+}
+
+// Check judges one membership by the rules every form of it shares (an
+// image, its JSON form, a membership file of the tree): a multicast group
+// on an interface, a known mode, and sources that are unicast, each once,
+// at least one for INCLUDE. The error is an *AttrError naming the
+// attribute that breaks the rule.
+func (m Membership) Check() error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (m Membership) check() *AttrError {
+	bad := func(attr uint16, field, format string, args ...any) *AttrError {
+		return &AttrError{Attr: AttrName(attr), Reason: fmt.Sprintf(format, args...), field: field}
+	}
+	if m.Address.IsValid() && !m.Address.Is4() {
+		return bad(AttrMreq, "address", "group %s: imr_address %s is not an IPv4 address", m.Group, m.Address)
+	}
+	if err := checkGroup(m.Group); err != nil {
+		err.field = "group"
+		return err
+	}
+	if m.Ifindex <= 0 {
+		return bad(AttrMreq, "ifindex", "group %s has ifindex %d; a membership names its interface", m.Group, m.Ifindex)
+	}
+	if m.Mode != ModeExclude && m.Mode != ModeInclude {
+		return bad(AttrMsfMode, "mode", "mode %d is neither MCAST_EXCLUDE (0) nor MCAST_INCLUDE (1)", m.Mode)
+	}
+	if m.Mode == ModeInclude && len(m.Sources) == 0 {
+		return bad(AttrSourceFilter, "sources", "group %s: INCLUDE with no sources is no membership", m.Group)
+	}
+	if len(m.Sources) > MaxSources {
+		return bad(AttrSourceFilter, "sources", "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
+	}
+	for i, s := range m.Sources {
+		field := fmt.Sprintf("sources[%d]", i)
+		if !s.Is4() || s.IsMulticast() || s.IsUnspecified() || s == broadcast {
+			return bad(AttrMsfSource, field, "source %s is not a unicast IPv4 address", s)
 		}
-		if m.Mode == ModeInclude && len(m.Sources) == 0 {
-			return AttrErrorf(AttrSourceFilter, "group %s: INCLUDE with no sources is no membership", m.Group)
-		}
-		if len(m.Sources) > MaxSources {
-			return AttrErrorf(AttrSourceFilter, "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
-		}
-		for i, s := range m.Sources {
-			if !s.Is4() || s.IsMulticast() || s.IsUnspecified() || s == broadcast {
-				return AttrErrorf(AttrMsfSource, "source %s is not a unicast IPv4 address", s)
-			}
-			if slices.Contains(m.Sources[:i], s) {
-				return AttrErrorf(AttrMsfSource, "source %s is listed twice", s)
-			}
+		if slices.Contains(m.Sources[:i], s) {
+			return bad(AttrMsfSource, field, "source %s is listed twice", s)
 		}
 	}
 	return nil
 }
+
+// CheckGroup judges a membership's group: an IPv4 multicast address. The
+// error is an *AttrError naming IPOPT_MREQ.
+func CheckGroup(g netip.Addr) error {
+	if err := checkGroup(g); err != nil {
+		return err
+	}
+	return nil
+}
+
+func checkGroup(g netip.Addr) *AttrError {
+	if !g.Is4() || !g.IsMulticast() {
+		return &AttrError{Attr: AttrName(AttrMreq), Reason: fmt.Sprintf("group %s is not an IPv4 multicast address", g)}
+	}
+	return nil
+}
+
+var broadcast = netip.AddrFrom4([4]byte{255, 255, 255, 255})
 
 // TCP states as sock_diag reports them.
 const (

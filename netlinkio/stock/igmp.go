@@ -1,6 +1,7 @@
 package stock
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -97,6 +98,9 @@ func probeInto(fd int, k image.MembershipKey, b []byte) (image.Membership, int, 
 func memberships(fd, pid int, candidates func(int) ([]image.MembershipKey, error)) ([]image.Membership, error) {
 	cands, err := candidates(pid)
 	if err != nil {
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+			err = image.ErrNoSocket // the holder exited meanwhile, as in hold
+		}
 		return nil, err
 	}
 	var out []image.Membership

@@ -111,7 +111,7 @@ func dupFrom(inode uint64, refs []procfs.Ref, getFd func(pid, fd int) (int, erro
 		}
 		return fd, r.Pid, nil
 	}
-	if errors.Is(last, unix.ESRCH) || errors.Is(last, unix.EBADF) {
+	if errors.Is(last, unix.ESRCH) || errors.Is(last, unix.EBADF) || errors.Is(last, unix.ENOENT) {
 		last = image.ErrNoSocket // the holder exited or closed it meanwhile
 	}
 	return -1, 0, last
