@@ -297,7 +297,7 @@ func (n *membershipFile) Write(ctx context.Context, f fs.FileHandle, data []byte
 		return checkFilterText(text, n.key)
 	})
 	if err != nil && err != errRefused {
-		c := &change{t: n.t, who: caller(ctx), ino: n.ino, op: "write", path: n.path}
+		c := &change{t: n.t, who: opener(ctx, f), ino: n.ino, op: "write", path: n.path}
 		return 0, c.end(err, text)
 	}
 	return w, errno(err)

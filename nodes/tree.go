@@ -51,6 +51,13 @@ type Config struct {
 	// Logger records every change made through the tree and every refusal
 	// (docs/security.md). nil means structured text on stderr.
 	Logger *slog.Logger
+	// WriteBudgetPerUID and WriteBudgetTotal bound the bytes that the write
+	// buffers of open image.bin and membership files hold, charged to their
+	// openers' uids and to the whole server (budget.go, docs/security.md):
+	// a write past the first fails with EDQUOT, past the second with
+	// ENOSPC. 0 means DefaultWriteBudgetPerUID (4 MiB) and
+	// DefaultWriteBudgetTotal (64 MiB); a negative value means no limit.
+	WriteBudgetPerUID, WriteBudgetTotal int
 }
 
 // Defaults of Config.
@@ -68,6 +75,7 @@ type Tree struct {
 	hideTTL time.Duration
 	dirAttr time.Duration
 	log     *slog.Logger
+	budget  *writeBudget
 
 	mu       sync.Mutex
 	rootNode *fs.Inode // set by Root
@@ -82,6 +90,7 @@ type Tree struct {
 // New returns a Tree; its Root is the mount's root node.
 func New(cfg Config) *Tree {
 	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, log: cfg.Logger, socks: map[uint64]*sock{}}
+	t.budget = newWriteBudget(cfg.WriteBudgetPerUID, cfg.WriteBudgetTotal)
 	if t.dirAttr == 0 {
 		t.dirAttr = DefaultDirAttrTimeout
 	}
