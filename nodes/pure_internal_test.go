@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -189,16 +190,22 @@ func TestPageReadersWait(t *testing.T) {
 		t.Fatal("idle with a reader left")
 	default:
 	}
-	// The last close wakes a waiter at once, not at its deadline.
+	// The last close wakes a waiter at once, not at its deadline. (The
+	// count is under sock.mu in the tree; mu stands in for it.)
+	var mu sync.Mutex
 	go func() {
 		time.Sleep(time.Millisecond)
+		mu.Lock()
 		p.close()
+		mu.Unlock()
 	}()
 	start := time.Now()
 	waitIdle(idle, 10*time.Second)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the wait took %v", d)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if p.idle() != nil || p.n != 0 {
 		t.Errorf("after the last close: %d readers", p.n)
 	}
