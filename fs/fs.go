@@ -50,6 +50,11 @@ type Options struct {
 	// the mount keep (nodes.Tree.Prune); a field left zero takes
 	// DefaultPrune's.
 	Prune Prune
+	// WriteBudgetPerUID and WriteBudgetTotal bound the bytes that the
+	// write buffers of open image.bin and membership files hold, per
+	// opener's uid and in all (nodes.Config; 0 takes the defaults, 4 MiB
+	// and 64 MiB, a negative value means no limit).
+	WriteBudgetPerUID, WriteBudgetTotal int
 }
 
 // Prune says how the mount bounds what it keeps of the sockets the kernel
@@ -114,8 +119,13 @@ func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 	}
 	// go-fuse logs through a log.Logger; its lines go to the same handler.
 	logger := slog.NewLogLogger(sl.Handler(), slog.LevelInfo)
-	tree := nodes.New(nodes.Config{Backend: b, Logger: sl})
-	zero, cache := time.Duration(0), KernelCacheTimeout
+	tree := nodes.New(nodes.Config{Backend: b, Logger: sl, KernelCacheTimeout: KernelCacheTimeout, WriteBudgetPerUID: opts.WriteBudgetPerUID, WriteBudgetTotal: opts.WriteBudgetTotal})
+	// The tree gives every entry its timeout itself: none for the entries
+	// that the kernel must check at every path walk (membership files, a
+	// socket not known to be listed), which go-fuse would replace with an
+	// EntryTimeout of its own. Files' attributes are kept for as long as
+	// the tree was told, which its direct I/O after a change outlasts.
+	zero, cache := time.Duration(0), tree.KernelCacheTimeout()
 	root := os.Geteuid() == 0
 	fo := &gofs.Options{
 		MountOptions: fuse.MountOptions{
@@ -131,7 +141,6 @@ func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 			// the mount.
 			DisableSplice: true,
 		},
-		EntryTimeout:    &cache,
 		AttrTimeout:     &cache,
 		NegativeTimeout: &zero,
 		// The nodes set every mode themselves.

@@ -129,7 +129,7 @@ func (c *change) end(err error, input string) syscall.Errno {
 		attrs = append(attrs, "input", clip(input))
 	}
 	switch e {
-	case syscall.EINVAL, syscall.EPERM, syscall.EACCES, syscall.EFBIG:
+	case syscall.EINVAL, syscall.EPERM, syscall.EACCES, syscall.EFBIG, syscall.EDQUOT, syscall.ENOSPC:
 		l.Warn("refused", attrs...)
 	default:
 		l.Warn("failed", attrs...)

@@ -64,8 +64,9 @@ func (b *fileBase) setattr(f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOu
 	}
 	if size, ok := in.GetSize(); ok {
 		if h, ok := f.(*handle); ok && h.buffered {
-			if e := h.truncate(size); e != 0 {
-				return e
+			if err := h.truncate(size); err != nil {
+				c := &change{t: b.t, who: h.who, ino: b.ino, op: "truncate", path: b.path}
+				return c.end(err, fmt.Sprintf("size %d", size))
 			}
 		} else if size != 0 {
 			data, err := content(s, false)
@@ -202,6 +203,9 @@ type handle struct {
 	appending bool
 	known     int  // how many bytes from the start of buf were written
 	refused   bool // a write was refused: the rest of the input is too
+	// charged is what buf's opener was charged for it (budget.go): the
+	// largest buf has been since it was last taken or dropped.
+	charged int
 }
 
 var (
@@ -219,11 +223,24 @@ func (h *handle) Release(ctx context.Context) syscall.Errno {
 	return 0
 }
 
-// release lets the socket go.
+// release lets the socket go, and the write buffer's budget.
 func (h *handle) release() {
+	h.mu.Lock()
+	h.buf, h.dirty = nil, false
+	h.dropLocked()
+	h.mu.Unlock()
 	if h.target != nil {
 		h.target.Close()
 	}
+}
+
+// opener is who opened f for writing, on whose behalf its writes are
+// made and logged; the request's caller for a handle that has none.
+func opener(ctx context.Context, f fs.FileHandle) *netlinkio.Caller {
+	if h, ok := f.(*handle); ok && h.who != nil {
+		return h.who
+	}
+	return caller(ctx)
 }
 
 // writer returns f as a handle open for writing.
@@ -248,27 +265,42 @@ func (h *handle) read(dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	return fuse.ReadResultData(append([]byte(nil), h.data[off:end]...)), 0
 }
 
-func (h *handle) truncate(size uint64) syscall.Errno {
+// truncate sets the size of a buffered handle's buffer. Growing it past
+// a budget fails, and refuses the open as a write would.
+func (h *handle) truncate(size uint64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if size > maxImage {
-		return syscall.EFBIG
+		return fmt.Errorf("truncate to %d, past %d: %w", size, maxImage, syscall.EFBIG)
 	}
 	if size <= uint64(len(h.buf)) {
 		h.buf = h.buf[:size]
 		h.known = min(h.known, int(size))
-	} else {
-		h.buf = append(h.buf, make([]byte, int(size)-len(h.buf))...)
+		return nil
 	}
-	return 0
+	if err := h.growLocked(int(size)); err != nil {
+		h.refuseLocked()
+		return err
+	}
+	h.buf = append(h.buf, make([]byte, int(size)-len(h.buf))...)
+	return nil
+}
+
+// refuseLocked makes the handle refuse every later write and its flush,
+// and drops its buffer (h.mu held).
+func (h *handle) refuseLocked() {
+	h.refused, h.buf, h.dirty = true, nil, false
+	h.dropLocked()
 }
 
 // writeBuffer puts written bytes in a buffered handle at off (at the end
-// of its buffer when it appends). check judges the buffer as the write
-// leaves it (its first known bytes were written, the rest may be holes);
-// when it refuses, the write changes nothing, the handle refuses every
-// later write and its flush, and check's error is returned. A handle that
-// refused fails with errRefused.
+// of its buffer when it appends). A write that grows the buffer past its
+// opener's budget or the server's fails with EDQUOT or ENOSPC (budget.go).
+// check judges the buffer as the write leaves it (its first known bytes
+// were written, the rest may be holes). When either refuses, the write
+// changes nothing, the handle refuses every later write and its flush, and
+// the refusal's error is returned. A handle that refused fails with
+// errRefused.
 func writeBuffer(f fs.FileHandle, data []byte, off int64, check func(buf []byte, known int) error) (uint32, error) {
 	h, ok := f.(*handle)
 	if !ok || !h.buffered {
@@ -287,8 +319,12 @@ func writeBuffer(f fs.FileHandle, data []byte, off int64, check func(buf []byte,
 		return 0, syscall.EINVAL
 	}
 	if end > maxImage {
-		h.refused, h.buf, h.dirty = true, nil, false
+		h.refuseLocked()
 		return 0, fmt.Errorf("an image ends at byte %d, past %d: %w", end, maxImage, syscall.EFBIG)
+	}
+	if err := h.growLocked(int(end)); err != nil {
+		h.refuseLocked()
+		return 0, err
 	}
 	buf := h.buf
 	if int(end) > len(buf) {
@@ -303,7 +339,7 @@ func writeBuffer(f fs.FileHandle, data []byte, off int64, check func(buf []byte,
 	}
 	if check != nil {
 		if err := check(buf, known); err != nil {
-			h.refused, h.buf, h.dirty = true, nil, false
+			h.refuseLocked()
 			return 0, err
 		}
 	}
@@ -326,7 +362,8 @@ func refusedHandle(f fs.FileHandle) bool {
 }
 
 // takeBuffer returns what was written to a buffered handle since the last
-// flush, if anything was.
+// flush, if anything was. Its budget is given back: the flush uses the
+// buffer and lets it go.
 func takeBuffer(f fs.FileHandle) ([]byte, bool) {
 	h, ok := f.(*handle)
 	if !ok {
@@ -339,6 +376,7 @@ func takeBuffer(f fs.FileHandle) ([]byte, bool) {
 	}
 	buf := h.buf
 	h.buf, h.known, h.dirty = nil, 0, false
+	h.dropLocked()
 	return buf, true
 }
 

@@ -66,11 +66,7 @@ func (n *imageFile) Write(ctx context.Context, f fs.FileHandle, data []byte, off
 		return image.CheckImageStart(buf[:min(known, imageStart)])
 	})
 	if err != nil && err != errRefused {
-		who := caller(ctx)
-		if h, ok := f.(*handle); ok && h.who != nil {
-			who = h.who
-		}
-		c := &change{t: n.t, who: who, ino: n.ino, op: "write", path: imagePath}
+		c := &change{t: n.t, who: opener(ctx, f), ino: n.ino, op: "write", path: imagePath}
 		return 0, c.end(err, fmt.Sprintf("%d bytes at offset %d", len(data), off))
 	}
 	return w, errno(err)

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -140,8 +139,8 @@ func (d *membershipDir) child(ctx context.Context, s *sock, name string, k image
 	}
 	// The kernel must ask again at every path walk: a restore through
 	// image.bin can leave a group without an unlink that the kernel would
-	// see (go-fuse takes 0 for "the mount's default").
-	out.SetEntryTimeout(time.Nanosecond)
+	// see.
+	d.t.entry(out, false)
 	return d.NewInode(ctx, n, s.stable(n.path, syscall.S_IFREG)), 0
 }
 
@@ -297,7 +296,7 @@ func (n *membershipFile) Write(ctx context.Context, f fs.FileHandle, data []byte
 		return checkFilterText(text, n.key)
 	})
 	if err != nil && err != errRefused {
-		c := &change{t: n.t, who: caller(ctx), ino: n.ino, op: "write", path: n.path}
+		c := &change{t: n.t, who: opener(ctx, f), ino: n.ino, op: "write", path: n.path}
 		return 0, c.end(err, text)
 	}
 	return w, errno(err)

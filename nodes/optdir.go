@@ -100,6 +100,7 @@ func (d *optionDir) child(ctx context.Context, s *sock, o *image.Option, out *fu
 	if e := n.attr(s, &out.Attr, n.content); e != 0 {
 		return nil, e
 	}
+	d.t.entry(out, true)
 	return d.NewInode(ctx, n, s.stable(o.Path(), syscall.S_IFREG)), 0
 }
 
@@ -147,6 +148,7 @@ func recreate(ctx context.Context, parent *fs.Inode, s *sock, path string, flags
 	if e := base.attr(s, &out.Attr, content); e != 0 {
 		return nil, nil, 0, e
 	}
+	s.t.entry(out, true)
 	h, fopen, e := base.open(ctx, flags, content)
 	if e != 0 {
 		return nil, nil, 0, e

@@ -13,7 +13,8 @@ import (
 // rootDir is the mount's root: one directory per socket of the listing,
 // named by its decimal inode number, sorted. A socket that sock_diag does
 // not list (an unbound one) can still be looked up by its number if some
-// process holds it.
+// process holds it, by a caller who may see that process's descriptors
+// (probe.go).
 type rootDir struct {
 	fs.Inode
 	refuse
@@ -44,6 +45,10 @@ func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if !ok {
 		return nil, syscall.ENOENT
 	}
+	listed, e := r.t.probe(ctx, ino)
+	if e != 0 {
+		return nil, e
+	}
 	s, err := r.t.sock(ino)
 	if err != nil {
 		return nil, errno(err)
@@ -51,6 +56,7 @@ func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	n := &socketDir{t: r.t, ino: ino}
 	n.attr(s, &out.Attr)
 	out.SetAttrTimeout(r.t.dirAttr)
+	r.t.entry(out, listed)
 	return r.NewInode(ctx, n, s.stable("", syscall.S_IFDIR)), 0
 }
 

@@ -63,8 +63,8 @@ type sock struct {
 	pend  pendingSet   // leaves that unlinks asked for (pending.go)
 	npend atomic.Int32 // len(pend.m), read without its lock
 
-	wrote     time.Time // the last change made through the tree
-	pageOpen  int       // files open through the page cache
+	wrote     time.Time   // the last change made through the tree
+	pageOpen  pageReaders // files open through the page cache
 	hs        []image.Holder
 	holdersAt time.Time
 }

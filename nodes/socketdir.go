@@ -82,6 +82,7 @@ func (d *socketDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		if e := base.attr(s, &out.Attr, content); e != 0 {
 			return nil, e
 		}
+		d.t.entry(out, true)
 		return d.NewInode(ctx, node, s.stable(name, syscall.S_IFREG)), 0
 	case "ipopt", "sockopt":
 		n := &optionDir{t: d.t, ino: d.ino, dir: name}
@@ -97,6 +98,7 @@ func (d *socketDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		return nil, syscall.ENOENT
 	}
 	out.SetAttrTimeout(d.t.dirAttr)
+	d.t.entry(out, true)
 	return d.NewInode(ctx, node, s.stable(name, mode)), 0
 }
 

@@ -42,8 +42,17 @@ type Config struct {
 	// HideTTL is how long a file that a process unlinked stays out of that
 	// process's sight (docs/tree.md). 0 means DefaultHideTTL.
 	HideTTL time.Duration
+	// KernelCacheTimeout is how long the kernel may keep the tree's entries
+	// and the attributes of its files (fs.KernelCacheTimeout): the nodes
+	// give every entry its timeout themselves (kernelcache.go: none for
+	// membership files and for sockets not known to be listed), and the
+	// mount gives it to go-fuse as the attribute timeout and leaves
+	// go-fuse's EntryTimeout unset, since go-fuse replaces an entry timeout
+	// of 0 with that. The tree derives from it how long reads use direct
+	// I/O after a change (writeQuiet). 0 means DefaultKernelCacheTimeout.
+	KernelCacheTimeout time.Duration
 	// DirAttrTimeout is how long the kernel may keep the attributes of the
-	// directories (files get the mount's, fs.KernelCacheTimeout): they hold
+	// directories (files get KernelCacheTimeout): they hold
 	// no value, only an owner, a mode and times, and caching them spares a
 	// GETATTR for the permission check of every path walk. 0 means
 	// DefaultDirAttrTimeout; a negative value means none.
@@ -51,6 +60,13 @@ type Config struct {
 	// Logger records every change made through the tree and every refusal
 	// (docs/security.md). nil means structured text on stderr.
 	Logger *slog.Logger
+	// WriteBudgetPerUID and WriteBudgetTotal bound the bytes that the write
+	// buffers of open image.bin and membership files hold, charged to their
+	// openers' uids and to the whole server (budget.go, docs/security.md):
+	// a write past the first fails with EDQUOT, past the second with
+	// ENOSPC. 0 means DefaultWriteBudgetPerUID (4 MiB) and
+	// DefaultWriteBudgetTotal (64 MiB); a negative value means no limit.
+	WriteBudgetPerUID, WriteBudgetTotal int
 }
 
 // Defaults of Config.
@@ -59,6 +75,8 @@ const (
 	DefaultHideTTL  = 5 * time.Second
 
 	DefaultDirAttrTimeout = time.Second
+
+	DefaultKernelCacheTimeout = 500 * time.Millisecond
 )
 
 // Tree is the state the nodes of one mount share.
@@ -68,6 +86,10 @@ type Tree struct {
 	hideTTL time.Duration
 	dirAttr time.Duration
 	log     *slog.Logger
+	budget  *writeBudget
+	// kernelCache and writeQuiet: Config.KernelCacheTimeout and what
+	// kernelcache.go derives from it.
+	kernelCache, writeQuiet time.Duration
 
 	mu       sync.Mutex
 	rootNode *fs.Inode // set by Root
@@ -82,6 +104,8 @@ type Tree struct {
 // New returns a Tree; its Root is the mount's root node.
 func New(cfg Config) *Tree {
 	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, log: cfg.Logger, socks: map[uint64]*sock{}}
+	t.budget = newWriteBudget(cfg.WriteBudgetPerUID, cfg.WriteBudgetTotal)
+	t.kernelCache, t.writeQuiet = kernelCacheTimes(cfg.KernelCacheTimeout)
 	if t.dirAttr == 0 {
 		t.dirAttr = DefaultDirAttrTimeout
 	}
