@@ -193,6 +193,10 @@ func Run(mountpoint string, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if path := os.Getenv(HeapProfileEnv); path != "" {
+		stop := heapProfiles(path)
+		defer stop()
+	}
 	// The groups that were removed are left before Run returns.
 	defer tree.Close()
 	done := make(chan struct{})
