@@ -37,13 +37,7 @@ func TestPruneBoundsKernelSockets(t *testing.T) {
 		netnstest.ReadFile(t, ttl(ino))
 		before[ino] = mtime(ino)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	forgot := 0
-	for forgot < n-10 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		forgot += log.count("FORGET", "BATCH_FORGET")
-	}
-	if forgot == 0 {
+	if awaitForgets(log, n-10) == 0 {
 		t.Fatalf("the kernel forgot nothing of %d sockets used within the hour, at most 10 kept", n)
 	}
 	time.Sleep(300 * time.Millisecond) // past the tree's TTL: the idle ones are frozen
@@ -67,4 +61,16 @@ func TestPruneBoundsKernelSockets(t *testing.T) {
 			t.Errorf("%d/ipopt/ttl unchanged: mtime %v, was %v", ino, m, before[ino])
 		}
 	}
+}
+
+// awaitForgets waits, up to 5 s, for the kernel to send want FORGET or
+// BATCH_FORGET requests, and returns how many it sent.
+func awaitForgets(log *requestLog, want int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	forgot := 0
+	for forgot < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		forgot += log.count("FORGET", "BATCH_FORGET")
+	}
+	return forgot
 }
