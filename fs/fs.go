@@ -56,7 +56,8 @@ type Options struct {
 // Prune says how the mount bounds what it keeps of the sockets the kernel
 // looked up (nodes.Tree.Prune): every Every, the directories of sockets
 // not used for Idle are dropped, least recently used first, while more
-// than Keep are kept; and, used or not, while more than Max are kept.
+// than Keep are kept; and, used or not, while more than Max are kept (a
+// negative Max: no such bound).
 type Prune struct {
 	Keep  int
 	Idle  time.Duration
