@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -58,20 +59,33 @@ type Options struct {
 }
 
 // Prune says how the mount bounds what it keeps of the sockets the kernel
-// looked up: every Every, the directories of sockets not used for Idle
-// are dropped, least recently used first, while more than Keep are kept.
+// looked up (nodes.Tree.Prune): every Every, the directories of sockets
+// not used for Idle are dropped, least recently used first, while more
+// than Keep are kept; and, used or not, while more than Max are kept (a
+// negative Max: no such bound).
 type Prune struct {
 	Keep  int
 	Idle  time.Duration
+	Max   int
 	Every time.Duration
 }
 
 // DefaultPrune keeps at most 2,048 sockets' files in the kernel beyond
-// those used in the last two minutes: about 60 MB of live heap (some 670
-// bytes per file, measured with a heap profile after a tar). A tar of up to
-// 2,048 sockets, or one run again within two minutes, finds them all still
-// cached; what a bigger tree's tar brought in is let go two minutes later.
-var DefaultPrune = Prune{Keep: 2048, Idle: 2 * time.Minute, Every: 5 * time.Second}
+// those used in the last two minutes, and never more than 4,096: some
+// 27 KB of live heap per socket whose every file was looked up (a heap
+// profile after a tar; docs/performance.md), so at most about 110 MB. A
+// tar of up to 4,096 sockets, or one run again within two minutes over up
+// to 2,048, finds them all still cached; a tar of a bigger tree lets go of
+// what it read, least recently used first, as it goes (checked every
+// second: a tar takes in about 150 sockets a second here).
+var DefaultPrune = Prune{Keep: 2048, Idle: 2 * time.Minute, Max: 4096, Every: time.Second}
+
+// DefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
+// that Run sets unless GOMEMLIMIT does: the garbage collector works harder
+// as the heap nears it, instead of letting it grow to twice what is live
+// (GOGC=100). With DefaultPrune, what is live at 100,000 sockets during a
+// tar stays well below it.
+const DefaultMemoryLimit = 384 << 20
 
 // KernelCacheTimeout is how long the kernel may keep the tree's entries
 // and attributes. A tar of a socket's forty files reads them within a few
@@ -180,6 +194,9 @@ func prune(srv *fuse.Server, tree *nodes.Tree, p Prune) {
 	if p.Idle == 0 {
 		p.Idle = DefaultPrune.Idle
 	}
+	if p.Max == 0 {
+		p.Max = DefaultPrune.Max
+	}
 	if p.Every <= 0 {
 		p.Every = DefaultPrune.Every
 	}
@@ -196,7 +213,7 @@ func prune(srv *fuse.Server, tree *nodes.Tree, p Prune) {
 			tree.Close()
 			return
 		case <-tick.C:
-			tree.Prune(p.Keep, p.Idle)
+			tree.Prune(p.Keep, p.Max, p.Idle)
 		}
 	}
 }
@@ -212,6 +229,13 @@ func Run(mountpoint string, opts Options) error {
 	srv, tree, err := mount(mountpoint, opts)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
+	if path := os.Getenv(HeapProfileEnv); path != "" {
+		stop := heapProfiles(path)
+		defer stop()
 	}
 	// The groups that were removed are left before Run returns.
 	defer tree.Close()

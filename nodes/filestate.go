@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // fileState is what the tree remembers of one file: a hash of its last
@@ -41,7 +42,8 @@ func contentSum(content []byte) uint64 {
 }
 
 // fileLocked returns the state of path, made on first sight with the
-// time its socket was first seen.
+// time its socket was first seen, or taken back from the socket's compact
+// form (freeze).
 func (s *sock) fileLocked(path string) *fileState {
 	f := s.files[path]
 	if f == nil {
@@ -50,9 +52,66 @@ func (s *sock) fileLocked(path string) *fileState {
 		}
 		born := stampOf(s.born)
 		f = &fileState{mtime: born, ctime: born, atime: born}
+		if i, ok := staticFiles[path]; ok && s.cold != nil {
+			f.sum = s.cold[i]
+		}
 		s.files[path] = f
+		s.frozen.Store(false)
 	}
 	return f
+}
+
+// staticFiles numbers the paths a socket's directory may have, all but
+// the membership files, for the compact form of a frozen socket.
+var staticFiles = func() map[string]int {
+	paths := []string{"", imagePath, infoPath, "ipopt", "sockopt", membershipPath}
+	for i := range image.Options {
+		paths = append(paths, image.Options[i].Path())
+	}
+	m := make(map[string]int, len(paths))
+	for _, p := range paths {
+		if _, ok := m[p]; !ok {
+			m[p] = len(m)
+		}
+	}
+	return m
+}()
+
+// freeze puts the socket's bookkeeping in its compact form, once the
+// kernel holds nothing of its files (Tree.Prune) or nothing was asked of
+// it for a while: the hash of each file whose times are still the
+// socket's first sight goes into cold, one word per file; a file whose
+// times moved, and a membership file, keep their state. What the kernel
+// was given of the files is forgotten (so the next open is as careful as
+// a first one), and so are the cached dump and holders. Nothing a stat or
+// a read shows changes: a file taken back from cold (fileLocked) has the
+// hash and times it had, so its mtime moves if its content changed
+// meanwhile, and only then. A tar of 100,000 sockets keeps some 450 bytes
+// of each instead of some 3 KB of hashes, times and dumps (a heap profile;
+// docs/performance.md).
+func (s *sock) freeze() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	born := stampOf(s.born)
+	var keep map[string]*fileState
+	for path, f := range s.files {
+		f.sized, f.cached = 0, 0
+		if i, ok := staticFiles[path]; ok && f.mtime == born && f.ctime == born && f.atime == born {
+			if s.cold == nil {
+				s.cold = make([]uint64, len(staticFiles))
+			}
+			s.cold[i] = f.sum
+			continue
+		}
+		if keep == nil {
+			keep = map[string]*fileState{}
+		}
+		keep[path] = f
+	}
+	s.files = keep // a fresh map: a Go map does not shrink
+	s.img, s.served = nil, nil
+	s.hs, s.holdersAt = nil, time.Time{}
+	s.frozen.Store(true)
 }
 
 // observeLocked records a file's current content; mtime and ctime move if

@@ -106,13 +106,7 @@ func TestPruneForgetsIdleSockets(t *testing.T) {
 	for ino := 5000; ino < 5000+n; ino++ {
 		netnstest.ReadFile(t, fmt.Sprintf("%s/%d/ipopt/ttl", mnt, ino))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	forgot := 0
-	for forgot < n-10 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		forgot += log.count("FORGET", "BATCH_FORGET")
-	}
-	if forgot == 0 {
+	if awaitForgets(log, n-10) == 0 {
 		t.Fatalf("the kernel forgot nothing of %d sockets, 10 kept", n)
 	}
 	for ino := 5000; ino < 5000+n; ino++ {

@@ -57,8 +57,14 @@ type sock struct {
 	// kept.
 	changes uint64
 	files   map[string]*fileState
-	hidden  map[hideKey]time.Time
-	gens    map[string]uint64
+	// cold holds, once the socket is frozen, the content hash of each
+	// file of staticFiles that is not in files (filestate.go).
+	cold []uint64
+	// frozen is set when the socket's bookkeeping is in its compact
+	// form (freeze), and cleared when it grows again.
+	frozen atomic.Bool
+	hidden map[hideKey]time.Time
+	gens   map[string]uint64
 
 	pend  pendingSet   // leaves that unlinks asked for (pending.go)
 	npend atomic.Int32 // len(pend.m), read without its lock
@@ -104,6 +110,7 @@ func (s *sock) dump(fresh bool) (*image.Image, error) {
 	// just made was not found by the touch's own utimensat).
 	if s.changes == gen {
 		s.img, s.imgAt, s.served = img, time.Now(), s.served[:0]
+		s.frozen.Store(false)
 	}
 	s.typ = img.Type
 	s.mu.Unlock()
@@ -124,6 +131,16 @@ func (s *sock) claim(path string) {
 		return
 	}
 	s.img = nil
+}
+
+// dropStaleImage drops the cached dump once it is older than the TTL: no
+// one may use it any more, and it is some 2.4 KB (Tree.freezeIdle).
+func (s *sock) dropStaleImage() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.img != nil && !s.t.fresh(s.imgAt) {
+		s.img, s.served = nil, nil
+	}
 }
 
 // serve records that the cached dump served an open of path.

@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # The benchmark harness of docs/performance.md. Run as root:
 #
-#   scripts/bench/run.sh [-p PAIRS] [-o FILE] [--tar-max N] [--only M,...] [--profile] [N...]
+#   scripts/bench/run.sh [-p PAIRS] [-o FILE] [--tar-max N] [--tar-copy-max N] [--only M,...]
+#                        [--profile] [--heap] [N...]
 #
 # For each N (default: 1000 10000) it makes N bound UDP sockets held by
 # several python3 processes inside a private network and mount namespace,
 # mounts the tree with `inetcr mount`, and times, in PAIRS (default 5) pairs
 # alternating the two sides: ls -f vs ss -uanp; a first read of ipopt/ttl vs
 # ss -uanp 'sport = :PORT'; tar -c over the tree vs over a tmpfs copy (N up
-# to --tar-max, default 10000); inetcr dump --all vs inetcr-floor. It also
+# to --tar-max, default 10000; above --tar-copy-max, default 10000, tar over
+# the tree alone, its first run timed too); inetcr dump --all vs inetcr-floor. It also
 # records the mount's peak RSS and open fds. --only picks measures (ls, read,
 # tar, dump; default all). The Markdown table is printed
 # and written to FILE (default /tmp/inetcr-bench.md; raw samples in
 # FILE.json). --profile records perf profiles (cpu-clock) of the mount
 # during ls, first reads and tar, and of dump --all and the floor, at the
 # largest N (perf comes from Debian's linux-perf), into FILE.profiles/.
+# --heap writes Go heap profiles of the mount after the first and the repeat
+# tars into FILE.profiles/ (go tool pprof -sample_index=inuse_space).
 set -euo pipefail
 
-usage() { sed -n '2,17s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
 
 out=/tmp/inetcr-bench.md
 pass=()
@@ -29,6 +33,8 @@ while (($#)); do
 	-p | --pairs) pass+=(--pairs "$2"); shift 2 ;;
 	-o | --out) out=$2; shift 2 ;;
 	--tar-max) pass+=(--tar-max "$2"); shift 2 ;;
+	--tar-copy-max) pass+=(--tar-copy-max "$2"); shift 2 ;;
+	--heap) pass+=(--heap); shift ;;
 	--only) pass+=(--only "$2"); shift 2 ;;
 	--profile) profile=1; pass+=(--profile); shift ;;
 	[0-9]*) ns+=("$1"); shift ;;
