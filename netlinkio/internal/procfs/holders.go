@@ -55,7 +55,7 @@ type Index struct {
 type Ref struct{ Pid, Fd int }
 
 const (
-	minRescan   = 100 * time.Millisecond // between the end of a walk and the start of the next
+	minRescan   = 10 * time.Millisecond  // between the end of a walk and the start of the next, at least (gap)
 	pidTimeout  = 200 * time.Millisecond // for one readlink or getdents of /proc/<pid>/fd
 	walkTimeout = 30 * time.Second       // for a whole walk: 100,000 descriptors take seconds on a loaded machine; a blocked process is skipped after pidTimeout
 	slowFor     = time.Second            // a skipped process is skipped again for this long
@@ -174,12 +174,12 @@ func (x *Index) since(t time.Time, inode uint64, w want) (*walkCall, error) {
 			}
 		case l != nil && (!l.start.Before(t) || w != wantFresh && len(l.idx[inode]) > 0):
 			c = l
-		case l != nil && time.Since(l.end) < x.interval:
+		case l != nil && time.Since(l.end) < x.gap(l):
 			if w == wantLookup && l.missed {
 				x.mu.Unlock()
 				return l, l.err
 			}
-			wake = l.end.Add(x.interval)
+			wake = l.end.Add(x.gap(l))
 		default:
 			c = x.startLocked()
 			if w == wantLookup {
@@ -199,6 +199,14 @@ func (x *Index) since(t time.Time, inode uint64, w want) (*walkCall, error) {
 		}
 		time.Sleep(time.Until(wake))
 	}
+}
+
+// gap is how long after walk l the next may start: the interval, or as
+// long as l took if that is longer, so that walks asked for without end
+// (a stat of every number) take at most half of one CPU however large
+// /proc is, while a socket made a moment ago is found within about a walk.
+func (x *Index) gap(l *walkCall) time.Duration {
+	return max(x.interval, l.end.Sub(l.start))
 }
 
 // startLocked starts a walk; x.mu is held.
