@@ -33,19 +33,9 @@ func (b byImage) Update(who *creds.Creds, edit Edit, guards ...Guard) error {
 	if err != nil {
 		return err
 	}
-	want, err := edit(before.Clone())
+	want, err := Want(b.inode, before, edit, guards)
 	if err != nil {
 		return err
-	}
-	if err := want.Validate(); err != nil {
-		return &image.OpError{Op: "restore", Inode: b.inode, Err: err}
-	}
-	want = want.Clone()
-	want.Canonicalize()
-	for _, g := range guards {
-		if err := g(before, want); err != nil {
-			return err
-		}
 	}
 	if bytes.Equal(before.Encode(), want.Encode()) {
 		return nil
@@ -54,4 +44,25 @@ func (b byImage) Update(who *creds.Creds, edit Edit, guards ...Guard) error {
 		return b.restore(want)
 	}
 	return creds.Run(*who, func() error { return b.restore(want) })
+}
+
+// Want is the part of Update that every backend shares: the wanted image
+// that edit makes from before, validated and in canonical order, and
+// passed with before to each guard.
+func Want(inode uint64, before *image.Image, edit Edit, guards []Guard) (*image.Image, error) {
+	want, err := edit(before.Clone())
+	if err != nil {
+		return nil, err
+	}
+	if err := want.Validate(); err != nil {
+		return nil, &image.OpError{Op: "restore", Inode: inode, Err: err}
+	}
+	want = want.Clone()
+	want.Canonicalize()
+	for _, g := range guards {
+		if err := g(before, want); err != nil {
+			return nil, err
+		}
+	}
+	return want, nil
 }

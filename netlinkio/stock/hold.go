@@ -84,19 +84,9 @@ func (h *heldSocket) Update(who *creds.Creds, edit held.Edit, guards ...held.Gua
 	if err != nil {
 		return fail("dump before", err)
 	}
-	want, err := edit(before.Clone())
+	want, err := held.Want(h.inode, before, edit, guards)
 	if err != nil {
 		return err
-	}
-	if err := want.Validate(); err != nil {
-		return fail("", err)
-	}
-	want = want.Clone()
-	want.Canonicalize()
-	for _, g := range guards {
-		if err := g(before, want); err != nil {
-			return err
-		}
 	}
 	plan, err := plan(h.fd, h.sameNetns, before, want)
 	if err != nil {

@@ -83,10 +83,11 @@ func setStep(fd int, o *image.Option, old, nv image.Value) step {
 		},
 		check: func() error { return settle(fd, o, nv, kept) },
 		// The undo puts back what do found, the kept options included:
-		// a do that failed halfway may have changed them.
+		// a do that failed halfway may have changed them. A do that failed
+		// before it read them changed nothing.
 		undo: func() error {
 			if kept == nil {
-				return set(fd, o, old)
+				return nil
 			}
 			err := kinds[o.Kind].set(fd, o, old)
 			if serr := settle(fd, o, old, kept); err == nil {
@@ -95,36 +96,6 @@ func setStep(fd int, o *image.Option, old, nv image.Value) step {
 			return err
 		},
 	}
-}
-
-// set writes the row's value to a socket as this thread, then reads it
-// back. A set that fails, at the call or at the read-back, puts back what
-// it changed, the row's old value and the options of its Keeps, before it
-// returns: a refused change changes nothing.
-func set(fd int, o *image.Option, v image.Value) error {
-	old, err := get(fd, o)
-	if err != nil {
-		return err
-	}
-	kept, err := readKept(fd, o.Keeps)
-	if err != nil {
-		return err
-	}
-	err = kinds[o.Kind].set(fd, o, v)
-	if serr := settle(fd, o, v, kept); err == nil {
-		err = serr
-	}
-	if err == nil {
-		return nil
-	}
-	uerr := kinds[o.Kind].set(fd, o, old)
-	if serr := settle(fd, o, old, kept); uerr == nil {
-		uerr = serr
-	}
-	if uerr != nil {
-		return fmt.Errorf("%w; putting %s back to %s failed too: %v", err, o.AttrName(), o.Format(old), uerr)
-	}
-	return err
 }
 
 // settle puts back the options o Keeps, then checks that the socket holds
