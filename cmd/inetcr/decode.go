@@ -101,7 +101,11 @@ func writeText(w io.Writer, img *image.Image) error {
 		if o.Attr > image.AttrMembership {
 			printMemberships()
 		}
-		v := c.Values[o.Attr]
+		v, known := c.Values[o.Attr]
+		if !known && !c.Knows(o) {
+			line(o.Attr, false, "(not in this image: added in a later table revision; restore leaves it)")
+			continue
+		}
 		text := o.Format(v)
 		switch h := hint(o, v); {
 		case h != "" && text == "":

@@ -108,7 +108,7 @@ func Decode(b []byte) (*Image, error) {
 // image, and nesting flags that do not match the attribute.
 func checkKnownTop(a Attr) error {
 	switch a.Type {
-	case AttrVersion, AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer:
+	case AttrVersion, AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer, AttrTableRevision:
 	case AttrInode:
 		return AttrErrorf(a.Type, "belongs in requests, never in an image")
 	case AttrMembership, AttrSourceFilters:
@@ -186,6 +186,22 @@ func parseSockaddrIn(a Attr) (netip.AddrPort, error) {
 // absent (off), every other applicable option must be present, and options
 // of other socket types must not appear.
 func decodeOptions(img *Image, seen map[uint16]Attr) error {
+	rev := uint32(1)
+	if a, ok := seen[AttrTableRevision]; ok {
+		if err := exactLen(a, 4); err != nil {
+			return err
+		}
+		rev = native.Uint32(a.Data)
+		if rev == 1 {
+			return AttrErrorf(AttrTableRevision, "1; an image of revision 1 leaves it out")
+		}
+		if err := checkRevision(rev); err != nil {
+			return err
+		}
+	}
+	if rev != currentRevision {
+		img.Revision = rev // 0 stands for the current revision
+	}
 	for i := range Options {
 		o := &Options[i]
 		a, present := seen[o.Attr]
@@ -195,6 +211,12 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 		if !o.Types.Has(img.Type) {
 			if present {
 				return NotApplicable(AttrName(o.Attr), img.Type)
+			}
+			continue
+		}
+		if !img.Knows(o) {
+			if present {
+				return newerRow(o, img.Rev())
 			}
 			continue
 		}

@@ -35,6 +35,9 @@ func Diff(before, want *Image) []Change {
 	}
 	add("peer", before.Peer.String(), want.Peer.String())
 	for _, o := range OptionsFor(want.Type) {
+		if !want.Knows(o) {
+			continue // left as the socket has it
+		}
 		if old, nw := before.Values[o.Attr], want.Values[o.Attr]; !old.Equal(nw) {
 			out = append(out, Change{Path: o.Path(), Old: o.Format(old), New: o.Format(nw)})
 		}

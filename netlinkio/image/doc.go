@@ -39,6 +39,7 @@ func fixedRows() []docRow {
 		{AttrSourceFilter, "", "nested", none, groups, none, "IPOPT_MSF_MREQ, IPOPT_MSF_MODE, then its IPOPT_MSF_SOURCE entries"},
 		{AttrMsfMreq, "", "binary 12", none, groups, none, "struct ip_mreqn of the membership the filter belongs to"},
 		{AttrMsfMode, "", "u32", none, groups, none, "MCAST_EXCLUDE (0) or MCAST_INCLUDE (1)"},
+		{AttrTableRevision, "", "u32", none, all, none, revisionText()},
 		{AttrMsfSource, "", "u32", none, groups, none, fmt.Sprintf("a source, in_addr (network order), unicast; ascending, no duplicate, as many as fit in the image (at most %d); INCLUDE needs at least one", MaxSources)},
 	}
 }

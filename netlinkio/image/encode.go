@@ -58,7 +58,11 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	list, filters := lists, lists && slices.ContainsFunc(c.Memberships, Membership.HasFilter)
 	// A Micros row's Ext attribute (27, 28) follows the rows of lower id.
 	var ext []*Option
+	rev := c.Rev()
 	for _, o := range SharedOptionsFor(c.Type) {
+		if o.since() > rev {
+			continue
+		}
 		if list && o.Attr > AttrMembership {
 			b, list = c.appendMemberships(b), false
 		}
@@ -81,6 +85,9 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	}
 	if filters {
 		b = c.appendFilters(b)
+	}
+	if rev > 1 {
+		b = native.AppendUint32(appendAttrHeader(b, AttrTableRevision, 4), rev)
 	}
 	return b
 }
@@ -109,7 +116,7 @@ func (img *Image) encodedSizeBound() int {
 	// The header attributes, both lists' headers, and per row at most a
 	// header, 8 bytes and its bytes (a row missing from Values is encoded
 	// as its zero value).
-	n := 5*8 + 2*20 + 2*nlaHdrLen + len(SharedOptionsFor(img.Type))*(nlaHdrLen+8) + 2*(nlaHdrLen+8)
+	n := 6*8 + 2*20 + 2*nlaHdrLen + len(SharedOptionsFor(img.Type))*(nlaHdrLen+8) + 2*(nlaHdrLen+8)
 	for _, v := range img.Values {
 		n += nlaAlign(len(v.Bytes))
 	}

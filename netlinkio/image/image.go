@@ -23,6 +23,10 @@ type Image struct {
 	// A flag that is off has an entry with Num 0; Encode leaves it out.
 	Values      map[uint16]Value
 	Memberships []Membership
+	// Revision is the option table's revision the image was made with
+	// (TableRevision); 0 in an image built in memory means the current
+	// one. Rows newer than it are not in Values (Knows).
+	Revision uint32
 }
 
 // Value is one option's value. Which fields are used depends on the row's

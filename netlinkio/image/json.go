@@ -48,6 +48,9 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		enc, _ := json.Marshal(v) // strings and numbers only: cannot fail
 		b.Write(enc)
 	}
+	if c.Rev() > 1 {
+		field("table_revision", c.Rev())
+	}
 	field("family", familyName(c.Family))
 	field("type", TypeName(c.Type))
 	field("protocol", ProtocolJSON(c.Protocol))
@@ -58,7 +61,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		b.WriteString(`,"` + dir + `":{`)
 		n := 0
 		for _, o := range OptionsFor(c.Type) {
-			if o.Dir != dir {
+			if o.Dir != dir || !c.Knows(o) {
 				continue
 			}
 			if n > 0 {
@@ -166,7 +169,7 @@ func notPlain(r rune) bool {
 }
 
 // jsonKeys are the top-level keys, in output order.
-var jsonKeys = []string{"version", "family", "type", "protocol", "state", "local", "peer", "sockopt", "ipopt", "memberships"}
+var jsonKeys = []string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer", "sockopt", "ipopt", "memberships"}
 
 func decodeImageJSON(data []byte) (*Image, error) {
 	top, err := jsonObject(data, "image")
@@ -203,6 +206,20 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	var version json.Number
 	if err := strictUnmarshal(raw, &version); err != nil || version.String() != strconv.Itoa(ImageVersion) {
 		return nil, &AttrError{Attr: "version", Reason: fmt.Sprintf("%s: this reader knows only version %d", raw, ImageVersion)}
+	}
+	if raw, ok := get("table_revision"); ok {
+		var rev uint32
+		if err := strictUnmarshal(raw, &rev); err != nil {
+			return nil, &AttrError{Attr: "table_revision", Reason: fmt.Sprintf("%s is not a number", raw)}
+		}
+		if err := checkRevision(rev); err != nil {
+			return nil, Rename(err, "table_revision")
+		}
+		if rev != currentRevision {
+			img.Revision = rev
+		}
+	} else if currentRevision != 1 {
+		img.Revision = 1 // absent: made before the first new rows, as in the binary form
 	}
 	fam, err := nameOrNumber(top, "family", 0xffff, func(s string) (uint64, bool) {
 		return unix.AF_INET, s == "AF_INET"
@@ -332,7 +349,12 @@ func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
 		set[o.Name] = true
 	}
 	for _, o := range OptionsFor(img.Type) {
-		if o.Dir != dir || set[o.Name] {
+		switch {
+		case o.Dir != dir:
+			continue
+		case !img.Knows(o) && set[o.Name]:
+			return Rename(newerRow(o, img.Rev()), dir+"."+o.Name)
+		case !img.Knows(o) || set[o.Name]:
 			continue
 		}
 		if !o.Kind.IsFlag() {

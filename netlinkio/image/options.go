@@ -129,7 +129,10 @@ type Option struct {
 	// Ext is a Micros row's second attribute: the whole seconds of a
 	// timeout beyond MaxMicros, present only then (0: none).
 	Ext uint16
-	Doc string
+	// Since is the table revision that added the row (0 means 1; see
+	// TableRevision).
+	Since uint32
+	Doc   string
 }
 
 // Sockopt names a socket option by level and number.
@@ -292,7 +295,9 @@ func SharedOptionsFor(typ uint16) []*Option {
 	return nil
 }
 
-var optionsByType = func() (by [unix.SOCK_RAW + 1][]*Option) {
+var optionsByType = byType()
+
+func byType() (by [unix.SOCK_RAW + 1][]*Option) {
 	for typ := range by {
 		for i := range Options {
 			if Options[i].Types.Has(uint16(typ)) {
@@ -301,7 +306,7 @@ var optionsByType = func() (by [unix.SOCK_RAW + 1][]*Option) {
 		}
 	}
 	return by
-}()
+}
 
 // AttrName names an attribute as docs and errors do: "IPOPT_TTL".
 func AttrName(attr uint16) string {
@@ -336,6 +341,8 @@ func AttrName(attr uint16) string {
 		return "IPOPT_MSF_MODE"
 	case AttrMsfSource:
 		return "IPOPT_MSF_SOURCE"
+	case AttrTableRevision:
+		return "TABLE_REVISION"
 	}
 	if o, ok := optionByAttr(attr); ok {
 		return o.AttrName()

@@ -18,12 +18,21 @@ func (img *Image) Validate() error {
 	if err := img.validateAddresses(); err != nil {
 		return err
 	}
+	if err := checkRevision(img.Rev()); err != nil {
+		return err
+	}
 	for i := range Options {
 		o := &Options[i]
 		v, ok := img.Values[o.Attr]
 		if !o.Types.Has(img.Type) {
 			if ok && (v.Num != 0 || v.Bytes != nil) {
 				return NotApplicable(AttrName(o.Attr), img.Type)
+			}
+			continue
+		}
+		if !img.Knows(o) {
+			if ok {
+				return newerRow(o, img.Rev())
 			}
 			continue
 		}

@@ -59,6 +59,9 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	}
 	var plan []step
 	for _, o := range image.OptionsFor(want.Type) {
+		if !want.Knows(o) {
+			continue // a row newer than the image: left as the socket has it
+		}
 		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
 		if old.Equal(nv) {
 			continue
