@@ -64,7 +64,7 @@ func (s *sock) fileLocked(path string) *fileState {
 // staticFiles numbers the paths a socket's directory may have, all but
 // the membership files, for the compact form of a frozen socket.
 var staticFiles = func() map[string]int {
-	paths := []string{"", imagePath, infoPath, "ipopt", "sockopt", membershipPath}
+	paths := append([]string{"", imagePath, infoPath, membershipPath}, image.OptionDirs()...)
 	for i := range image.Options {
 		paths = append(paths, image.Options[i].Path())
 	}

@@ -11,14 +11,15 @@ import (
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
-// optionDir is ipopt/ or sockopt/: one file per row of the option table
+// optionDir is ipopt/, sockopt/ or another directory of the option
+// table: one file per row of the option table
 // that applies to the socket's type (image.OptionsFor), sorted by name.
 type optionDir struct {
 	fs.Inode
 	refuse
 	t   *Tree
 	ino uint64
-	dir string // "ipopt" or "sockopt"
+	dir string // the rows' Dir: "ipopt", "sockopt", ...
 }
 
 var (

@@ -2,14 +2,17 @@ package nodes
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
-// socketDir is /inetcr/INODE: image.bin, info, ipopt/, membership/ and
-// sockopt/, owned by the socket's uid.
+// socketDir is /inetcr/INODE: image.bin, info, membership/ and the option
+// table's directories (ipopt/, sockopt/, ...), owned by the socket's uid.
 type socketDir struct {
 	fs.Inode
 	refuse
@@ -26,20 +29,30 @@ var (
 	_ = (fs.NodeUnlinker)((*socketDir)(nil))
 )
 
-// socketEntries is the directory's content, sorted.
-var socketEntries = []struct {
+// socketEntry is one name in a socket's directory.
+type socketEntry struct {
 	name string
 	mode uint32
-}{
-	{imagePath, syscall.S_IFREG},
-	{infoPath, syscall.S_IFREG},
-	{"ipopt", syscall.S_IFDIR},
-	{membershipPath, syscall.S_IFDIR},
-	{"sockopt", syscall.S_IFDIR},
+}
+
+// socketEntries is the directory's content for a socket type, sorted: the
+// two files, membership/, and the option table's directories that have a
+// row for the type.
+func socketEntries(typ uint16) []socketEntry {
+	out := []socketEntry{{imagePath, syscall.S_IFREG}, {infoPath, syscall.S_IFREG}, {membershipPath, syscall.S_IFDIR}}
+	for _, dir := range image.DirsFor(typ) {
+		out = append(out, socketEntry{dir, syscall.S_IFDIR})
+	}
+	slices.SortFunc(out, func(a, b socketEntry) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 func (d *socketDir) attr(s *sock, out *fuse.Attr) {
-	fill(out, modeDir, 0, s.owner(), 5, s.observe("", []byte("image.bin info ipopt membership sockopt")))
+	var names []string
+	for _, e := range socketEntries(s.sockType()) {
+		names = append(names, e.name)
+	}
+	fill(out, modeDir, 0, s.owner(), uint32(len(names)), s.observe("", []byte(strings.Join(names, " "))))
 }
 
 func (d *socketDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -57,7 +70,7 @@ func (d *socketDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	}
 	pid := callerPid(ctx)
 	out := dots(s.stable("", syscall.S_IFDIR).Ino, 1)
-	for _, e := range socketEntries {
+	for _, e := range socketEntries(s.sockType()) {
 		if e.mode == syscall.S_IFREG && s.isHidden(e.name, pid) {
 			continue
 		}
@@ -84,10 +97,6 @@ func (d *socketDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		}
 		d.t.entry(out, true)
 		return d.NewInode(ctx, node, s.stable(name, syscall.S_IFREG)), 0
-	case "ipopt", "sockopt":
-		n := &optionDir{t: d.t, ino: d.ino, dir: name}
-		n.attr(s, &out.Attr)
-		node = n
 	case membershipPath:
 		n := &membershipDir{t: d.t, ino: d.ino}
 		if e := n.attr(s, &out.Attr, false); e != 0 {
@@ -95,7 +104,12 @@ func (d *socketDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		}
 		node = n
 	default:
-		return nil, syscall.ENOENT
+		if !slices.Contains(image.DirsFor(s.sockType()), name) {
+			return nil, syscall.ENOENT
+		}
+		n := &optionDir{t: d.t, ino: d.ino, dir: name}
+		n.attr(s, &out.Attr)
+		node = n
 	}
 	out.SetAttrTimeout(d.t.dirAttr)
 	d.t.entry(out, true)

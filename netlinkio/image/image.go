@@ -132,15 +132,19 @@ func (img *Image) Unbound() bool {
 	return img.Type == unix.SOCK_RAW || img.Local.Port() == 0
 }
 
-// Socket is one AF_INET socket as sock_diag lists it.
+// Socket is one socket as a backend lists it.
 type Socket struct {
 	Inode    uint64
+	Family   uint16 // AF_INET (AF_INET6 once the listing has it)
 	Type     uint16 // SOCK_DGRAM, SOCK_STREAM, SOCK_RAW
 	Protocol uint16 // IPPROTO_*
 	State    uint8  // TCP_* as sock_diag reports it
 	Local    netip.AddrPort
 	Peer     netip.AddrPort
 	UID      uint32
+	// Netns is the inode of the socket's network namespace
+	// (net:[INODE]); 0 while the backend does not say (the mount's own).
+	Netns uint64
 }
 
 // Holder is a process that holds a socket in one of its file descriptors.

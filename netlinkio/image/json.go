@@ -57,7 +57,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	field("state", StateName(c.State))
 	field("local", AddrPortString(c.Local))
 	field("peer", AddrPortString(c.Peer))
-	for _, dir := range []string{"sockopt", "ipopt"} {
+	for _, dir := range optionDirs {
 		b.WriteString(`,"` + dir + `":{`)
 		n := 0
 		for _, o := range OptionsFor(c.Type) {
@@ -169,7 +169,7 @@ func notPlain(r rune) bool {
 }
 
 // jsonKeys are the top-level keys, in output order.
-var jsonKeys = []string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer", "sockopt", "ipopt", "memberships"}
+var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer"}, optionDirs, []string{"memberships"})
 
 func decodeImageJSON(data []byte) (*Image, error) {
 	top, err := jsonObject(data, "image")
@@ -289,7 +289,7 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	}
 
 	// Options.
-	for _, dir := range []string{"sockopt", "ipopt"} {
+	for _, dir := range optionDirs {
 		raw, err := need(dir)
 		if err != nil {
 			return nil, err

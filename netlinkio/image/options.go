@@ -370,3 +370,32 @@ func (o *Option) AttrName() string {
 
 // Path is the row's file path below a socket's directory: "ipopt/ttl".
 func (o *Option) Path() string { return o.Dir + "/" + o.Name }
+
+// OptionDirs lists the option table's directories ("sockopt", "ipopt",
+// ...) in table order, which is the JSON form's order.
+func OptionDirs() []string { return slices.Clone(optionDirs) }
+
+var optionDirs = func() (dirs []string) {
+	for i := range Options {
+		if !slices.Contains(dirs, Options[i].Dir) {
+			dirs = append(dirs, Options[i].Dir)
+		}
+	}
+	return dirs
+}()
+
+// DirsFor lists the option directories that hold at least one row for a
+// socket type, sorted by name as a directory listing shows them.
+func DirsFor(typ uint16) []string {
+	var dirs []string
+	for _, o := range SharedOptionsFor(typ) {
+		if !slices.Contains(dirs, o.Dir) {
+			dirs = append(dirs, o.Dir)
+		}
+	}
+	slices.Sort(dirs)
+	return dirs
+}
+
+// IsOptionDir reports whether name is a directory of the option table.
+func IsOptionDir(name string) bool { return slices.Contains(optionDirs, name) }

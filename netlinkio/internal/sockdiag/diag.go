@@ -134,6 +134,7 @@ func parseDiagMsg(b []byte, proto uint8, typ uint16) (image.Socket, bool) {
 		return image.Socket{}, false
 	}
 	s := image.Socket{
+		Family:   unix.AF_INET,
 		Type:     typ,
 		Protocol: uint16(proto),
 		State:    b[1],
@@ -180,7 +181,7 @@ func procNetRaw() ([]image.Socket, error) {
 		if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil || ino == 0 {
 			continue
 		}
-		out = append(out, image.Socket{Inode: ino, Type: unix.SOCK_RAW, Protocol: local.Port(), State: uint8(state), Local: local, Peer: peer, UID: uint32(uid)})
+		out = append(out, image.Socket{Inode: ino, Family: unix.AF_INET, Type: unix.SOCK_RAW, Protocol: local.Port(), State: uint8(state), Local: local, Peer: peer, UID: uint32(uid)})
 	}
 	return out, nil
 }
