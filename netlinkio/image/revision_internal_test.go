@@ -15,8 +15,8 @@ func withNewerRow(t *testing.T) (u32, flag *Option) {
 	t.Helper()
 	saved, savedRev, savedBy := Options, currentRevision, optionsByType
 	Options = append(slicesClone(Options),
-		Option{Name: "newer_u32", Dir: "sockopt", Attr: 139, Level: unix.SOL_SOCKET, Opt: 1000, Kind: U32, Types: All, Max: 100, Since: 2},
-		Option{Name: "newer_flag", Dir: "sockopt", Attr: 138, Level: unix.SOL_SOCKET, Opt: 1001, Kind: Flag, Types: All, Since: 2},
+		Option{Name: "newer_u32", Dir: "sockopt", Attr: 309, Level: unix.SOL_SOCKET, Opt: 1000, Kind: U32, Types: All, Max: 100, Since: 2},
+		Option{Name: "newer_flag", Dir: "sockopt", Attr: 308, Level: unix.SOL_SOCKET, Opt: 1001, Kind: Flag, Types: All, Since: 2},
 	)
 	currentRevision = 2
 	optionsByType = byType()
