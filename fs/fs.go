@@ -24,6 +24,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -165,7 +166,8 @@ func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 	if !opts.Debug {
 		fo.MountOptions.Logger = log.New(io.Discard, "", 0)
 	}
-	srv, err := gofs.Mount(mp, tree.Root(), fo)
+	fo.MountOptions.DirectMountStrict = root
+	srv, err := serve(mp, interruptible{gofs.NewNodeFS(tree.Root(), fo)}, &fo.MountOptions)
 	if err != nil {
 		return nil, nil, &MountError{Mountpoint: mp, Err: err}
 	}
@@ -315,4 +317,54 @@ func lazyUnmount(mp string) error {
 		last = fmt.Errorf("%s -uz: %v: %s", tool, err, out)
 	}
 	return last
+}
+
+// serve mounts raw at mp and serves it. go-fuse's direct mount opens
+// /dev/fuse without O_CLOEXEC and never sets it, so every program the
+// process starts afterwards (a test's holders; anything a future version
+// runs) would get the connection, and a child that outlives the server
+// keeps a dead mount alive and its callers hanging. So the flag is set
+// here, with syscall.ForkLock held for reading from the open on, which
+// keeps forks out of the window. The lock is only taken for a direct
+// mount (DirectMountStrict): fusermount3 forks itself, and its descriptor
+// gets the flag from go-fuse.
+func serve(mp string, raw fuse.RawFileSystem, mo *fuse.MountOptions) (*fuse.Server, error) {
+	if mo.DirectMountStrict {
+		syscall.ForkLock.RLock()
+	}
+	srv, err := fuse.NewServer(raw, mp, mo)
+	if mo.DirectMountStrict {
+		closeFuseOnExec()
+		syscall.ForkLock.RUnlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	go srv.Serve()
+	// WaitMount opens a file of the new mount: a signal may interrupt
+	// that open (EINTR), and it can be asked again.
+	for try := 0; ; try++ {
+		err := srv.WaitMount()
+		if err == nil {
+			return srv, nil
+		}
+		if !errors.Is(err, syscall.EINTR) || try == 10 {
+			srv.Unmount()
+			return nil, err
+		}
+	}
+}
+
+// closeFuseOnExec sets FD_CLOEXEC on every /dev/fuse descriptor of the
+// process: the one a direct mount just opened among them, and no other
+// mount's descriptor may go to a child either.
+func closeFuseOnExec() {
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range fds {
+		if to, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil && to == "/dev/fuse" {
+			if fd, err := strconv.Atoi(e.Name()); err == nil {
+				syscall.CloseOnExec(fd)
+			}
+		}
+	}
 }
