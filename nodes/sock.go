@@ -2,40 +2,14 @@ package nodes
 
 import (
 	"errors"
-	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
-	"golang.org/x/sys/unix"
 )
-
-// socketUID is the owner of a socket: the owner of its inode, which is
-// what sock_diag reports (sk_uid is set from it), seen through the holder's
-// descriptor; failing that, the user of the holder.
-func socketUID(ino uint64, h image.Holder) uint32 {
-	var st unix.Stat_t
-	if unix.Stat("/proc/"+strconv.Itoa(h.Pid)+"/fd/"+strconv.Itoa(h.Fd), &st) == nil && st.Ino == ino {
-		return st.Uid
-	}
-	return holderUID(h.Pid)
-}
-
-// holderUID is the user of the process that holds a socket.
-func holderUID(pid int) uint32 {
-	fi, err := os.Stat("/proc/" + strconv.Itoa(pid))
-	if err != nil {
-		return 0
-	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Uid
-	}
-	return 0
-}
 
 // sock is the bookkeeping of one socket.
 type sock struct {

@@ -294,7 +294,7 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.know(img.Type, socketUID(ino, hs[0]))
+		s.know(img.Type, netlinkio.SocketOwner(ino, hs[0]))
 	}
 	t.checked(s)
 	return s, nil

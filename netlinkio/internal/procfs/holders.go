@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/inetcr/inetcr/netlinkio/internal/deadline"
 	"golang.org/x/sys/unix"
 )
 
@@ -341,7 +342,8 @@ func fdInode(pid, fd int) uint64 {
 
 // Comm returns a process's command name.
 func Comm(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	path := "/proc/" + strconv.Itoa(pid) + "/comm"
+	b, err := deadline.Call(path, ReadTimeout, func() ([]byte, error) { return os.ReadFile(path) }, func([]byte) {})
 	if err != nil {
 		return ""
 	}

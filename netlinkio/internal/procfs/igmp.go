@@ -9,20 +9,29 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/deadline"
 )
 
 // IGMP parses /proc/<pid>/net/igmp into (ifindex, group) pairs: the
 // groups joined on each interface of pid's network namespace.
 func IGMP(pid int) ([]image.MembershipKey, error) {
-	f, err := os.Open(igmpPath(pid))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return parseIGMP(f)
+	return deadline.Call(igmpPath(pid), ReadTimeout, func() ([]image.MembershipKey, error) {
+		f, err := os.Open(igmpPath(pid))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return parseIGMP(f)
+	}, func([]image.MembershipKey) {})
 }
+
+// ReadTimeout bounds a read of one process's /proc file: a namespace being
+// torn down can make /proc/PID/net slow, and only the request that needs
+// the file waits for it.
+const ReadTimeout = 2 * time.Second
 
 func igmpPath(pid int) string { return "/proc/" + strconv.Itoa(pid) + "/net/igmp" }
 
@@ -33,7 +42,8 @@ type IGMPFile struct{ f *os.File }
 
 // OpenIGMP opens pid's groups file.
 func OpenIGMP(pid int) (*IGMPFile, error) {
-	f, err := os.Open(igmpPath(pid))
+	f, err := deadline.Call(igmpPath(pid), ReadTimeout, func() (*os.File, error) { return os.Open(igmpPath(pid)) },
+		func(f *os.File) { f.Close() })
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +52,9 @@ func OpenIGMP(pid int) (*IGMPFile, error) {
 
 // Keys reads the file again, as IGMP does.
 func (g *IGMPFile) Keys() ([]image.MembershipKey, error) {
-	return parseIGMP(io.NewSectionReader(g.f, 0, math.MaxInt64))
+	return deadline.Call(g.f.Name(), ReadTimeout, func() ([]image.MembershipKey, error) {
+		return parseIGMP(io.NewSectionReader(g.f, 0, math.MaxInt64))
+	}, func([]image.MembershipKey) {})
 }
 
 // Close closes the file.
