@@ -396,3 +396,33 @@ func TestMatchHostileArchives(t *testing.T) {
 		t.Errorf("the clean archive set the ttl to %d, want 91", got)
 	}
 }
+
+// TestMatchSubset: an archive of part of a socket's directory (info and
+// one option file, no image.bin) sets that option and nothing else.
+func TestMatchSubset(t *testing.T) {
+	netnstest.Require(t, "tar")
+	bin := buildInetcr(t)
+	mnt := mount(t)
+	work := t.TempDir()
+	open := func() *netnstest.Sock {
+		s := netnstest.NewHolder(t).Socket("udp")
+		s.Must("bind", map[string]any{"addr": "0.0.0.0", "port": 5901})
+		return s
+	}
+	s := open()
+	ino := strconv.FormatUint(s.Inode, 10)
+	netnstest.MustSh(t, "echo 42 > "+sockDir(mnt, s)+"/ipopt/ttl")
+	sub := filepath.Join(work, "sub.tar")
+	netnstest.MustSh(t, fmt.Sprintf("tar -C %s -cf %s %s/info %s/ipopt/ttl", mnt, sub, ino, ino))
+	s.H.Stop()
+	s2 := open()
+	s2.SetInt(syscall.IPPROTO_IP, syscall.IP_TOS, 8) // the program's own, not in the archive
+	out, code := inetcr(t, bin, work, "restore", "--match", sub)
+	t.Logf("$ inetcr restore --match sub.tar  # exit %d\n%s", code, out)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if ttl, tos := s2.GetInt(syscall.IPPROTO_IP, syscall.IP_TTL), s2.GetInt(syscall.IPPROTO_IP, syscall.IP_TOS); ttl != 42 || tos != 8 {
+		t.Errorf("ttl %d tos %d, want 42 from the archive and 8 as the program set it", ttl, tos)
+	}
+}
