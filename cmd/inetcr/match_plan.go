@@ -34,9 +34,9 @@ func (p *plan) ok() bool { return p.res.Outcome == match.Matched && p.problem ==
 func savedSocket(e *saved.Entry, ignoreWhere bool) (s match.Socket, known bool) {
 	s.Inode = e.Inode
 	switch {
-	case e.Image != nil:
-		img := e.Image
-		s.Identity = match.Identity{Family: img.Family, Type: img.Type, Protocol: img.Protocol, Local: img.Local, Peer: img.Peer}
+	case e.HasImage():
+		h := e.Header
+		s.Identity = match.Identity{Family: h.Family, Type: h.Type, Protocol: h.Protocol, Local: h.Local, Peer: h.Peer}
 	case e.Info != nil:
 		i := e.Info
 		s.Identity = match.Identity{Family: i.Family, Type: i.Type, Protocol: i.Protocol, Local: i.Local, Peer: i.Peer}
@@ -69,7 +69,7 @@ func (p *plan) resolve(l *liveSide, dump func(uint64) (*image.Image, error)) {
 		return
 	}
 	p.ifs = ifs
-	if p.e.Image != nil {
+	if p.e.HasImage() {
 		p.want, p.problem = p.fromImage(ifs)
 	} else {
 		var before *image.Image
@@ -85,7 +85,10 @@ func (p *plan) resolve(l *liveSide, dump func(uint64) (*image.Image, error)) {
 // fromImage is image.bin with its interface indexes moved to the live
 // namespace's, by the names the archive gives them.
 func (p *plan) fromImage(ifs interfaces) (*image.Image, error) {
-	want := p.e.Image.Clone()
+	want, err := p.e.Image()
+	if err != nil {
+		return nil, err
+	}
 	var missing []string
 	for i, m := range want.Memberships {
 		name, ok := p.e.IfNames[m.Ifindex]

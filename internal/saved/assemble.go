@@ -19,16 +19,18 @@ type assembly struct {
 	src   string
 	order []string // socket directories, as first seen
 	socks map[string]*socketFiles
+	cur   *socketFiles // the socket of the last member
 }
 
 // socketFiles is what one source holds of one socket.
 type socketFiles struct {
 	dir     string
 	ino     uint64
-	img     *image.Image
-	imgName string // the member image.bin or <inode>.bin
+	raw     []byte       // image.bin, validated
+	img     *image.Image // raw decoded, while the archive is at this socket
+	imgName string       // the member image.bin or <inode>.bin
 	info    *Info
-	seen    map[string]bool   // files, for "appears twice"
+	seen    seen              // files, for "appears twice"
 	pending map[string]string // option files read before image.bin, by path
 	members []memberFile
 	memDir  bool // the archive has the membership/ directory
@@ -77,10 +79,15 @@ func (a *assembly) add(m member) error {
 		return &refusal{source: a.src, member: m.name, reason: "not a file of the tree (INODE/image.bin, INODE/info, INODE/ipopt/NAME, ...) or of dump --all (INODE.bin)"}
 	}
 	s := a.sock(dir, ino)
-	if s.seen[file] {
+	if a.cur != s {
+		if a.cur != nil {
+			a.cur.img = nil // decoded again if the archive comes back to it
+		}
+		a.cur = s
+	}
+	if !s.seen.add(file) {
 		return &refusal{source: a.src, member: m.name, reason: "appears twice in the archive"}
 	}
-	s.seen[file] = true
 	refuse := func(err error) error { return &refusal{source: a.src, member: m.name, reason: err.Error()} }
 	switch {
 	case file == "" || file == "image.bin":
@@ -88,7 +95,7 @@ func (a *assembly) add(m member) error {
 		if err != nil {
 			return refuse(fmt.Errorf("not an image: %w", err))
 		}
-		s.img, s.imgName = img, m.name
+		s.raw, s.img, s.imgName = m.data, img, m.name
 		for _, p := range slices.Sorted(maps.Keys(s.pending)) {
 			s.compareOption(p, s.pending[p])
 		}
@@ -107,9 +114,12 @@ func (a *assembly) add(m member) error {
 		s.members = append(s.members, mf)
 	default:
 		text := string(m.data)
-		if s.img != nil {
+		if s.raw != nil {
 			s.compareOption(file, text)
 		} else {
+			if s.pending == nil {
+				s.pending = map[string]string{}
+			}
 			s.pending[file] = text
 		}
 	}
@@ -119,7 +129,7 @@ func (a *assembly) add(m member) error {
 func (a *assembly) sock(dir string, ino uint64) *socketFiles {
 	s, ok := a.socks[dir]
 	if !ok {
-		s = &socketFiles{dir: dir, ino: ino, seen: map[string]bool{}, pending: map[string]string{}}
+		s = &socketFiles{dir: dir, ino: ino}
 		a.socks[dir] = s
 		a.order = append(a.order, dir)
 	}
@@ -132,7 +142,7 @@ func (a *assembly) entries() ([]Entry, error) {
 	out := make([]Entry, 0, len(a.order))
 	for _, dir := range a.order {
 		s := a.socks[dir]
-		if len(s.seen) == 0 {
+		if s.seen.empty() {
 			continue // a directory with no file of a socket
 		}
 		e, err := s.entry(a.src)
@@ -146,19 +156,22 @@ func (a *assembly) entries() ([]Entry, error) {
 
 // entry checks a socket's files against each other.
 func (s *socketFiles) entry(src string) (Entry, error) {
-	e := Entry{Source: src + ": " + s.dir, Inode: s.ino, Image: s.img, Info: s.info, IfNames: map[int32]string{}}
+	e := Entry{Source: src + ": " + s.dir, Inode: s.ino, Info: s.info}
 	if s.imgName != s.dir { // a socket directory, not a dump --all file
 		e.Source += "/"
 	}
-	if s.img == nil {
+	if s.raw == nil {
 		if err := s.overlay(&e); err != nil {
 			return e, &refusal{source: src, member: s.dir, reason: err.Error()}
 		}
 		return e, nil
 	}
+	img := s.image()
+	e.Header, e.image = headerOf(img), s.raw
 	s.compareInfo()
-	s.compareMemberships(e.IfNames)
+	e.IfNames = s.compareMemberships()
 	e.Notes = s.notes
+	s.img = nil
 	return e, nil
 }
 
@@ -167,8 +180,18 @@ func (s *socketFiles) note(format string, args ...any) {
 	s.notes = append(s.notes, fmt.Sprintf(format, args...))
 }
 
+// image is the socket's image.bin, decoded (again, if the archive left
+// this socket and came back).
+func (s *socketFiles) image() *image.Image {
+	if s.img == nil {
+		s.img, _ = image.Decode(s.raw) // it decoded when it was read
+	}
+	return s.img
+}
+
 // compareOption checks an option file against image.bin.
 func (s *socketFiles) compareOption(p, text string) {
+	s.image()
 	dir, name, _ := strings.Cut(p, "/")
 	o, ok := image.LookupOption(dir, name)
 	if !ok {
@@ -210,7 +233,11 @@ func (s *socketFiles) compareInfo() {
 
 // compareMemberships names the image's interfaces from the membership
 // files and notes where the two disagree.
-func (s *socketFiles) compareMemberships(names map[int32]string) {
+func (s *socketFiles) compareMemberships() map[int32]string {
+	var names map[int32]string
+	if len(s.members) > 0 {
+		names = map[int32]string{}
+	}
 	for _, f := range s.members {
 		m, ok := f.find(s.img)
 		if !ok {
@@ -227,11 +254,12 @@ func (s *socketFiles) compareMemberships(names map[int32]string) {
 		}
 	}
 	if len(s.members) == 0 && !s.memDir {
-		return
+		return names
 	}
 	for _, m := range s.img.Memberships {
 		if _, ok := names[m.Ifindex]; !ok {
 			s.note("image.bin's membership %s on ifindex %d has no membership file; its interface is not known by name", m.Group, m.Ifindex)
 		}
 	}
+	return names
 }

@@ -80,7 +80,7 @@ func readStream(src string, r io.Reader) ([]Entry, error) {
 			return nil, &refusal{source: src, reason: "not an image: " + err.Error()}
 		}
 		ino, _ := binInode(baseName(src))
-		return []Entry{{Source: src, Inode: ino, Image: img}}, nil
+		return []Entry{{Source: src, Inode: ino, Header: headerOf(img), image: data}}, nil
 	}
 	return nil, &refusal{source: src, reason: "not a tar archive (plain or gzip), a directory or an inetcr image"}
 }

@@ -24,9 +24,13 @@ type Entry struct {
 	Source string
 	// Inode is the socket's inode when it was saved; 0 when unknown.
 	Inode uint64
-	// Image is the saved image; nil when the archive has no image.bin
-	// for the socket (then Options and Memberships are what it has).
-	Image *image.Image
+	// Header is the saved image's identity; zero without image.bin.
+	Header Header
+	// image is the saved image, validated, kept encoded (a tenth of the
+	// memory of a decoded one, for archives of many sockets); nil when
+	// the archive has no image.bin for the socket (then Options and
+	// Memberships are what it has).
+	image []byte
 	// Info is what the socket's info file said; nil without one.
 	Info *Info
 	// IfNames maps the saved interface indexes to their names, as the
@@ -42,6 +46,22 @@ type Entry struct {
 	// (which is used), or that was left out.
 	Notes []string
 }
+
+// Header is an image's identity.
+type Header struct {
+	Family, Type, Protocol uint16
+	Local, Peer            netip.AddrPort
+}
+
+func headerOf(img *image.Image) Header {
+	return Header{Family: img.Family, Type: img.Type, Protocol: img.Protocol, Local: img.Local, Peer: img.Peer}
+}
+
+// HasImage reports whether the socket was saved with its image.
+func (e *Entry) HasImage() bool { return e.image != nil }
+
+// Image decodes the saved image afresh; it is the caller's to change.
+func (e *Entry) Image() (*image.Image, error) { return image.Decode(e.image) }
 
 // NamedMembership is a membership whose interface is known by name only.
 type NamedMembership struct {

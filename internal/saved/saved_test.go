@@ -153,7 +153,8 @@ func TestReadTree(t *testing.T) {
 				t.Fatalf("%d entries, want 1: %+v", len(es), es)
 			}
 			e := es[0]
-			if !slices.Equal(e.Image.Encode(), img.Encode()) {
+			got, err := e.Image()
+			if err != nil || !slices.Equal(got.Encode(), img.Encode()) || e.Header.Local != img.Local {
 				t.Error("the image read back differs")
 			}
 			if len(e.Notes) != 0 {
@@ -219,7 +220,7 @@ func TestReadPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := es[0]
-	if e.Image != nil || e.Info == nil || e.Options["ipopt/ttl"].Num != 32 || len(e.Memberships) != 1 || e.Memberships[0].IfName != "eth0" {
+	if e.HasImage() || e.Info == nil || e.Options["ipopt/ttl"].Num != 32 || len(e.Memberships) != 1 || e.Memberships[0].IfName != "eth0" {
 		t.Errorf("partial entry: %+v", e)
 	}
 }
