@@ -61,7 +61,9 @@ func newApp() *cli.App {
 	}
 	app.OnUsageError = usageError("")
 	for _, cmd := range app.Commands {
-		cmd.OnUsageError = usageError(cmd.Name)
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = usageError(cmd.Name)
+		}
 	}
 	return app
 }
