@@ -80,10 +80,23 @@ func manBody(md string) string {
 	return strings.Join(lines, "\n")
 }
 
-// roff renders markdown as a man page. The first line asks man to run the
-// table preprocessor, which the documents' tables need.
+// roff renders markdown as a man page. Its first line must ask man to run
+// the table preprocessor, which the documents' tables need (go-md2man
+// writes it only for a page that has a table).
 func roff(md string) []byte {
-	return append([]byte("'\\\" t\n"), wrapTables(string(md2man.Render([]byte(md))))...)
+	man := wrapTables(string(md2man.Render([]byte(md))))
+	// No hyphenation, in text blocks too: a name such as IPOPT_MULTICAST_TTL
+	// must stay one word for a reader who searches for it.
+	// (.TH turns it on again, so this goes after it.)
+	if i := strings.Index(man, "\n.TH "); i >= 0 {
+		if j := strings.Index(man[i+1:], "\n"); j >= 0 {
+			man = man[:i+1+j+1] + ".nh\n.hy 0\n" + man[i+1+j+1:]
+		}
+	}
+	if !strings.HasPrefix(man, "'\\\" t\n") {
+		man = "'\\\" t\n" + man
+	}
+	return []byte(man)
 }
 
 // wrapTables lets the documents' wide tables fit a terminal: go-md2man

@@ -60,4 +60,3 @@ func mountCommand() *cli.Command {
 		},
 	}
 }
-
