@@ -322,6 +322,26 @@ func TestUnitRunsWithItsCapabilities(t *testing.T) {
 	if netnstest.Mounted(t, mp) {
 		t.Fatalf("%s still mounted after SIGTERM", mp)
 	}
+	// An outside umount is a clean end too: STOPPING=1, exit 0, so that
+	// Restart=on-failure leaves it unmounted.
+	s = startUnit(t, svc, filepath.Dir(bin), mp, caps)
+	if !strings.HasPrefix(s.ready, "READY=1") {
+		t.Fatalf("first notification %q: %s", s.ready, s.out)
+	}
+	if err := unix.Unmount(mp, 0); err != nil {
+		t.Fatal(err)
+	}
+	if msg := s.notify.next(15 * time.Second); !strings.HasPrefix(msg, "STOPPING=1") {
+		t.Errorf("after umount: notification %q, want STOPPING=1", msg)
+	}
+	select {
+	case <-s.exited:
+		if !s.cmd.ProcessState.Success() {
+			t.Errorf("after umount the server exited with %v: %s", s.cmd.ProcessState, s.out)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("the server did not exit after umount")
+	}
 
 	// Each capability is needed: without it, its use fails.
 	for _, c := range caps {
