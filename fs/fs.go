@@ -52,6 +52,15 @@ type Options struct {
 	// the mount keep (nodes.Tree.Prune); a field left zero takes
 	// DefaultPrune's.
 	Prune Prune
+	// ReadOnly mounts the tree read-only (MS_RDONLY; "ro" through
+	// fusermount3): the kernel refuses every write, create, unlink,
+	// setattr and link with EROFS before a request reaches the tree.
+	ReadOnly bool
+	// Ready, if set, is called once the mounted tree has answered a
+	// statfs, so that whoever waits for the mount (mount(8), systemd) is
+	// told only when it works. Stopping, if set, is called once when the
+	// mount goes away cleanly: unmounted, or on SIGINT or SIGTERM.
+	Ready, Stopping func()
 	// WriteBudgetPerUID and WriteBudgetTotal bound the bytes that the
 	// write buffers of open image.bin and membership files hold, per
 	// opener's uid and in all (nodes.Config; 0 takes the defaults, 4 MiB
@@ -142,15 +151,26 @@ func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 	// the tree was told, which its direct I/O after a change outlasts.
 	zero, cache := time.Duration(0), tree.KernelCacheTimeout()
 	root := os.Geteuid() == 0
+	fuseOpts := []string{"default_permissions"}
+	var flags uintptr // go-fuse's default for a direct mount: nosuid, nodev
+	if opts.ReadOnly {
+		// The kernel, not the tree, refuses writes: nothing reaches a
+		// node, so no node has to know.
+		flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_RDONLY
+		if !root {
+			fuseOpts = append(fuseOpts, "ro") // fusermount3 turns it into MS_RDONLY
+		}
+	}
 	fo := &gofs.Options{
 		MountOptions: fuse.MountOptions{
-			AllowOther:  opts.AllowOther,
-			FsName:      "inetcr",
-			Name:        "inetcr",
-			Options:     []string{"default_permissions"},
-			DirectMount: root,
-			Debug:       opts.Debug,
-			Logger:      logger,
+			AllowOther:       opts.AllowOther,
+			FsName:           "inetcr",
+			Name:             "inetcr",
+			Options:          fuseOpts,
+			DirectMount:      root,
+			DirectMountFlags: flags,
+			Debug:            opts.Debug,
+			Logger:           logger,
 			// The tree's reads are a few bytes to a few hundred: splicing
 			// buys nothing, and its pipes would stay open for the life of
 			// the mount.
@@ -232,6 +252,19 @@ func Run(mountpoint string, opts Options) error {
 	if err != nil {
 		return err
 	}
+	if err := answers(mountpoint); err != nil {
+		srv.Unmount()
+		tree.Close()
+		return err
+	}
+	if opts.Ready != nil {
+		opts.Ready()
+	}
+	stopping := func() {
+		if opts.Stopping != nil {
+			opts.Stopping()
+		}
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(DefaultMemoryLimit)
 	}
@@ -248,10 +281,29 @@ func Run(mountpoint string, opts Options) error {
 	}()
 	select {
 	case <-done:
+		stopping()
 		return nil
 	case <-sigs:
 	}
+	stopping()
 	return unmount(srv, mountpoint, done, sigs)
+}
+
+// fuseSuperMagic is what statfs reports for a FUSE mount (FUSE_SUPER_MAGIC).
+const fuseSuperMagic = 0x65735546
+
+// answers checks that the tree mounted at mountpoint answers: a statfs
+// goes to the server (the kernel caches none), and its f_type says it was
+// the mount that answered, not the directory beneath it.
+func answers(mountpoint string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(mountpoint, &st); err != nil {
+		return &MountError{Mountpoint: mountpoint, Err: fmt.Errorf("the mounted tree does not answer: %w", err)}
+	}
+	if st.Type != fuseSuperMagic {
+		return &MountError{Mountpoint: mountpoint, Err: fmt.Errorf("the mounted tree does not answer: statfs shows file system type %#x, not FUSE", st.Type)}
+	}
+	return nil
 }
 
 // unmount stops serving: a plain unmount, retried while the mount is busy;

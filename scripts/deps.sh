@@ -3,10 +3,33 @@
 # ss and ip (iproute2) check them, tcpdump counts IGMP reports, fusermount3 (fuse3) serves non-root
 # mounts, GNU tar (with gzip) and coreutils are the tools under test; setpriv and unshare
 # (util-linux) and a set-uid passwd make the other users of the trust tests.
+# The service tests drive mount(8) with fuse3's mount.fuse3, make install,
+# man -l (man-db), systemd-analyze verify (systemd) and git (inetcr version).
 # Runs as root.
 set -euo pipefail
 need=()
-for pair in socat:socat gzip:gzip tcpdump:tcpdump fusermount3:fuse3 ss:iproute2 ip:iproute2 tar:tar python3:python3 cp:coreutils setpriv:util-linux unshare:util-linux passwd:passwd; do
+pairs=(
+	socat:socat
+	gzip:gzip
+	tcpdump:tcpdump
+	fusermount3:fuse3
+	ss:iproute2
+	ip:iproute2
+	tar:tar
+	python3:python3
+	cp:coreutils
+	setpriv:util-linux
+	unshare:util-linux
+	passwd:passwd
+	mount:mount
+	mount.fuse3:fuse3
+	make:make
+	install:coreutils
+	man:man-db
+	systemd-analyze:systemd
+	git:git
+)
+for pair in "${pairs[@]}"; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 # Tests that run holders as other users need a python3 outside root's home

@@ -37,9 +37,11 @@ func newApp() *cli.App {
 			encodeCommand(),
 			mountCommand(),
 			completionCommand(),
+			versionCommand(),
+			manCommand(),
 		},
 		EnableBashCompletion: true,
-		HideVersion:          true,
+		Version:              readBuildVersion().Module,
 		Writer:               os.Stdout,
 		ErrWriter:            os.Stderr,
 		Before: func(c *cli.Context) error {

@@ -29,13 +29,15 @@ func dumpCommand() *cli.Command {
 			"and writes its image: the same bytes as the tree's <inode>/image.bin. The image is binary,\n" +
 			"so dump refuses to write it to a terminal: redirect stdout, give -o FILE, or pipe it to\n" +
 			"inetcr decode.\n\n" +
-			"With --all, every listed socket is dumped, in parallel, into DIR/<inode>.bin; sockets that\n" +
+			"With --all, every listed socket is dumped, in parallel, into DIR/<inode>.bin, with a progress\n" +
+			"bar on stderr when it is a terminal (--quiet: none); sockets that\n" +
 			"close meanwhile are left out and counted on stderr. A socket that could not be dumped but is\n" +
 			"still open (a fresh listing still has it: its holders are another user's, say) fails the command.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `FILE` instead of stdout (with --all: a directory)", TakesFile: true},
 			&cli.BoolFlag{Name: "all", Usage: "dump every socket into the directory given by -o"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2 * runtime.NumCPU(), Usage: "with --all, dump this many sockets at once"},
+			quietFlag(),
 		},
 		BashComplete: completeInodes,
 		Action: func(c *cli.Context) error {
@@ -111,7 +113,9 @@ func dumpAll(c *cli.Context) error {
 		}
 		return nil
 	}
+	bar := newProgress(c, len(inodes), "dump", "sockets")
 	netlinkio.DumpAll(b, inodes, c.Int("jobs"), func(ino uint64, img *image.Image, err error) {
+		defer bar.Add(1) // once its image is written, or not
 		if err == nil {
 			err = write(ino, img)
 		}
@@ -126,6 +130,7 @@ func dumpAll(c *cli.Context) error {
 			firstErr = err
 		}
 	})
+	bar.Done()
 	open, err := stillOpen(b, missing, write)
 	if err != nil && firstErr == nil {
 		firstErr = err
