@@ -107,3 +107,41 @@ func TestDumpAllProgress(t *testing.T) {
 		t.Errorf("with -q, the terminal got %q", out)
 	}
 }
+
+// restore --match draws the same bar while it restores, when its reports
+// go to a file or a pipe; none with --quiet.
+func TestRestoreMatchProgress(t *testing.T) {
+	bin := buildBinary(t)
+	netnstest.NewHolder(t).Many(200, "127.0.0.1")
+	saved := t.TempDir()
+	if out, err := exec.Command(bin, "dump", "--all", "-q", "-o", saved).CombinedOutput(); err != nil {
+		t.Fatalf("dump --all: %v: %s", err, out)
+	}
+	run := func(extra ...string) string {
+		m, s := openPty(t)
+		defer m.Close()
+		cmd := exec.Command(bin, append([]string{"restore", "--partial", "--match", saved}, extra...)...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, s
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		done := make(chan struct{})
+		go func() { io.Copy(&stderr, m); close(done) }()
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("restore --match: %v: %s%s", err, stdout.String(), stderr.String())
+		}
+		<-done
+		if !bytes.Contains(stdout.Bytes(), []byte("saved sockets:")) {
+			t.Errorf("no summary on stdout: %q", stdout.String())
+		}
+		return stderr.String()
+	}
+	if bar := run(); !regexp.MustCompile(`\rrestore 100% \|[^|]+\| \(\d+/\d+, \d+ sockets/s\)`).MatchString(bar) {
+		t.Errorf("no finished restore bar on the terminal: %q", bar)
+	}
+	if out := run("-q"); out != "" {
+		t.Errorf("with -q, the terminal got %q", out)
+	}
+}

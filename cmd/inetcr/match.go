@@ -12,6 +12,7 @@ import (
 	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // restore --match puts saved state back onto the sockets a restarted
@@ -189,7 +190,10 @@ func (r *matchRun) restore(partial bool) error {
 	}
 	var restored []done
 	changed := 0
+	bar := r.progress()
+	defer bar.Done()
 	for _, p := range r.plans {
+		bar.Add(1)
 		if !p.ok() {
 			r.report(p, nil, nil)
 			continue
@@ -240,4 +244,15 @@ func restoreOne(b netlinkio.Backend, who *netlinkio.Caller, inode uint64, want *
 		return nil, nil, opError("restore", inode, err)
 	}
 	return before, image.Diff(before, want), nil
+}
+
+// progress is the bar of a real run. Each socket's report goes to stdout,
+// so the bar (on stderr) is drawn only when stdout is not the terminal:
+// there the reports themselves show the progress, and a bar redrawn
+// between them would tear their lines.
+func (r *matchRun) progress() progress {
+	if f, ok := r.w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return noProgress{}
+	}
+	return newProgress(r.c, len(r.plans), "restore", "sockets")
 }

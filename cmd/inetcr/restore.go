@@ -38,6 +38,7 @@ func restoreCommand() *cli.Command {
 			&cli.StringFlag{Name: "netns", Usage: "with --match, match live sockets of this network namespace only: self, a name under /run/netns, or a path such as /proc/PID/ns/net (the saved namespace and cgroup are then not compared)"},
 			&cli.IntFlag{Name: "pid", Usage: "with --match, match sockets that process `PID` holds only (the saved namespace and cgroup are then not compared)"},
 			&cli.StringFlag{Name: "comm", Usage: "with --match, match sockets held by a process of command name `NAME` only"},
+			quietFlag(),
 		},
 		OnUsageError: func(c *cli.Context, err error, sub bool) error {
 			// restore --match --dry-run is a drift check: 1 means "differs",
