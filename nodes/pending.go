@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,10 +36,13 @@ type pendingLeave struct {
 	stop chan struct{} // closed when the leave is carried out or cancelled
 }
 
-// pendingSet is a socket's pending leaves, by path.
+// pendingSet is a socket's pending leaves, by path, and the leaves being
+// carried out. Its lock is held only to look at them, never across the
+// leave itself, which may wait on the holder's /proc.
 type pendingSet struct {
-	mu sync.Mutex // held while a leave is carried out or cancelled
-	m  map[string]*pendingLeave
+	mu      sync.Mutex
+	m       map[string]*pendingLeave
+	running map[*pendingLeave]chan struct{} // closed when that leave is made
 }
 
 // addLeave records a pending leave and starts its watch: the goroutine
@@ -113,19 +117,36 @@ func (p *pendingLeave) halt() {
 // has long returned.
 func (s *sock) carryOut(p *pendingLeave) {
 	s.pend.mu.Lock()
-	defer s.pend.mu.Unlock()
 	if s.pend.m[p.path] != p {
+		s.pend.mu.Unlock()
 		return
 	}
-	s.leaveLocked(p)
+	s.claimLocked(p)
+	s.pend.mu.Unlock()
+	s.leave(p)
 }
 
-// leaveLocked carries out p; s.pend.mu is held. The count drops only once
-// the leave is made, so that settle's unlocked look at it cannot pass a
-// leave still under way (it then waits for the lock).
-func (s *sock) leaveLocked(p *pendingLeave) {
+// claimLocked moves p from pending to running; s.pend.mu is held. From
+// then on no create can cancel it.
+func (s *sock) claimLocked(p *pendingLeave) {
 	delete(s.pend.m, p.path)
-	defer s.npend.Add(-1)
+	if s.pend.running == nil {
+		s.pend.running = map[*pendingLeave]chan struct{}{}
+	}
+	s.pend.running[p] = make(chan struct{})
+}
+
+// leave carries out a claimed leave. The count drops only once the leave
+// is made, so that settle's unlocked look at it cannot pass a leave still
+// under way (it then waits for it).
+func (s *sock) leave(p *pendingLeave) {
+	defer func() {
+		s.pend.mu.Lock()
+		close(s.pend.running[p])
+		delete(s.pend.running, p)
+		s.pend.mu.Unlock()
+		s.npend.Add(-1)
+	}()
 	p.halt()
 	s.beforeChange()
 	target, err := netlinkio.Take(s.t.b, s.ino)
@@ -145,9 +166,23 @@ func (s *sock) settle() {
 		return
 	}
 	s.pend.mu.Lock()
-	defer s.pend.mu.Unlock()
+	var mine []*pendingLeave
 	for _, p := range s.pend.m {
-		s.leaveLocked(p)
+		s.claimLocked(p)
+		mine = append(mine, p)
+	}
+	var others []chan struct{}
+	for p, done := range s.pend.running {
+		if !slices.Contains(mine, p) {
+			others = append(others, done)
+		}
+	}
+	s.pend.mu.Unlock()
+	for _, p := range mine {
+		s.leave(p)
+	}
+	for _, done := range others {
+		<-done
 	}
 }
 
