@@ -74,9 +74,7 @@ type program struct {
 
 func (p *program) Close() error {
 	err := p.all.Close()
-	if cerr := p.coll.Close(); err == nil {
-		err = cerr
-	}
+	p.coll.Close()
 	return err
 }
 

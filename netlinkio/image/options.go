@@ -437,3 +437,23 @@ func DirsFor(typ uint16) []string {
 
 // IsOptionDir reports whether name is a directory of the option table.
 func IsOptionDir(name string) bool { return slices.Contains(optionDirs, name) }
+
+// WithRow is the row whose option call this row shares (With), or nil.
+func (o *Option) WithRow() *Option {
+	if o.With == 0 {
+		return nil
+	}
+	w, _ := optionByAttr(o.With)
+	return w
+}
+
+// Paired is the row that shares this row's option call (whose With is
+// this row), or nil.
+func (o *Option) Paired() *Option {
+	for i := range Options {
+		if Options[i].With == o.Attr && Options[i].With != 0 {
+			return &Options[i]
+		}
+	}
+	return nil
+}

@@ -177,49 +177,80 @@ static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet
 	bpf_core_read(r->opt_data, sizeof(r->opt_data), &opt->__data);
 }
 
-/* write_sources writes a filter's sources, SRC_CHUNK at a time. */
-static __always_inline void write_sources(struct seq_file *seq, struct ip_sf_socklist *sl, __u32 n)
+/* The walks use bpf_loop (Linux 5.17): the verifier checks a callback
+ * once, where a plain bounded loop of loops is checked iteration by
+ * iteration and grows past its million-instruction budget. */
+
+struct src_walk {
+	struct seq_file *seq;
+	struct ip_sf_socklist *sl;
+	__u32 n; /* sources to write */
+};
+
+/* src_chunk writes the idx-th SRC_CHUNK sources of a filter. */
+static long src_chunk(__u64 idx, struct src_walk *w)
 {
 	__u32 chunk[SRC_CHUNK];
-	for (__u32 c = 0; c < MAX_SRC_CHUNKS; c++) {
-		__u32 at = c * SRC_CHUNK;
-		if (at >= n)
-			break;
-		__u32 k = n - at;
-		if (k > SRC_CHUNK)
-			k = SRC_CHUNK;
-		if (bpf_core_read(chunk, k * sizeof(__u32), &sl->sl_addr[at]))
-			__builtin_memset(chunk, 0, sizeof(chunk));
-		bpf_seq_write(seq, chunk, k * sizeof(__u32));
-	}
+	__u64 at = idx * SRC_CHUNK;
+	if (at >= w->n)
+		return 1;
+	/* 64-bit and unsigned, with a barrier, so the verifier sees
+	 * 0 <= bytes <= sizeof(chunk). */
+	__u64 k = w->n - at;
+	if (k > SRC_CHUNK)
+		k = SRC_CHUNK;
+	barrier_var(k);
+	__u64 bytes = k * sizeof(__u32);
+	/* The array's offset by relocation, the element by arithmetic: a
+	 * relocation cannot index a flexible array. */
+	const void *src = (const void *)w->sl + bpf_core_field_offset(struct ip_sf_socklist, sl_addr) + at * sizeof(__u32);
+	if (bpf_probe_read_kernel(chunk, bytes, src))
+		__builtin_memset(chunk, 0, sizeof(chunk));
+	bpf_seq_write(w->seq, chunk, bytes);
+	return 0;
 }
 
-/* write_memberships walks inet->mc_list and writes one mc_rec (and its
- * sources) per entry, then TAG_PARTIAL when the list or a filter was
- * longer than it walks. */
+struct mc_walk {
+	struct seq_file *seq;
+	struct ip_mc_socklist *ml; /* the next entry to write */
+	__u8 truncated;
+};
+
+/* mc_entry writes one entry of inet->mc_list: an mc_rec and its sources. */
+static long mc_entry(__u64 idx, struct mc_walk *w)
+{
+	struct ip_mc_socklist *ml = w->ml;
+	if (!ml)
+		return 1;
+	struct mc_rec m = {.tag = TAG_MC};
+	m.multiaddr = BPF_CORE_READ(ml, multi.imr_multiaddr.s_addr);
+	m.address = BPF_CORE_READ(ml, multi.imr_address.s_addr);
+	m.ifindex = BPF_CORE_READ(ml, multi.imr_ifindex);
+	m.sfmode = BPF_CORE_READ(ml, sfmode);
+	struct ip_sf_socklist *sl = BPF_CORE_READ(ml, sflist);
+	if (sl)
+		m.nsrc = BPF_CORE_READ(sl, sl_count);
+	if (m.nsrc > SRC_CHUNK * MAX_SRC_CHUNKS) {
+		m.nsrc = SRC_CHUNK * MAX_SRC_CHUNKS;
+		w->truncated = 1;
+	}
+	bpf_seq_write(w->seq, &m, sizeof(m));
+	if (sl && m.nsrc) {
+		struct src_walk sw = {.seq = w->seq, .sl = sl, .n = m.nsrc};
+		bpf_loop(MAX_SRC_CHUNKS, src_chunk, &sw, 0);
+	}
+	w->ml = BPF_CORE_READ(ml, next_rcu);
+	return 0;
+}
+
+/* write_memberships walks inet->mc_list, newest first as the kernel keeps
+ * it, then writes TAG_PARTIAL when the list or a filter was longer than
+ * the walk goes. */
 static __always_inline void write_memberships(struct seq_file *seq, struct inet_sock *inet)
 {
-	struct ip_mc_socklist *ml = BPF_CORE_READ(inet, mc_list);
-	__u8 truncated = 0;
-	for (__u32 n = 0; n < MAX_MC && ml; n++) {
-		struct mc_rec m = {.tag = TAG_MC};
-		m.multiaddr = BPF_CORE_READ(ml, multi.imr_multiaddr.s_addr);
-		m.address = BPF_CORE_READ(ml, multi.imr_address.s_addr);
-		m.ifindex = BPF_CORE_READ(ml, multi.imr_ifindex);
-		m.sfmode = BPF_CORE_READ(ml, sfmode);
-		struct ip_sf_socklist *sl = BPF_CORE_READ(ml, sflist);
-		if (sl)
-			m.nsrc = BPF_CORE_READ(sl, sl_count);
-		if (m.nsrc > SRC_CHUNK * MAX_SRC_CHUNKS) {
-			m.nsrc = SRC_CHUNK * MAX_SRC_CHUNKS;
-			truncated = 1;
-		}
-		bpf_seq_write(seq, &m, sizeof(m));
-		if (sl)
-			write_sources(seq, sl, m.nsrc);
-		ml = BPF_CORE_READ(ml, next_rcu);
-	}
-	if (ml || truncated) {
+	struct mc_walk w = {.seq = seq, .ml = BPF_CORE_READ(inet, mc_list)};
+	bpf_loop(MAX_MC, mc_entry, &w, 0);
+	if (w.ml || w.truncated) {
 		__u32 partial = TAG_PARTIAL;
 		bpf_seq_write(seq, &partial, sizeof(partial));
 	}
