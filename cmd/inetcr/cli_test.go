@@ -493,7 +493,7 @@ func TestCLIOffline(t *testing.T) {
 	})
 
 	t.Run("usage errors", func(t *testing.T) {
-		refused(t, bin, nil, `inetcr: --backend "nope": want auto, kernel or stock`, "--backend", "nope", "ls")
+		refused(t, bin, nil, `inetcr: --backend "nope": want auto, kernel, exact or stock`, "--backend", "nope", "ls")
 		refused(t, bin, nil, `inetcr: unknown command "frobnicate"`, "frobnicate")
 		refused(t, bin, nil, "inetcr: dump: want one INODE argument, got 0", "dump")
 		refused(t, bin, nil, "inetcr: restore: want one INODE argument, got 2", "restore", "1", "2")
