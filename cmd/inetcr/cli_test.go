@@ -323,6 +323,9 @@ func TestCLISockets(t *testing.T) {
 			t.Fatal(err)
 		}
 		m["ipopt"].(map[string]any)["ttl"] = "99"
+		if _, ok := m["ipopt"].(map[string]any)["ttl_default"]; ok {
+			m["ipopt"].(map[string]any)["ttl_default"] = "0" // the exact reader's: a TTL of its own
+		}
 		js, _ := json.Marshal(m)
 		edited := ok(t, bin, js, "encode")
 		ok(t, bin, edited, "restore", ino)

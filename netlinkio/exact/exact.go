@@ -257,7 +257,11 @@ func (e *Exact) Restore(inode uint64, img *image.Image) error {
 	}
 	h, err := e.Hold(inode)
 	if err != nil {
-		return err
+		var oe *image.OpError
+		if errors.As(err, &oe) {
+			err = oe.Err
+		}
+		return &image.OpError{Op: "restore", Inode: inode, Err: err}
 	}
 	defer h.Close()
 	return h.Update(nil, func(*image.Image) (*image.Image, error) { return img, nil })
