@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/crfamily"
+	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
