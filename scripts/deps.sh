@@ -3,15 +3,20 @@
 # ss and ip (iproute2) check them, tcpdump counts IGMP reports, fusermount3 (fuse3) serves non-root
 # mounts, GNU tar and coreutils are the tools under test; setpriv and unshare
 # (util-linux) and a set-uid passwd make the other users of the trust tests.
+# The exact reader's tests: clang-14, llvm-strip (llvm) and the libbpf
+# headers (libbpf-dev) compile its BPF program again to compare it with the
+# committed object; ptp4l (linuxptp), avahi-daemon, mcfirst (ssmping), iperf
+# (iperf 2) and socat are the real programs it reads.
 # Runs as root.
 set -euo pipefail
 need=()
-for pair in socat:socat tcpdump:tcpdump fusermount3:fuse3 ss:iproute2 ip:iproute2 tar:tar python3:python3 cp:coreutils setpriv:util-linux unshare:util-linux passwd:passwd; do
+for pair in socat:socat tcpdump:tcpdump fusermount3:fuse3 ss:iproute2 ip:iproute2 tar:tar python3:python3 cp:coreutils setpriv:util-linux unshare:util-linux passwd:passwd clang-14:clang-14 llvm-strip:llvm ptp4l:linuxptp avahi-daemon:avahi-daemon mcfirst:ssmping iperf:iperf; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 # Tests that run holders as other users need a python3 outside root's home
 # (a pyenv shim under /root is not theirs to run): Debian's.
 /usr/bin/python3 -c 'import json, resource, socket, struct' 2>/dev/null || need+=(python3)
+[[ -f /usr/include/bpf/bpf_helpers.h ]] || need+=(libbpf-dev)
 if ((${#need[@]})); then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq

@@ -5,4 +5,4 @@ package exact
 // (iter_bpfel.go), both committed, so that go build needs no clang.
 // TestGeneratedIsCurrent compiles it again where clang is and compares.
 // Run `go generate ./netlinkio/exact` after changing the C.
-//go:generate go run github.com/cilium/ebpf/cmd/bpf2go -cc clang-14 -strip llvm-strip -target bpfel iter bpf/iter.bpf.c -- -I/usr/include/bpf -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -cc clang-14 -strip llvm-strip -target bpfel iter bpf/iter.bpf.c -- -I/usr/include/bpf -O2 -g -Wall -Werror

@@ -23,7 +23,7 @@ func TestGeneratedIsCurrent(t *testing.T) {
 		t.Skip("no /usr/include/bpf (libbpf-dev)")
 	}
 	out := t.TempDir()
-	cmd := exec.Command("go", "run", "github.com/cilium/ebpf/cmd/bpf2go", "-output-dir", out,
+	cmd := exec.Command("go", "tool", "bpf2go", "-output-dir", out,
 		"-cc", "clang-14", "-strip", "llvm-strip", "-target", "bpfel", "iter", "bpf/iter.bpf.c",
 		"--", "-I/usr/include/bpf", "-O2", "-g", "-Wall", "-Werror")
 	cmd.Env = append(os.Environ(), "GOPACKAGE=exact")
