@@ -172,4 +172,3 @@ func setOfMemberships(img *image.Image) *image.Image {
 	c.Canonicalize()
 	return c
 }
-
