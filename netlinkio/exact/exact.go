@@ -107,15 +107,17 @@ func (e *Exact) readPass() (*pass, error) {
 	return p, nil
 }
 
-// recent returns the latest pass while it is fresh, or a new one.
-func (e *Exact) recent() (*pass, error) {
+// recent returns the latest pass while it is fresh (cached true), or a
+// new one.
+func (e *Exact) recent() (p *pass, cached bool, err error) {
 	e.mu.Lock()
-	p := e.last
+	p = e.last
 	e.mu.Unlock()
 	if p != nil && time.Since(p.at) < passFresh {
-		return p, nil
+		return p, true, nil
 	}
-	return e.readPass()
+	p, err = e.readPass()
+	return p, false, err
 }
 
 // List returns the AF_INET sockets of this network namespace that a task
@@ -168,14 +170,14 @@ func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 // holdersOf finds the socket's holders in the latest pass, or in a new
 // one when the latest does not have it.
 func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
-	p, err := e.recent()
+	p, cached, err := e.recent()
 	if err != nil {
 		return nil, err
 	}
 	if hs := p.holders[inode]; len(hs) > 0 {
 		return hs, nil
 	}
-	if time.Since(p.at) > 0 {
+	if cached { // a socket newer than the pass: look again
 		if p, err = e.readPass(); err != nil {
 			return nil, err
 		}
