@@ -2,7 +2,10 @@ package netlinkio
 
 import (
 	"fmt"
+	"log"
+
 	"github.com/inetcr/inetcr/netlinkio/crfamily"
+	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
@@ -34,31 +37,48 @@ type Backend interface {
 	// (held.Socket.Update); the tree takes it when a file is opened for
 	// writing.
 	Hold(inode uint64) (held.Socket, error)
-	// Name says which backend this is: "stock" or "kernel".
+	// Name says which backend this is: "stock", "kernel" or "exact".
 	Name() string
 	Close() error
 }
 
-// Open returns the backend a user asked for: "stock", "kernel", or "auto",
-// which is the kernel family when the running kernel resolves AF_INET_CR
-// and the stock engine otherwise.
+// Open returns the backend a user asked for: "stock", "kernel", "exact",
+// or "auto", which is the kernel family when the running kernel resolves
+// AF_INET_CR, else the exact reader where it can run, else the stock
+// engine, with one log line saying why the exact reader cannot run.
+// "exact" forced fails with that reason.
 func Open(kind string) (Backend, error) {
+	return OpenWith(kind, exact.Config{}, log.Printf)
+}
+
+// OpenWith is Open with the exact reader's configuration and the logger
+// of the fallback's line (tests force each fallback with them).
+func OpenWith(kind string, cfg exact.Config, logf func(format string, args ...any)) (Backend, error) {
 	switch kind {
 	case "stock":
 		return stock.NewStock(), nil
 	case "kernel":
 		return crfamily.NewKernel(stock.NewStock())
+	case "exact":
+		return exact.Open(cfg)
 	case "auto", "":
 		if k, err := crfamily.NewKernel(stock.NewStock()); err == nil {
 			return k, nil
 		}
+		e, err := exact.Open(cfg)
+		if err == nil {
+			return e, nil
+		}
+		logf("inetcr: backend auto: stock, since the %v", err)
 		return stock.NewStock(), nil
 	}
-	return nil, fmt.Errorf("backend %q: want auto, kernel or stock", kind)
+	return nil, fmt.Errorf("backend %q: want auto, kernel, exact or stock", kind)
 }
 
 var (
 	_ Backend     = (*stock.Stock)(nil)
 	_ BatchDumper = (*stock.Stock)(nil)
 	_ Backend     = (*crfamily.Kernel)(nil)
+	_ Backend     = (*exact.Exact)(nil)
+	_ BatchDumper = (*exact.Exact)(nil)
 )

@@ -35,7 +35,7 @@ var (
 func (d *optionDir) options(s *sock) []*image.Option {
 	var out []*image.Option
 	for _, o := range image.OptionsFor(s.sockType()) {
-		if o.Dir == d.dir {
+		if o.Dir == d.dir && d.t.reads(o) {
 			out = append(out, o)
 		}
 	}
@@ -43,10 +43,17 @@ func (d *optionDir) options(s *sock) []*image.Option {
 	return out
 }
 
+// reads reports whether the backend's images carry row o: a row only the
+// exact reader sees (ExactOnly) has no file under another backend, whose
+// images leave it out.
+func (t *Tree) reads(o *image.Option) bool {
+	return !o.ExactOnly || t.b.Name() == "exact"
+}
+
 // option finds the row for a file name, if it applies to the socket.
 func (d *optionDir) option(s *sock, name string) (*image.Option, bool) {
 	o, ok := image.LookupOption(d.dir, name)
-	if !ok || !o.Types.Has(s.sockType()) {
+	if !ok || !o.Types.Has(s.sockType()) || !d.t.reads(o) {
 		return nil, false
 	}
 	return o, true

@@ -5,6 +5,10 @@
 # (util-linux) and a set-uid passwd make the other users of the trust tests.
 # The service tests drive mount(8) with fuse3's mount.fuse3, make install,
 # man -l (man-db), systemd-analyze verify (systemd) and git (inetcr version).
+# The exact reader's tests: clang-14, llvm-strip (llvm) and the libbpf
+# headers (libbpf-dev) compile its BPF program again to compare it with the
+# committed object; ptp4l (linuxptp), avahi-daemon, mcfirst (ssmping), iperf
+# (iperf 2) and socat are the real programs it reads.
 # Runs as root.
 set -euo pipefail
 need=()
@@ -28,6 +32,12 @@ pairs=(
 	man:man-db
 	systemd-analyze:systemd
 	git:git
+	clang-14:clang-14
+	llvm-strip:llvm
+	ptp4l:linuxptp
+	avahi-daemon:avahi-daemon
+	mcfirst:ssmping
+	iperf:iperf
 )
 for pair in "${pairs[@]}"; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
@@ -35,6 +45,7 @@ done
 # Tests that run holders as other users need a python3 outside root's home
 # (a pyenv shim under /root is not theirs to run): Debian's.
 /usr/bin/python3 -c 'import json, resource, socket, struct' 2>/dev/null || need+=(python3)
+[[ -f /usr/include/bpf/bpf_helpers.h ]] || need+=(libbpf-dev)
 if ((${#need[@]})); then
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq

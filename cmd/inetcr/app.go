@@ -25,7 +25,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{
 				Name:    "backend",
 				Value:   "auto",
-				Usage:   "how sockets are dumped and restored: `KIND` is auto (the kernel's AF_INET_CR family when it has one, else stock), kernel, or stock (getsockopt/setsockopt on a duplicate of the socket)",
+				Usage:   "how sockets are dumped and restored: `KIND` is auto (the kernel's AF_INET_CR family when it has one, else exact where it can run, else stock), kernel, exact (BPF iterators read the kernel's own structures; needs CAP_BPF and CAP_PERFMON and the kernel's BTF), or stock (getsockopt/setsockopt on a duplicate of the socket)",
 				EnvVars: []string{"INETCR_BACKEND"},
 			},
 		},
@@ -46,10 +46,10 @@ func newApp() *cli.App {
 		ErrWriter:            os.Stderr,
 		Before: func(c *cli.Context) error {
 			switch b := c.String("backend"); b {
-			case "auto", "kernel", "stock":
+			case "auto", "kernel", "exact", "stock":
 				return nil
 			default:
-				return fmt.Errorf("--backend %q: want auto, kernel or stock", b)
+				return fmt.Errorf("--backend %q: want auto, kernel, exact or stock", b)
 			}
 		},
 		Action: func(c *cli.Context) error {

@@ -323,6 +323,9 @@ func TestCLISockets(t *testing.T) {
 			t.Fatal(err)
 		}
 		m["ipopt"].(map[string]any)["ttl"] = "99"
+		if _, ok := m["ipopt"].(map[string]any)["ttl_default"]; ok {
+			m["ipopt"].(map[string]any)["ttl_default"] = "0" // the exact reader's: a TTL of its own
+		}
 		js, _ := json.Marshal(m)
 		edited := ok(t, bin, js, "encode")
 		ok(t, bin, edited, "restore", ino)
@@ -493,7 +496,7 @@ func TestCLIOffline(t *testing.T) {
 	})
 
 	t.Run("usage errors", func(t *testing.T) {
-		refused(t, bin, nil, `inetcr: --backend "nope": want auto, kernel or stock`, "--backend", "nope", "ls")
+		refused(t, bin, nil, `inetcr: --backend "nope": want auto, kernel, exact or stock`, "--backend", "nope", "ls")
 		refused(t, bin, nil, `inetcr: unknown command "frobnicate"`, "frobnicate")
 		refused(t, bin, nil, "inetcr: dump: want one INODE argument, got 0", "dump")
 		refused(t, bin, nil, "inetcr: restore: want one INODE argument, got 2", "restore", "1", "2")

@@ -63,9 +63,9 @@ var codecValueSets = []codecValueSet{
 		switch o.Kind {
 		case image.Flag, image.BufLock:
 			return image.Value{Num: uint64(o.Attr % 2)}
-		case image.U8:
+		case image.U8, image.DefaultTTL:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x81))}
-		case image.U32, image.IfIndexBE:
+		case image.U32, image.IfIndexBE, image.McastIfIndex:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x01020304))}
 		case image.BufSize:
 			return image.Value{Num: 0x00030102}

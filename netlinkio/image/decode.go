@@ -111,6 +111,10 @@ func checkKnownTop(a Attr) error {
 	case AttrVersion, AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer, AttrTableRevision:
 	case AttrInode:
 		return AttrErrorf(a.Type, "belongs in requests, never in an image")
+	case AttrMembershipOrder:
+		if len(a.Data) != 0 {
+			return AttrErrorf(a.Type, "length %d; a flag has no payload", len(a.Data))
+		}
 	case AttrMembership, AttrSourceFilters:
 		if !a.Nested {
 			return AttrErrorf(a.Type, "must be nested (NLA_F_NESTED)")
@@ -214,13 +218,16 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 			}
 			continue
 		}
-		if !img.Knows(o) {
+		if !img.hasRow(o) {
 			if present {
 				return newerRow(o, img.Rev())
 			}
 			continue
 		}
 		if !present {
+			if o.ExactOnly {
+				continue // unknown to the reader that made the image
+			}
 			if o.Kind.IsFlag() {
 				img.Values[o.Attr] = Value{}
 				continue

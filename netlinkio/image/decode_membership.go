@@ -32,7 +32,14 @@ func parseMreqn(a Attr) (Membership, error) {
 func decodeMemberships(img *Image, seen map[uint16]Attr) error {
 	list, hasList := seen[AttrMembership]
 	filters, hasFilters := seen[AttrSourceFilters]
+	_, img.JoinOrder = seen[AttrMembershipOrder]
+	if img.JoinOrder && img.Rev() < 2 {
+		return AttrErrorf(AttrMembershipOrder, "added in table revision 2, but the image is of revision %d", img.Rev())
+	}
 	if !MembershipApplies(img.Type) {
+		if img.JoinOrder {
+			return NotApplicable(AttrName(AttrMembershipOrder), img.Type)
+		}
 		if hasList {
 			return NotApplicable(AttrName(AttrMembership), img.Type)
 		}

@@ -41,6 +41,9 @@ func TestDecodeGolden(t *testing.T) {
 	// Every option row of SOCK_DGRAM with a value of its kind; flags off,
 	// so absent, except the ones set here. The list takes its place by id.
 	for _, o := range image.OptionsFor(unix.SOCK_DGRAM) {
+		if o.Since > 1 {
+			continue // the image says no revision: 1
+		}
 		if o.Attr > 54 && !listPlaced {
 			b = mfPut(b, 54|mfFNested, list)
 			listPlaced = true
@@ -92,6 +95,7 @@ func TestDecodeGolden(t *testing.T) {
 	entry = mfPut(entry, 69, []byte{198, 51, 100, 7})
 	b = mfPut(b, 65|mfFNested, mfPut(nil, 66|mfFNested, entry))
 
+	want.Revision = 1 // the image says no revision
 	got, err := image.Decode(b)
 	if err != nil {
 		t.Fatalf("Decode: %v", err)

@@ -56,6 +56,7 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	// the two membership attributes are merged into it where their ids fall.
 	lists := MembershipApplies(c.Type)
 	list, filters := lists, lists && slices.ContainsFunc(c.Memberships, Membership.HasFilter)
+	order := lists && c.JoinOrder
 	// A Micros row's Ext attribute (27, 28) follows the rows of lower id.
 	var ext []*Option
 	rev := c.Rev()
@@ -72,6 +73,12 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 		for len(ext) > 0 && ext[0].Ext < o.Attr {
 			b, ext = ext[0].appendExt(b, c.Values[ext[0].Attr]), ext[1:]
 		}
+		if o.ExactOnly && !c.Knows(o) {
+			continue // unknown to the reader: absent
+		}
+		if order && o.Attr > AttrMembershipOrder {
+			b, order = c.appendOrder(b), false
+		}
 		b = o.appendWire(b, c.Values[o.Attr])
 		if o.Kind == Micros && c.Values[o.Attr].Num2 != 0 {
 			ext = append(ext, o)
@@ -86,10 +93,19 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	if filters {
 		b = c.appendFilters(b)
 	}
+	if order {
+		b = c.appendOrder(b)
+	}
 	if rev > 1 {
 		b = native.AppendUint32(appendAttrHeader(b, AttrTableRevision, 4), rev)
 	}
 	return b
+}
+
+// appendOrder appends IPOPT_MEMBERSHIP_ORDER, the flag that says the
+// membership list is in join order.
+func (img *Image) appendOrder(b []byte) []byte {
+	return appendAttrHeader(b, AttrMembershipOrder, 0)
 }
 
 // canonical reports whether the memberships and their sources are already
@@ -98,7 +114,7 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 // the same sort as before.
 func (img *Image) canonical() bool {
 	for i, m := range img.Memberships {
-		if i > 0 && compareMemberships(img.Memberships[i-1], m) >= 0 {
+		if i > 0 && !img.JoinOrder && compareMemberships(img.Memberships[i-1], m) >= 0 {
 			return false
 		}
 		for j := 1; j < len(m.Sources); j++ {

@@ -23,6 +23,12 @@ type Image struct {
 	// A flag that is off has an entry with Num 0; Encode leaves it out.
 	Values      map[uint16]Value
 	Memberships []Membership
+	// JoinOrder says Memberships are in join order, oldest first, each with
+	// the imr_address the socket joined with: the exact reader walks the
+	// kernel's list (newest first) and reverses it, so that joining in
+	// this order rebuilds the list. Without it the list is in canonical
+	// order (Canonicalize) and imr_address 0.0.0.0 means unknown.
+	JoinOrder bool
 	// Revision is the option table's revision the image was made with
 	// (TableRevision); 0 in an image built in memory means the current
 	// one. Rows newer than it are not in Values (Knows).
@@ -88,12 +94,15 @@ func compareMemberships(a, b Membership) int {
 	return a.Group.Compare(b.Group)
 }
 
-// Canonicalize sorts memberships and their sources into the canonical order.
+// Canonicalize sorts memberships and their sources into the canonical
+// order; memberships in join order (JoinOrder) keep their order.
 func (img *Image) Canonicalize() {
 	for i := range img.Memberships {
 		slices.SortFunc(img.Memberships[i].Sources, func(a, b netip.Addr) int { return a.Compare(b) })
 	}
-	slices.SortFunc(img.Memberships, compareMemberships)
+	if !img.JoinOrder {
+		slices.SortFunc(img.Memberships, compareMemberships)
+	}
 }
 
 // Clone returns a deep copy, so a caller can edit an image it was given.

@@ -76,6 +76,9 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		}
 		b.WriteByte('}')
 	}
+	if c.JoinOrder {
+		field("membership_order", "join") // IPOPT_MEMBERSHIP_ORDER
+	}
 	if MembershipApplies(c.Type) {
 		b.WriteString(`,"memberships":[`)
 		for i, m := range c.Memberships {
@@ -169,7 +172,7 @@ func notPlain(r rune) bool {
 }
 
 // jsonKeys are the top-level keys, in output order.
-var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer"}, optionDirs, []string{"memberships"})
+var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer"}, optionDirs, []string{"membership_order", "memberships"})
 
 func decodeImageJSON(data []byte) (*Image, error) {
 	top, err := jsonObject(data, "image")
@@ -300,6 +303,16 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	}
 
 	// Memberships.
+	if raw, ok := get("membership_order"); ok {
+		var order string
+		if err := strictUnmarshal(raw, &order); err != nil || order != "join" {
+			return nil, &AttrError{Attr: "membership_order", Reason: fmt.Sprintf("%s: the only order a list says is \"join\" (absent: canonical)", raw)}
+		}
+		if !MembershipApplies(img.Type) {
+			return nil, NotApplicable("membership_order", img.Type)
+		}
+		img.JoinOrder = true
+	}
 	raw, has := get("memberships")
 	switch {
 	case !MembershipApplies(img.Type):

@@ -32,7 +32,7 @@ func jsonSampleImage(t *testing.T, typ, proto uint16, state uint8) *image.Image 
 		switch o.Kind {
 		case image.Flag, image.BufLock:
 			text = strconv.Itoa(i % 2)
-		case image.U8, image.U32, image.IfIndexBE, image.Micros:
+		case image.U8, image.U32, image.IfIndexBE, image.Micros, image.McastIfIndex, image.DefaultTTL:
 			text = strconv.FormatUint(max(o.Min, min(o.Max, 3)), 10)
 		case image.BufSize:
 			text = "212992"
@@ -142,7 +142,7 @@ func TestJSONShape(t *testing.T) {
 	}
 	s := string(b)
 	for _, want := range []string{
-		`{"version":1,"family":"AF_INET","type":"SOCK_DGRAM","protocol":"udp","state":"CLOSE","local":"10.0.0.1:5000","peer":"0.0.0.0:0","sockopt":{"reuseaddr":`,
+		`{"version":1,"table_revision":2,"family":"AF_INET","type":"SOCK_DGRAM","protocol":"udp","state":"CLOSE","local":"10.0.0.1:5000","peer":"0.0.0.0:0","sockopt":{"reuseaddr":`,
 		`"ttl":"3"`,
 		`"sndbuf":"212992"`,
 		`"linger":"1 7"`,

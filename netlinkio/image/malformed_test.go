@@ -338,7 +338,7 @@ func malformedImages(t testing.TB) []malformedCase {
 		{"nla_len 2", header(udp, family, 2), "FAMILY"},
 		{"nla_len 0", header(tcp, ttl, 0), "IPOPT_TTL"},
 		{"nla_len past end", header(udp, ttl, 0x4000), "IPOPT_TTL"},
-		{"cut in last attribute", udp[:len(udp)-4], "IPOPT_SOURCE_FILTERS"},
+		{"cut in last attribute", udp[:len(udp)-4], "TABLE_REVISION"},
 		{"padding missing at end", func() []byte {
 			b := edit(tcp, func(a []mfAttr) []mfAttr {
 				i := mfIndex(t, a, ttl)
@@ -359,7 +359,7 @@ func malformedImages(t testing.TB) []malformedCase {
 
 		// Ids and flags of the header.
 		{"unknown id 39", add(udp, 39, mfU32(0)), "attribute 39"},
-		{"unknown id 70", add(tcp, 70, nil), "attribute 70"},
+		{"unknown id 307", add(tcp, 307, nil), "attribute 307"},
 		{"unknown id 0", add(udp, 0, mfU32(0)), "attribute 0"},
 		{"unknown id 0x3fff", add(raw, 0x3fff, nil), "attribute 16383"},
 		{"MREQ at the top", add(udp, mreq, mfMreqn("239.3.3.3", "0.0.0.0", 1)), "IPOPT_MREQ"},

@@ -49,6 +49,16 @@ const (
 	// RawOptions is IP_OPTIONS: 0 to 40 bytes, a multiple of 4 as the kernel
 	// pads them, text in lowercase hex.
 	RawOptions
+	// McastIfIndex is the interface index of IP_MULTICAST_IF (inet->mc_index),
+	// which getsockopt does not report: a u32 attribute, text in decimal, 0
+	// for none. It is set with its With row's address in one struct
+	// ip_mreqn.
+	McastIfIndex
+	// DefaultTTL says the socket follows net.ipv4.ip_default_ttl (uc_ttl
+	// -1), which getsockopt reports as the default's value: a u8 attribute,
+	// text 1 (follows) or 0 (its own TTL, its With row). 1 is set as IP_TTL
+	// -1, 0 as its With row's value.
+	DefaultTTL
 )
 
 // kindInfo is what the image knows of a kind without looking at a row:
@@ -67,17 +77,19 @@ type kindInfo struct {
 
 // kinds holds every Kind's kindInfo, indexed by Kind.
 var kinds = [...]kindInfo{
-	Flag:       {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
-	U8:         {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
-	U32:        {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
-	BufSize:    {4, "u32", false, wireU32, unwireU32, checkBufSize, formatUint, parseNum, textEven},
-	BufLock:    {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
-	Micros:     {8, "u64", false, wireU64, unwireU64, checkMicros, formatMicros, parseMicrosText, textMicros},
-	Linger:     {8, "binary 8", false, wireLinger, unwireLinger, checkLinger, formatLinger, parseLinger, textLinger},
-	IfName:     {-1, "string 0-15", false, wireBytes, unwireBytes, checkIfName, formatBytes, parseBytes, textIfName},
-	InAddr:     {4, "u32 (in_addr)", false, wireBytes, unwireBytes, checkInAddr, formatInAddr, parseInAddr, textInAddr},
-	IfIndexBE:  {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
-	RawOptions: {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false, wireBytes, unwireBytes, checkRawOptions, formatHex, parseHex, textHex},
+	Flag:         {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	U8:           {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
+	U32:          {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	BufSize:      {4, "u32", false, wireU32, unwireU32, checkBufSize, formatUint, parseNum, textEven},
+	BufLock:      {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	Micros:       {8, "u64", false, wireU64, unwireU64, checkMicros, formatMicros, parseMicrosText, textMicros},
+	Linger:       {8, "binary 8", false, wireLinger, unwireLinger, checkLinger, formatLinger, parseLinger, textLinger},
+	IfName:       {-1, "string 0-15", false, wireBytes, unwireBytes, checkIfName, formatBytes, parseBytes, textIfName},
+	InAddr:       {4, "u32 (in_addr)", false, wireBytes, unwireBytes, checkInAddr, formatInAddr, parseInAddr, textInAddr},
+	IfIndexBE:    {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	RawOptions:   {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false, wireBytes, unwireBytes, checkRawOptions, formatHex, parseHex, textHex},
+	McastIfIndex: {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	DefaultTTL:   {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
 }
 
 // IsFlag reports whether a value of the kind is left out of an image when
@@ -132,7 +144,23 @@ type Option struct {
 	// Since is the table revision that added the row (0 means 1; see
 	// TableRevision).
 	Since uint32
-	Doc   string
+	// Field is the kernel field the exact reader takes the value from
+	// (netlinkio/exact): "STRUCT.FIELD", or "STRUCT.WORD:ENUM" for one bit
+	// of a flags word, the bit's number looked up by name in the kernel's
+	// BTF.
+	Field string
+	// ExactOnly marks a value getsockopt cannot read: the stock reader
+	// leaves it out of its images, and an image without it leaves the
+	// socket's value as it is on restore (Knows).
+	ExactOnly bool
+	// With is the row whose option call this row shares: both are set in
+	// one call (IP_MULTICAST_IF's struct ip_mreqn carries address and
+	// index; IP_TTL -1 means "follow the default"). A restore that knows
+	// this row sets the two together; a write of the With row alone drops
+	// this one from what is wanted, so the kernel decides it as it does for
+	// a plain setsockopt.
+	With uint16
+	Doc  string
 }
 
 // Sockopt names a socket option by level and number.
@@ -189,48 +217,53 @@ const MaxIPOptions = 40
 // Options is the option table. Its order is the canonical order of the
 // image's attributes and the order in which a restore applies them.
 var Options = []Option{
-	{Name: "reuseaddr", Dir: "sockopt", Attr: 9, Level: unix.SOL_SOCKET, Opt: unix.SO_REUSEADDR, Kind: Flag, Types: All, Doc: "SO_REUSEADDR"},
-	{Name: "reuseport", Dir: "sockopt", Attr: 10, Level: unix.SOL_SOCKET, Opt: unix.SO_REUSEPORT, Kind: Flag, Types: All, Doc: "SO_REUSEPORT"},
-	{Name: "keepalive", Dir: "sockopt", Attr: 11, Level: unix.SOL_SOCKET, Opt: unix.SO_KEEPALIVE, Kind: Flag, Types: All, Doc: "SO_KEEPALIVE"},
-	{Name: "broadcast", Dir: "sockopt", Attr: 12, Level: unix.SOL_SOCKET, Opt: unix.SO_BROADCAST, Kind: Flag, Types: All, Doc: "SO_BROADCAST"},
-	{Name: "dontroute", Dir: "sockopt", Attr: 13, Level: unix.SOL_SOCKET, Opt: unix.SO_DONTROUTE, Kind: Flag, Types: All, Doc: "SO_DONTROUTE"},
-	{Name: "oobinline", Dir: "sockopt", Attr: 14, Level: unix.SOL_SOCKET, Opt: unix.SO_OOBINLINE, Kind: Flag, Types: All, Doc: "SO_OOBINLINE"},
-	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Doc: "SO_NO_CHECK"},
-	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
-	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Keeps: keepRcvbuf, Min: 1, Max: 1<<31 - 1, Doc: "SO_RCVLOWAT"},
-	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
-	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
-	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},
-	{Name: "rcvbuf_ulock", Dir: "sockopt", Attr: 21, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockRcvbufLock, Kind: BufLock, Types: All, Doc: "SOCK_RCVBUF_LOCK of SO_BUF_LOCK: the receive buffer size was set by the user"},
-	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Ext: 27, Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
-	{Name: "sndtimeo", Dir: "sockopt", Attr: 23, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Ext: 28, Doc: "SO_SNDTIMEO in microseconds, 0 for none"},
-	{Name: "linger", Dir: "sockopt", Attr: 24, Level: unix.SOL_SOCKET, Opt: unix.SO_LINGER, Kind: Linger, Types: All, Max: 1<<32 - 1, Doc: "SO_LINGER as \"ONOFF SECONDS\"; the kernel keeps l_linger as an unsigned int, so -1 reads 4294967295"},
-	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
-	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Max: 1<<32 - 1, Doc: "SO_MARK; needs CAP_NET_ADMIN"},
+	{Name: "reuseaddr", Dir: "sockopt", Attr: 9, Level: unix.SOL_SOCKET, Opt: unix.SO_REUSEADDR, Kind: Flag, Types: All, Field: "sock_common.skc_reuse", Doc: "SO_REUSEADDR"},
+	{Name: "reuseport", Dir: "sockopt", Attr: 10, Level: unix.SOL_SOCKET, Opt: unix.SO_REUSEPORT, Kind: Flag, Types: All, Field: "sock_common.skc_reuseport", Doc: "SO_REUSEPORT"},
+	{Name: "keepalive", Dir: "sockopt", Attr: 11, Level: unix.SOL_SOCKET, Opt: unix.SO_KEEPALIVE, Kind: Flag, Types: All, Field: "sock_common.skc_flags:SOCK_KEEPOPEN", Doc: "SO_KEEPALIVE"},
+	{Name: "broadcast", Dir: "sockopt", Attr: 12, Level: unix.SOL_SOCKET, Opt: unix.SO_BROADCAST, Kind: Flag, Types: All, Field: "sock_common.skc_flags:SOCK_BROADCAST", Doc: "SO_BROADCAST"},
+	{Name: "dontroute", Dir: "sockopt", Attr: 13, Level: unix.SOL_SOCKET, Opt: unix.SO_DONTROUTE, Kind: Flag, Types: All, Field: "sock_common.skc_flags:SOCK_LOCALROUTE", Doc: "SO_DONTROUTE"},
+	{Name: "oobinline", Dir: "sockopt", Attr: 14, Level: unix.SOL_SOCKET, Opt: unix.SO_OOBINLINE, Kind: Flag, Types: All, Field: "sock_common.skc_flags:SOCK_URGINLINE", Doc: "SO_OOBINLINE"},
+	{Name: "no_check", Dir: "sockopt", Attr: 15, Level: unix.SOL_SOCKET, Opt: unix.SO_NO_CHECK, Kind: Flag, Types: All, Field: "sock.sk_no_check_tx", Doc: "SO_NO_CHECK"},
+	{Name: "priority", Dir: "sockopt", Attr: 16, Level: unix.SOL_SOCKET, Opt: unix.SO_PRIORITY, Kind: U32, Types: All, Max: 1<<32 - 1, Field: "sock.sk_priority", Doc: "SO_PRIORITY; above 6 needs CAP_NET_ADMIN"},
+	{Name: "rcvlowat", Dir: "sockopt", Attr: 17, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVLOWAT, Kind: U32, Types: All, Keeps: keepRcvbuf, Min: 1, Max: 1<<31 - 1, Field: "sock.sk_rcvlowat", Doc: "SO_RCVLOWAT"},
+	{Name: "sndbuf", Dir: "sockopt", Attr: 18, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDBUF, Force: unix.SO_SNDBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Field: "sock.sk_sndbuf", Doc: "SO_SNDBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "rcvbuf", Dir: "sockopt", Attr: 19, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVBUF, Force: unix.SO_RCVBUFFORCE, Kind: BufSize, Types: All, Keeps: keepBufLock, Min: 2, Max: 1<<31 - 2, Field: "sock.sk_rcvbuf", Doc: "SO_RCVBUF as getsockopt reports it (twice the size asked for)"},
+	{Name: "sndbuf_ulock", Dir: "sockopt", Attr: 20, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockSndbufLock, Kind: BufLock, Types: All, Field: "sock.sk_userlocks", Doc: "SOCK_SNDBUF_LOCK of SO_BUF_LOCK: the send buffer size was set by the user"},
+	{Name: "rcvbuf_ulock", Dir: "sockopt", Attr: 21, Level: unix.SOL_SOCKET, Opt: soBufLock, Mask: sockRcvbufLock, Kind: BufLock, Types: All, Field: "sock.sk_userlocks", Doc: "SOCK_RCVBUF_LOCK of SO_BUF_LOCK: the receive buffer size was set by the user"},
+	{Name: "rcvtimeo", Dir: "sockopt", Attr: 22, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Ext: 27, Field: "sock.sk_rcvtimeo", Doc: "SO_RCVTIMEO in microseconds, 0 for none"},
+	{Name: "sndtimeo", Dir: "sockopt", Attr: 23, Level: unix.SOL_SOCKET, Opt: unix.SO_SNDTIMEO, Kind: Micros, Types: All, Max: maxTimeoutMicro, Ext: 28, Field: "sock.sk_sndtimeo", Doc: "SO_SNDTIMEO in microseconds, 0 for none"},
+	{Name: "linger", Dir: "sockopt", Attr: 24, Level: unix.SOL_SOCKET, Opt: unix.SO_LINGER, Kind: Linger, Types: All, Max: 1<<32 - 1, Field: "sock.sk_lingertime", Doc: "SO_LINGER as \"ONOFF SECONDS\"; the kernel keeps l_linger as an unsigned int, so -1 reads 4294967295"},
+	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Field: "sock_common.skc_bound_dev_if", Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
+	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Max: 1<<32 - 1, Field: "sock.sk_mark", Doc: "SO_MARK; needs CAP_NET_ADMIN"},
 
-	{Name: "options", Dir: "ipopt", Attr: 40, Level: unix.IPPROTO_IP, Opt: unix.IP_OPTIONS, Kind: RawOptions, Types: All, Doc: "IP_OPTIONS as lowercase hex, empty when none"},
-	{Name: "pktinfo", Dir: "ipopt", Attr: 41, Level: unix.IPPROTO_IP, Opt: unix.IP_PKTINFO, Kind: Flag, Types: NoTCP, Doc: "IP_PKTINFO"},
-	{Name: "recvtos", Dir: "ipopt", Attr: 42, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTOS, Kind: Flag, Types: NoTCP, Doc: "IP_RECVTOS"},
-	{Name: "recvttl", Dir: "ipopt", Attr: 43, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTTL, Kind: Flag, Types: All, Doc: "IP_RECVTTL"},
-	{Name: "recvopts", Dir: "ipopt", Attr: 44, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVOPTS, Kind: Flag, Types: NoTCP, Doc: "IP_RECVOPTS"},
-	{Name: "retopts", Dir: "ipopt", Attr: 45, Level: unix.IPPROTO_IP, Opt: unix.IP_RETOPTS, Kind: Flag, Types: NoTCP, Doc: "IP_RETOPTS (the seed's RECVRETOPTS)"},
-	{Name: "tos", Dir: "ipopt", Attr: 46, Level: unix.IPPROTO_IP, Opt: unix.IP_TOS, Kind: U8, Types: All, Keeps: keepPriority, Max: 255, Doc: "IP_TOS"},
-	{Name: "ttl", Dir: "ipopt", Attr: 47, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: U8, Types: All, Min: 1, Max: 255, Doc: "IP_TTL"},
-	{Name: "hdrincl", Dir: "ipopt", Attr: 48, Level: unix.IPPROTO_IP, Opt: unix.IP_HDRINCL, Kind: Flag, Types: Raw, Doc: "IP_HDRINCL"},
-	{Name: "recverr", Dir: "ipopt", Attr: 49, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVERR, Kind: Flag, Types: NoTCP, Doc: "IP_RECVERR"},
-	{Name: "mtu_discover", Dir: "ipopt", Attr: 50, Level: unix.IPPROTO_IP, Opt: unix.IP_MTU_DISCOVER, Kind: U8, Types: All, Max: unix.IP_PMTUDISC_OMIT, Doc: "IP_MTU_DISCOVER: 0 dont, 1 want, 2 do, 3 probe, 4 interface, 5 omit"},
-	{Name: "router_alert", Dir: "ipopt", Attr: 51, Level: unix.IPPROTO_IP, Opt: unix.IP_ROUTER_ALERT, Kind: Flag, Types: Raw, Doc: "IP_ROUTER_ALERT"},
-	{Name: "multicast_ttl", Dir: "ipopt", Attr: 52, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_TTL, Kind: U8, Types: NoTCP, Max: 255, Doc: "IP_MULTICAST_TTL"},
-	{Name: "multicast_loop", Dir: "ipopt", Attr: 53, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_LOOP, Kind: Flag, Types: All, Doc: "IP_MULTICAST_LOOP"},
-	{Name: "multicast_if", Dir: "ipopt", Attr: 56, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: InAddr, Types: NoTCP, Doc: "IP_MULTICAST_IF: a local address, 0.0.0.0 for the default"},
-	{Name: "freebind", Dir: "ipopt", Attr: 57, Level: unix.IPPROTO_IP, Opt: unix.IP_FREEBIND, Kind: Flag, Types: All, Doc: "IP_FREEBIND"},
-	{Name: "transparent", Dir: "ipopt", Attr: 58, Level: unix.IPPROTO_IP, Opt: unix.IP_TRANSPARENT, Kind: Flag, Types: All, Doc: "IP_TRANSPARENT; needs CAP_NET_ADMIN or CAP_NET_RAW"},
-	{Name: "bind_address_no_port", Dir: "ipopt", Attr: 59, Level: unix.IPPROTO_IP, Opt: unix.IP_BIND_ADDRESS_NO_PORT, Kind: Flag, Types: All, Doc: "IP_BIND_ADDRESS_NO_PORT"},
-	{Name: "recvorigdstaddr", Dir: "ipopt", Attr: 60, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVORIGDSTADDR, Kind: Flag, Types: NoTCP, Doc: "IP_RECVORIGDSTADDR"},
-	{Name: "multicast_all", Dir: "ipopt", Attr: 61, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_ALL, Kind: Flag, Types: NoTCP, Doc: "IP_MULTICAST_ALL (on by default)"},
-	{Name: "nodefrag", Dir: "ipopt", Attr: 62, Level: unix.IPPROTO_IP, Opt: unix.IP_NODEFRAG, Kind: Flag, Types: Raw, Doc: "IP_NODEFRAG"},
-	{Name: "minttl", Dir: "ipopt", Attr: 63, Level: unix.IPPROTO_IP, Opt: unix.IP_MINTTL, Kind: U8, Types: All, Max: 255, Doc: "IP_MINTTL"},
-	{Name: "unicast_if", Dir: "ipopt", Attr: 64, Level: unix.IPPROTO_IP, Opt: unix.IP_UNICAST_IF, Kind: IfIndexBE, Types: NoTCP, Max: 1<<31 - 1, Doc: "IP_UNICAST_IF: an ifindex, 0 for none"},
+	{Name: "options", Dir: "ipopt", Attr: 40, Level: unix.IPPROTO_IP, Opt: unix.IP_OPTIONS, Kind: RawOptions, Types: All, Field: "inet_sock.inet_opt", Doc: "IP_OPTIONS as lowercase hex, empty when none"},
+	{Name: "pktinfo", Dir: "ipopt", Attr: 41, Level: unix.IPPROTO_IP, Opt: unix.IP_PKTINFO, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_PKTINFO", Doc: "IP_PKTINFO"},
+	{Name: "recvtos", Dir: "ipopt", Attr: 42, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTOS, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_TOS", Doc: "IP_RECVTOS"},
+	{Name: "recvttl", Dir: "ipopt", Attr: 43, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTTL, Kind: Flag, Types: All, Field: "inet_sock.inet_flags:INET_FLAGS_TTL", Doc: "IP_RECVTTL"},
+	{Name: "recvopts", Dir: "ipopt", Attr: 44, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVOPTS, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_RECVOPTS", Doc: "IP_RECVOPTS"},
+	{Name: "retopts", Dir: "ipopt", Attr: 45, Level: unix.IPPROTO_IP, Opt: unix.IP_RETOPTS, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_RETOPTS", Doc: "IP_RETOPTS (the seed's RECVRETOPTS)"},
+	{Name: "tos", Dir: "ipopt", Attr: 46, Level: unix.IPPROTO_IP, Opt: unix.IP_TOS, Kind: U8, Types: All, Keeps: keepPriority, Max: 255, Field: "inet_sock.tos", Doc: "IP_TOS"},
+	{Name: "ttl", Dir: "ipopt", Attr: 47, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: U8, Types: All, Min: 1, Max: 255, Field: "inet_sock.uc_ttl", Doc: "IP_TTL"},
+	{Name: "hdrincl", Dir: "ipopt", Attr: 48, Level: unix.IPPROTO_IP, Opt: unix.IP_HDRINCL, Kind: Flag, Types: Raw, Field: "inet_sock.inet_flags:INET_FLAGS_HDRINCL", Doc: "IP_HDRINCL"},
+	{Name: "recverr", Dir: "ipopt", Attr: 49, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVERR, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_RECVERR", Doc: "IP_RECVERR"},
+	{Name: "mtu_discover", Dir: "ipopt", Attr: 50, Level: unix.IPPROTO_IP, Opt: unix.IP_MTU_DISCOVER, Kind: U8, Types: All, Max: unix.IP_PMTUDISC_OMIT, Field: "inet_sock.pmtudisc", Doc: "IP_MTU_DISCOVER: 0 dont, 1 want, 2 do, 3 probe, 4 interface, 5 omit"},
+	{Name: "router_alert", Dir: "ipopt", Attr: 51, Level: unix.IPPROTO_IP, Opt: unix.IP_ROUTER_ALERT, Kind: Flag, Types: Raw, Field: "inet_sock.inet_flags:INET_FLAGS_RTALERT", Doc: "IP_ROUTER_ALERT"},
+	{Name: "multicast_ttl", Dir: "ipopt", Attr: 52, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_TTL, Kind: U8, Types: NoTCP, Max: 255, Field: "inet_sock.mc_ttl", Doc: "IP_MULTICAST_TTL"},
+	{Name: "multicast_loop", Dir: "ipopt", Attr: 53, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_LOOP, Kind: Flag, Types: All, Field: "inet_sock.inet_flags:INET_FLAGS_MC_LOOP", Doc: "IP_MULTICAST_LOOP"},
+	{Name: "multicast_if", Dir: "ipopt", Attr: 56, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: InAddr, Types: NoTCP, Field: "inet_sock.mc_addr", Doc: "IP_MULTICAST_IF: a local address, 0.0.0.0 for the default"},
+	{Name: "freebind", Dir: "ipopt", Attr: 57, Level: unix.IPPROTO_IP, Opt: unix.IP_FREEBIND, Kind: Flag, Types: All, Field: "inet_sock.inet_flags:INET_FLAGS_FREEBIND", Doc: "IP_FREEBIND"},
+	{Name: "transparent", Dir: "ipopt", Attr: 58, Level: unix.IPPROTO_IP, Opt: unix.IP_TRANSPARENT, Kind: Flag, Types: All, Field: "inet_sock.inet_flags:INET_FLAGS_TRANSPARENT", Doc: "IP_TRANSPARENT; needs CAP_NET_ADMIN or CAP_NET_RAW"},
+	{Name: "bind_address_no_port", Dir: "ipopt", Attr: 59, Level: unix.IPPROTO_IP, Opt: unix.IP_BIND_ADDRESS_NO_PORT, Kind: Flag, Types: All, Field: "inet_sock.inet_flags:INET_FLAGS_BIND_ADDRESS_NO_PORT", Doc: "IP_BIND_ADDRESS_NO_PORT"},
+	{Name: "recvorigdstaddr", Dir: "ipopt", Attr: 60, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVORIGDSTADDR, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_ORIGDSTADDR", Doc: "IP_RECVORIGDSTADDR"},
+	{Name: "multicast_all", Dir: "ipopt", Attr: 61, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_ALL, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_MC_ALL", Doc: "IP_MULTICAST_ALL (on by default)"},
+	{Name: "nodefrag", Dir: "ipopt", Attr: 62, Level: unix.IPPROTO_IP, Opt: unix.IP_NODEFRAG, Kind: Flag, Types: Raw, Field: "inet_sock.inet_flags:INET_FLAGS_NODEFRAG", Doc: "IP_NODEFRAG"},
+	{Name: "minttl", Dir: "ipopt", Attr: 63, Level: unix.IPPROTO_IP, Opt: unix.IP_MINTTL, Kind: U8, Types: All, Max: 255, Field: "inet_sock.min_ttl", Doc: "IP_MINTTL"},
+	{Name: "unicast_if", Dir: "ipopt", Attr: 64, Level: unix.IPPROTO_IP, Opt: unix.IP_UNICAST_IF, Kind: IfIndexBE, Types: NoTCP, Max: 1<<31 - 1, Field: "inet_sock.uc_index", Doc: "IP_UNICAST_IF: an ifindex, 0 for none"},
+
+	// The exact reader (issue 11, attributes 70-89): values getsockopt
+	// cannot see, which only the exact reader's images carry.
+	{Name: "multicast_ifindex", Dir: "ipopt", Attr: 70, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: McastIfIndex, Types: NoTCP, Max: 1<<31 - 1, With: 56, ExactOnly: true, Since: 2, Field: "inet_sock.mc_index", Doc: "the interface of IP_MULTICAST_IF, chosen by index (struct ip_mreqn's imr_ifindex), 0 for none; set together with multicast_if in one ip_mreqn"},
+	{Name: "ttl_default", Dir: "ipopt", Attr: 71, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: DefaultTTL, Types: All, Max: 1, With: 47, ExactOnly: true, Since: 2, Field: "inet_sock.uc_ttl", Doc: "1: the socket follows net.ipv4.ip_default_ttl (IP_TTL -1; ttl shows the default's value), 0: ttl is its own"},
 }
 
 // Attribute ids that are not options (docs/image-format.md).
@@ -252,6 +285,9 @@ const (
 	AttrMsfMreq       uint16 = 67 // struct ip_mreqn naming the membership
 	AttrMsfMode       uint16 = 68 // u32: MCAST_INCLUDE (1) or MCAST_EXCLUDE (0)
 	AttrMsfSource     uint16 = 69 // u32 in_addr, repeated, ascending
+	// AttrMembershipOrder (flag, table revision 2) says IPOPT_MEMBERSHIP
+	// is in join order with exact imr_address values (Image.JoinOrder).
+	AttrMembershipOrder uint16 = 72
 )
 
 // ImageVersion is the only image version there is.
@@ -343,6 +379,8 @@ func AttrName(attr uint16) string {
 		return "IPOPT_MSF_SOURCE"
 	case AttrTableRevision:
 		return "TABLE_REVISION"
+	case AttrMembershipOrder:
+		return "IPOPT_MEMBERSHIP_ORDER"
 	}
 	if o, ok := optionByAttr(attr); ok {
 		return o.AttrName()
@@ -399,3 +437,23 @@ func DirsFor(typ uint16) []string {
 
 // IsOptionDir reports whether name is a directory of the option table.
 func IsOptionDir(name string) bool { return slices.Contains(optionDirs, name) }
+
+// WithRow is the row whose option call this row shares (With), or nil.
+func (o *Option) WithRow() *Option {
+	if o.With == 0 {
+		return nil
+	}
+	w, _ := optionByAttr(o.With)
+	return w
+}
+
+// Paired is the row that shares this row's option call (whose With is
+// this row), or nil.
+func (o *Option) Paired() *Option {
+	for i := range Options {
+		if Options[i].With == o.Attr && Options[i].With != 0 {
+			return &Options[i]
+		}
+	}
+	return nil
+}

@@ -9,7 +9,7 @@ import "fmt"
 // unknown to it: not off, not missing, and a restore leaves that option of
 // the socket as it is. A backup made today restores unchanged after rows
 // are added.
-const TableRevision uint32 = 1
+const TableRevision uint32 = 2
 
 // AttrTableRevision is the image's TABLE_REVISION attribute (u32, the last
 // attribute; absent when the revision is 1).
@@ -30,10 +30,24 @@ func (img *Image) Rev() uint32 {
 	return img.Revision
 }
 
-// Knows reports whether the image carries row o: o applies to its type and
-// is no newer than its table revision. A restore leaves an option the
+// Knows reports whether the image carries row o: o applies to its type, is
+// no newer than its table revision, and, for a row only the exact reader
+// sees (ExactOnly), the image has its value. A restore leaves an option the
 // image does not know as the socket has it.
 func (img *Image) Knows(o *Option) bool {
+	if !img.hasRow(o) {
+		return false
+	}
+	if o.ExactOnly {
+		_, ok := img.Values[o.Attr]
+		return ok
+	}
+	return true
+}
+
+// hasRow reports whether row o applies to the image's type and revision,
+// whether or not the image has its value.
+func (img *Image) hasRow(o *Option) bool {
 	return o.Types.Has(img.Type) && o.since() <= img.Rev()
 }
 

@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -15,10 +16,10 @@ func withNewerRow(t *testing.T) (u32, flag *Option) {
 	t.Helper()
 	saved, savedRev, savedBy := Options, currentRevision, optionsByType
 	Options = append(slicesClone(Options),
-		Option{Name: "newer_u32", Dir: "sockopt", Attr: 309, Level: unix.SOL_SOCKET, Opt: 1000, Kind: U32, Types: All, Max: 100, Since: 2},
-		Option{Name: "newer_flag", Dir: "sockopt", Attr: 308, Level: unix.SOL_SOCKET, Opt: 1001, Kind: Flag, Types: All, Since: 2},
+		Option{Name: "newer_u32", Dir: "sockopt", Attr: 309, Level: unix.SOL_SOCKET, Opt: 1000, Kind: U32, Types: All, Max: 100, Since: TableRevision + 1},
+		Option{Name: "newer_flag", Dir: "sockopt", Attr: 308, Level: unix.SOL_SOCKET, Opt: 1001, Kind: Flag, Types: All, Since: TableRevision + 1},
 	)
-	currentRevision = 2
+	currentRevision = TableRevision + 1
 	optionsByType = byType()
 	t.Cleanup(func() { Options, currentRevision, optionsByType = saved, savedRev, savedBy })
 	return &Options[len(Options)-2], &Options[len(Options)-1]
@@ -29,7 +30,7 @@ func slicesClone(o []Option) []Option { return append([]Option(nil), o...) }
 func udpImage() *Image {
 	img := &Image{Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7,
 		Local: netip.MustParseAddrPort("0.0.0.0:5000"), Peer: netip.MustParseAddrPort("0.0.0.0:0"),
-		Values: map[uint16]Value{}, Memberships: []Membership{}}
+		Values: map[uint16]Value{}, Memberships: []Membership{}, Revision: 1}
 	for _, o := range OptionsFor(img.Type) {
 		if img.Knows(o) {
 			img.Values[o.Attr] = lowest(o)
@@ -68,6 +69,7 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 		t.Fatalf("re-encoded revision-1 image differs:\n% x\n% x", got, old)
 	}
 	now := udpImage()
+	now.Revision = 0 // the current revision
 	now.Values[u32.Attr] = Value{Num: 7}
 	now.Values[flag.Attr] = Value{Num: 1}
 	for _, c := range Diff(now, img) {
@@ -94,7 +96,7 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Rev() != 2 || back.Values[u32.Attr].Num != 7 || back.Values[flag.Attr].Num != 1 {
+	if back.Rev() != TableRevision+1 || back.Values[u32.Attr].Num != 7 || back.Values[flag.Attr].Num != 1 {
 		t.Fatalf("current image: revision %d, u32 %v, flag %v", back.Rev(), back.Values[u32.Attr], back.Values[flag.Attr])
 	}
 }
@@ -106,10 +108,14 @@ func TestRevisionRefusals(t *testing.T) {
 	old := udpImage()
 	old.Revision = 1
 	bad := AppendAttr(old.Encode(), u32.Attr, []byte{1, 0, 0, 0})
+	cur := udpImage()
+	cur.Revision = 0 // the current revision: the image ends with it
+	curBytes := cur.Encode()
+	next := currentRevision + 1
 	cases := map[string][]byte{
-		"added in table revision 2, but the image is of revision 1": bad,
-		"3; this reader knows revisions 1 to 2":                     AppendAttr(udpImage().Encode()[:len(udpImage().Encode())-8], AttrTableRevision, []byte{3, 0, 0, 0}),
-		"1; an image of revision 1 leaves it out":                   AppendAttr(old.Encode(), AttrTableRevision, []byte{1, 0, 0, 0}),
+		fmt.Sprintf("added in table revision %d, but the image is of revision 1", currentRevision): bad,
+		fmt.Sprintf("%d; this reader knows revisions 1 to %d", next, currentRevision):              AppendAttr(curBytes[:len(curBytes)-8], AttrTableRevision, native.AppendUint32(nil, next)),
+		"1; an image of revision 1 leaves it out":                                                  AppendAttr(old.Encode(), AttrTableRevision, []byte{1, 0, 0, 0}),
 	}
 	for want, b := range cases {
 		_, err := Decode(b)

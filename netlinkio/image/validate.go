@@ -30,11 +30,14 @@ func (img *Image) Validate() error {
 			}
 			continue
 		}
-		if !img.Knows(o) {
+		if !img.hasRow(o) {
 			if ok {
 				return newerRow(o, img.Rev())
 			}
 			continue
+		}
+		if !ok && o.ExactOnly {
+			continue // unknown: restore leaves it
 		}
 		if !ok && !o.Kind.IsFlag() {
 			return AttrErrorf(o.Attr, "missing")
@@ -121,6 +124,9 @@ func (img *Image) validateAddresses() error {
 func (img *Image) validateMemberships() error {
 	if !MembershipApplies(img.Type) && len(img.Memberships) > 0 {
 		return NotApplicable(AttrName(AttrMembership), img.Type)
+	}
+	if !MembershipApplies(img.Type) && img.JoinOrder {
+		return NotApplicable(AttrName(AttrMembershipOrder), img.Type)
 	}
 	if len(img.Memberships) > MaxMemberships {
 		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)

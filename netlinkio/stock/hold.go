@@ -27,6 +27,24 @@ type heldSocket struct {
 	fd        int
 	igmp      *procfs.IGMPFile
 	sameNetns bool
+	// read, when set, reads the before-state of each Update from the
+	// duplicate instead of getsockopt (the exact reader's HoldWith).
+	read Reader
+}
+
+// Reader reads a socket's image from a descriptor of it in this process.
+type Reader func(fd int) (*image.Image, error)
+
+// HoldWith is Hold for another reader: each Update plans from the image
+// read returns for the duplicate, and changes the socket as Hold's do,
+// with setsockopt on the duplicate. The exact reader holds sockets so.
+func (s *Stock) HoldWith(inode uint64, read Reader) (held.Socket, error) {
+	h, err := s.hold(inode)
+	if err != nil {
+		return nil, &image.OpError{Op: "hold", Inode: inode, Err: err}
+	}
+	h.read = read
+	return h, nil
 }
 
 var _ held.Socket = (*heldSocket)(nil)
@@ -80,7 +98,7 @@ func (h *heldSocket) Update(who *creds.Creds, edit held.Edit, guards ...held.Gua
 	if h.fd < 0 {
 		return fail("", syscall.EBADF)
 	}
-	before, err := dumpFd(h.fd, 0, func(int) ([]image.MembershipKey, error) { return h.igmp.Keys() })
+	before, err := h.readBefore()
 	if err != nil {
 		return fail("dump before", err)
 	}
@@ -105,6 +123,14 @@ func (h *heldSocket) Update(who *creds.Creds, edit held.Edit, guards ...held.Gua
 		as = t.Do
 	}
 	return h.s.run(plan, as, who, fail)
+}
+
+// readBefore reads the socket as it is before a change.
+func (h *heldSocket) readBefore() (*image.Image, error) {
+	if h.read != nil {
+		return h.read(h.fd)
+	}
+	return dumpFd(h.fd, 0, func(int) ([]image.MembershipKey, error) { return h.igmp.Keys() })
 }
 
 // run executes a plan with rollback: each step's do on as (the thread that

@@ -126,7 +126,7 @@ func groupReq(m image.MembershipKey) []byte {
 // join adds the membership with its filter: MCAST_JOIN_GROUP, then
 // MCAST_MSFILTER when the filter is not the default.
 func join(fd int, m image.Membership) error {
-	if err := setRaw(fd, unix.IPPROTO_IP, mcastJoin, groupReq(m.Key())); err != nil {
+	if err := joinGroup(fd, m); err != nil {
 		return err
 	}
 	if m.HasFilter() {
@@ -136,6 +136,30 @@ func join(fd int, m image.Membership) error {
 		}
 	}
 	return nil
+}
+
+// joinGroup joins with MCAST_JOIN_GROUP, or, when the membership names an
+// interface address (an exact image's imr_address), with
+// IP_ADD_MEMBERSHIP and a struct ip_mreqn that carries it, so the kernel
+// keeps the address as the original socket's list had it.
+func joinGroup(fd int, m image.Membership) error {
+	if !m.Address.IsValid() || m.Address.IsUnspecified() {
+		return setRaw(fd, unix.IPPROTO_IP, mcastJoin, groupReq(m.Key()))
+	}
+	return setRaw(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreqn(m.Group, m.Address, m.Ifindex))
+}
+
+// mreqn is a struct ip_mreqn.
+func mreqn(group, address netip.Addr, ifindex int32) []byte {
+	b := make([]byte, 0, 12)
+	for _, a := range []netip.Addr{group, address} {
+		if !a.IsValid() {
+			a = netip.IPv4Unspecified()
+		}
+		a4 := a.As4()
+		b = append(b, a4[:]...)
+	}
+	return native.AppendUint32(b, uint32(ifindex))
 }
 
 func leave(fd int, k image.MembershipKey) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"unsafe"
 
@@ -60,7 +61,16 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	var plan []step
 	for _, o := range image.OptionsFor(want.Type) {
 		if !want.Knows(o) {
-			continue // a row newer than the image: left as the socket has it
+			continue // a row newer than the image, or one its reader cannot see: left as the socket has it
+		}
+		if p := o.Paired(); p != nil && want.Knows(p) {
+			continue // set in one call with p, below
+		}
+		if o.With != 0 {
+			if st, ok := pairStep(fd, o, before, want); ok {
+				plan = append(plan, st)
+			}
+			continue
 		}
 		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
 		if old.Equal(nv) {
@@ -100,7 +110,7 @@ func membershipSteps(fd int, before, want *image.Image) []step {
 				do:   func() error { return leave(fd, m.Key()) },
 				undo: func() error { return join(fd, m) },
 			})
-		case !m.Equal(n):
+		case !sameFilter(m, n):
 			filters = append(filters, step{
 				name: fmt.Sprintf("set source filter of %s on ifindex %d", m.Group, m.Ifindex),
 				do:   func() error { return setFilter(fd, withAddress(n, m)) },
@@ -120,6 +130,13 @@ func membershipSteps(fd int, before, want *image.Image) []step {
 		})
 	}
 	return append(append(leaves, filters...), joins...)
+}
+
+// sameFilter compares two memberships' filters. The interface address
+// they were joined with is not part of it: changing it takes a leave and
+// a join, a gap in the feed that a restore never makes.
+func sameFilter(m, n image.Membership) bool {
+	return m.Mode == n.Mode && slices.Equal(m.Sources, n.Sources)
 }
 
 // withAddress keeps the interface address the socket joined with; the

@@ -58,6 +58,10 @@ var kinds = [...]kindOps{
 	image.InAddr:     {getInAddr, setBytes},
 	image.IfIndexBE:  {getIfIndexBE, setIfIndexBE},
 	image.RawOptions: {getRawOptions, setBytes},
+	// getsockopt cannot read these (image.Option.ExactOnly); they are set
+	// with their With row (pair.go).
+	image.McastIfIndex: {getUnreadable, nil},
+	image.DefaultTTL:   {getUnreadable, nil},
 }
 
 // get reads the row's value from a socket.

@@ -93,6 +93,12 @@ func TestDumpMatchesGetsockoptInHolder(t *testing.T) {
 			tune(s, typ)
 			img := netnstest.Dump(t, stock, s.Inode)
 			for _, o := range image.OptionsFor(img.Type) {
+				if o.ExactOnly {
+					if img.Knows(o) {
+						t.Errorf("%s: the stock reader cannot see it, but its image has %v", o.Path(), img.Values[o.Attr])
+					}
+					continue
+				}
 				if got, want := o.Format(img.Values[o.Attr]), holderValue(t, s, o); got != want {
 					t.Errorf("%s: dump says %q, getsockopt in the holder says %q", o.Path(), got, want)
 				}

@@ -1,0 +1,49 @@
+package exact_test
+
+import (
+	"testing"
+
+	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio"
+	"github.com/inetcr/inetcr/netlinkio/exact"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
+)
+
+// BenchmarkLoad is the program's load: once per mount or command.
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		e, err := exact.Open(exact.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		e.Close()
+	}
+}
+
+// BenchmarkDumpAll is every image of 10,000 sockets, exact (one pass) and
+// stock (its batch), no files written.
+func BenchmarkDumpAll(b *testing.B) {
+	h := netnstest.NewHolder(b)
+	inodes := h.Many(10000, "127.0.0.1")
+	e, err := exact.Open(exact.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	for _, be := range []netlinkio.Backend{e, stock.NewStock()} {
+		b.Run(be.Name(), func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				netlinkio.DumpAll(be, inodes, 2, func(_ uint64, img *image.Image, err error) {
+					if err == nil {
+						n++
+					}
+				})
+				if n != len(inodes) {
+					b.Fatalf("%d of %d dumped", n, len(inodes))
+				}
+			}
+		})
+	}
+}

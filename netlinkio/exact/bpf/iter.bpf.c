@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The exact reader: one task_file iterator that writes, for every inet
+ * socket any task holds, the fields of struct sock and struct inet_sock
+ * that an image carries, then the socket's IPv4 multicast list as the
+ * kernel keeps it (newest first), each entry with its source filter.
+ *
+ * It reads fields; it calls no getsockopt (the verifier refuses
+ * bpf_getsockopt in iterators, or answers for few IP-level options). Every
+ * read is a CO-RE relocation against the running kernel's BTF (types.h).
+ * The record layouts below are mirrored in Go by bpf2go (-type), and parsed
+ * in record.go. Nothing here is shared between runs: a reader limited to
+ * one process passes its pid in the link's iterator parameters, not in a
+ * program variable, so concurrent reads never wait on each other. */
+#include "types.h"
+#include <bpf_helpers.h>
+#include <bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+
+/* MAX_MC bounds the walk of one socket's multicast list; a socket with more
+ * memberships says so (truncated) and the reader refuses to dump it rather
+ * than dump a part. net.ipv4.igmp_max_memberships is 20 by default. */
+#define MAX_MC 256
+/* Sources are written SRC_CHUNK at a time, at most MAX_SRC_CHUNKS chunks:
+ * 1024 sources, a hundred times net.ipv4.igmp_max_msf's default. */
+#define SRC_CHUNK 32
+#define MAX_SRC_CHUNKS 32
+#define MAX_IPOPT 40
+
+/* The output is a stream of records, each starting with its tag: a
+ * sock_rec, then one mc_rec per membership (newest first, as the kernel's
+ * list is), each followed by its sources; a TAG_PARTIAL after them says the
+ * socket's list was longer than this program walks. */
+#define TAG_SOCK 1
+#define TAG_MC 2
+#define TAG_PARTIAL 3
+
+/* One socket. Addresses have room for AF_INET6 (16 bytes); an AF_INET
+ * address takes the first four. Ports are in host order. */
+struct sock_rec {
+	__u32 tag;      /* TAG_SOCK */
+	__u32 pid;      /* task->tgid of the holder */
+	__u64 inode;    /* file->f_inode->i_ino: the sockfs inode */
+	__u64 netns;    /* sock_net(sk)->ns.inum */
+	__u32 fd;       /* the holder's descriptor */
+	__u32 uid;      /* sk->sk_uid */
+	__u16 family;   /* skc_family */
+	__u16 type;     /* sk_type */
+	__u16 protocol; /* sk_protocol */
+	__u8 state;     /* skc_state */
+	__u8 pad;
+	__u16 local_port; /* skc_num */
+	__u16 peer_port;  /* ntohs(skc_dport) */
+	__u8 local[16];   /* skc_rcv_saddr, or skc_v6_rcv_saddr */
+	__u8 peer[16];    /* skc_daddr, or skc_v6_daddr */
+
+	/* struct sock */
+	__u64 sk_flags;     /* skc_flags: SOCK_KEEPOPEN, SOCK_LINGER, ... */
+	__s64 sk_rcvtimeo;  /* jiffies, LONG_MAX for none */
+	__s64 sk_sndtimeo;
+	__u64 sk_lingertime; /* jiffies */
+	__u32 sk_priority;
+	__s32 sk_rcvlowat;
+	__s32 sk_sndbuf;
+	__s32 sk_rcvbuf;
+	__u32 sk_mark;
+	__s32 sk_bound_dev_if;
+	__u8 skc_reuse;
+	__u8 skc_reuseport;
+	__u8 sk_no_check_tx;
+	__u8 sk_userlocks;
+
+	/* struct inet_sock */
+	__u64 inet_flags;   /* INET_FLAGS_PKTINFO, ... (bit numbers from BTF) */
+	__s32 uc_index;
+	__s32 mc_index;
+	__u32 mc_addr;      /* network order */
+	__s16 uc_ttl;       /* -1: follows net.ipv4.ip_default_ttl */
+	__u8 tos;
+	__u8 mc_ttl;
+	__u8 pmtudisc;
+	__u8 min_ttl;
+	__u8 default_ttl;   /* sock_net(sk)->ipv4.sysctl_ip_default_ttl */
+	__u8 opt_bits;      /* inet_opt: rr_needaddr | ts_needtime << 1 | ts_needaddr << 2 */
+
+	/* inet_opt->opt, as ip_options_undo wants it */
+	__u32 opt_faddr;
+	__u8 opt_optlen;
+	__u8 opt_srr;
+	__u8 opt_rr;
+	__u8 opt_ts;
+	__u8 opt_data[MAX_IPOPT];
+};
+
+/* One membership of inet->mc_list, followed by nsrc __u32 sources. */
+struct mc_rec {
+	__u32 tag;       /* TAG_MC */
+	__u32 multiaddr; /* multi.imr_multiaddr, network order */
+	__u32 address;   /* multi.imr_address, network order */
+	__s32 ifindex;   /* multi.imr_ifindex */
+	__u32 sfmode;    /* MCAST_EXCLUDE 0, MCAST_INCLUDE 1 */
+	__u32 nsrc;      /* sflist->sl_count */
+};
+
+/* Bit numbers the reader tests are looked up by name in Go; these two
+ * locals only keep struct sock_rec and struct mc_rec in the object's BTF
+ * for bpf2go. */
+struct sock_rec unused_sock_rec __attribute__((unused));
+struct mc_rec unused_mc_rec __attribute__((unused));
+
+static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
+{
+	r->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__be16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	r->peer_port = __builtin_bswap16(dport);
+	if (r->family == AF_INET) {
+		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__builtin_memcpy(r->local, &a, 4);
+		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(r->peer, &a, 4);
+	} else {
+		BPF_CORE_READ_INTO(&r->local, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&r->peer, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline void read_sock(struct sock_rec *r, struct sock *sk)
+{
+	r->sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	r->sk_rcvtimeo = BPF_CORE_READ(sk, sk_rcvtimeo);
+	r->sk_sndtimeo = BPF_CORE_READ(sk, sk_sndtimeo);
+	r->sk_lingertime = BPF_CORE_READ(sk, sk_lingertime);
+	r->sk_priority = BPF_CORE_READ(sk, sk_priority);
+	r->sk_rcvlowat = BPF_CORE_READ(sk, sk_rcvlowat);
+	r->sk_sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
+	r->sk_rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
+	r->sk_mark = BPF_CORE_READ(sk, sk_mark);
+	r->sk_bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+	struct sock_common *skc = &sk->__sk_common;
+	r->skc_reuse = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuse);
+	r->skc_reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
+	r->sk_no_check_tx = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_no_check_tx);
+	r->sk_userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+}
+
+static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet)
+{
+	r->inet_flags = BPF_CORE_READ(inet, inet_flags);
+	r->uc_index = BPF_CORE_READ(inet, uc_index);
+	r->mc_index = BPF_CORE_READ(inet, mc_index);
+	r->mc_addr = BPF_CORE_READ(inet, mc_addr);
+	r->uc_ttl = BPF_CORE_READ(inet, uc_ttl);
+	r->tos = BPF_CORE_READ(inet, tos);
+	r->mc_ttl = BPF_CORE_READ(inet, mc_ttl);
+	r->pmtudisc = BPF_CORE_READ(inet, pmtudisc);
+	r->min_ttl = BPF_CORE_READ(inet, min_ttl);
+	r->default_ttl = BPF_CORE_READ(inet, sk.__sk_common.skc_net.net, ipv4.sysctl_ip_default_ttl);
+
+	struct ip_options_rcu *o = BPF_CORE_READ(inet, inet_opt);
+	if (!o)
+		return;
+	struct ip_options *opt = &o->opt;
+	r->opt_faddr = BPF_CORE_READ(opt, faddr);
+	r->opt_optlen = BPF_CORE_READ(opt, optlen);
+	r->opt_srr = BPF_CORE_READ(opt, srr);
+	r->opt_rr = BPF_CORE_READ(opt, rr);
+	r->opt_ts = BPF_CORE_READ(opt, ts);
+	r->opt_bits = BPF_CORE_READ_BITFIELD_PROBED(opt, rr_needaddr) |
+		      BPF_CORE_READ_BITFIELD_PROBED(opt, ts_needtime) << 1 |
+		      BPF_CORE_READ_BITFIELD_PROBED(opt, ts_needaddr) << 2;
+	bpf_core_read(r->opt_data, sizeof(r->opt_data), &opt->__data);
+}
+
+/* The walks use bpf_loop (Linux 5.17): the verifier checks a callback
+ * once, where a plain bounded loop of loops is checked iteration by
+ * iteration and grows past its million-instruction budget. */
+
+struct src_walk {
+	struct seq_file *seq;
+	struct ip_sf_socklist *sl;
+	__u32 n; /* sources to write */
+};
+
+/* src_chunk writes the idx-th SRC_CHUNK sources of a filter. */
+static long src_chunk(__u64 idx, struct src_walk *w)
+{
+	__u32 chunk[SRC_CHUNK];
+	__u64 at = idx * SRC_CHUNK;
+	if (at >= w->n)
+		return 1;
+	/* 64-bit and unsigned, with a barrier, so the verifier sees
+	 * 0 <= bytes <= sizeof(chunk). */
+	__u64 k = w->n - at;
+	if (k > SRC_CHUNK)
+		k = SRC_CHUNK;
+	barrier_var(k);
+	__u64 bytes = k * sizeof(__u32);
+	/* The array's offset by relocation, the element by arithmetic: a
+	 * relocation cannot index a flexible array. */
+	const void *src = (const void *)w->sl + bpf_core_field_offset(struct ip_sf_socklist, sl_addr) + at * sizeof(__u32);
+	if (bpf_probe_read_kernel(chunk, bytes, src))
+		__builtin_memset(chunk, 0, sizeof(chunk));
+	bpf_seq_write(w->seq, chunk, bytes);
+	return 0;
+}
+
+struct mc_walk {
+	struct seq_file *seq;
+	struct ip_mc_socklist *ml; /* the next entry to write */
+	__u8 truncated;
+};
+
+/* mc_entry writes one entry of inet->mc_list: an mc_rec and its sources. */
+static long mc_entry(__u64 idx, struct mc_walk *w)
+{
+	struct ip_mc_socklist *ml = w->ml;
+	if (!ml)
+		return 1;
+	struct mc_rec m = {.tag = TAG_MC};
+	m.multiaddr = BPF_CORE_READ(ml, multi.imr_multiaddr.s_addr);
+	m.address = BPF_CORE_READ(ml, multi.imr_address.s_addr);
+	m.ifindex = BPF_CORE_READ(ml, multi.imr_ifindex);
+	m.sfmode = BPF_CORE_READ(ml, sfmode);
+	struct ip_sf_socklist *sl = BPF_CORE_READ(ml, sflist);
+	if (sl)
+		m.nsrc = BPF_CORE_READ(sl, sl_count);
+	if (m.nsrc > SRC_CHUNK * MAX_SRC_CHUNKS) {
+		m.nsrc = SRC_CHUNK * MAX_SRC_CHUNKS;
+		w->truncated = 1;
+	}
+	bpf_seq_write(w->seq, &m, sizeof(m));
+	if (sl && m.nsrc) {
+		struct src_walk sw = {.seq = w->seq, .sl = sl, .n = m.nsrc};
+		bpf_loop(MAX_SRC_CHUNKS, src_chunk, &sw, 0);
+	}
+	w->ml = BPF_CORE_READ(ml, next_rcu);
+	return 0;
+}
+
+/* write_memberships walks inet->mc_list, newest first as the kernel keeps
+ * it, then writes TAG_PARTIAL when the list or a filter was longer than
+ * the walk goes. */
+static __always_inline void write_memberships(struct seq_file *seq, struct inet_sock *inet)
+{
+	struct mc_walk w = {.seq = seq, .ml = BPF_CORE_READ(inet, mc_list)};
+	bpf_loop(MAX_MC, mc_entry, &w, 0);
+	if (w.ml || w.truncated) {
+		__u32 partial = TAG_PARTIAL;
+		bpf_seq_write(seq, &partial, sizeof(partial));
+	}
+}
+
+SEC("iter/task_file")
+int inet_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	if (!file || !task)
+		return 0;
+	struct socket *sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+
+	struct sock_rec r = {.tag = TAG_SOCK};
+	r.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (r.family != AF_INET && r.family != AF_INET6)
+		return 0;
+	r.type = BPF_CORE_READ(sk, sk_type);
+	if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM && r.type != SOCK_RAW)
+		return 0;
+	r.protocol = BPF_CORE_READ(sk, sk_protocol);
+	r.inode = BPF_CORE_READ(file, f_inode, i_ino);
+	r.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	r.pid = BPF_CORE_READ(task, tgid);
+	r.fd = ctx->fd;
+	r.uid = BPF_CORE_READ(sk, sk_uid.val);
+	r.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	read_addresses(&r, sk);
+	read_sock(&r, sk);
+	struct inet_sock *inet = (struct inet_sock *)sk;
+	read_inet(&r, inet);
+
+	bpf_seq_write(seq, &r, sizeof(r));
+	write_memberships(seq, inet);
+	return 0;
+}

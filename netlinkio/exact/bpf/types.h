@@ -1,0 +1,167 @@
+/* The kernel structures the exact reader reads, with only the fields it
+ * reads. preserve_access_index makes every access a CO-RE relocation:
+ * libbpf-style loaders (cilium/ebpf) find each field by name in the
+ * running kernel's BTF (/sys/kernel/btf/vmlinux) and patch its offset, so
+ * the layout below need not match any kernel. A field the running kernel
+ * lacks fails the load, and inetcr falls back to the stock reader. */
+#ifndef INETCR_TYPES_H
+#define INETCR_TYPES_H
+
+typedef unsigned char __u8;
+typedef signed char __s8;
+typedef unsigned short __u16;
+typedef short __s16;
+typedef unsigned int __u32;
+typedef int __s32;
+typedef unsigned long long __u64;
+typedef long long __s64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct ns_common {
+	unsigned int inum;
+};
+
+struct netns_ipv4 {
+	__u8 sysctl_ip_default_ttl;
+};
+
+struct net {
+	struct ns_common ns;
+	struct netns_ipv4 ipv4;
+};
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct in6_addr {
+	__u8 s6_addr[16];
+};
+
+struct sock_common {
+	__be32 skc_daddr;
+	__be32 skc_rcv_saddr;
+	__be16 skc_dport;
+	__u16 skc_num;
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	unsigned char skc_reuse : 4;
+	unsigned char skc_reuseport : 1;
+	int skc_bound_dev_if;
+	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+	unsigned long skc_flags;
+};
+
+typedef struct {
+	unsigned int val;
+} kuid_t;
+
+struct sock {
+	struct sock_common __sk_common;
+	__u8 sk_userlocks;
+	int sk_rcvbuf;
+	long sk_rcvtimeo;
+	int sk_rcvlowat;
+	long sk_sndtimeo;
+	__u32 sk_priority;
+	__u32 sk_mark;
+	kuid_t sk_uid;
+	__u16 sk_protocol;
+	__u16 sk_type;
+	int sk_sndbuf;
+	__u8 sk_no_check_tx : 1;
+	unsigned long sk_lingertime;
+};
+
+struct in_addr {
+	__be32 s_addr;
+};
+
+struct ip_mreqn {
+	struct in_addr imr_multiaddr;
+	struct in_addr imr_address;
+	int imr_ifindex;
+};
+
+struct ip_sf_socklist {
+	unsigned int sl_max;
+	unsigned int sl_count;
+	__be32 sl_addr[];
+};
+
+struct ip_mc_socklist {
+	struct ip_mc_socklist *next_rcu;
+	struct ip_mreqn multi;
+	unsigned int sfmode;
+	struct ip_sf_socklist *sflist;
+};
+
+struct ip_options {
+	__be32 faddr;
+	unsigned char optlen;
+	unsigned char srr;
+	unsigned char rr;
+	unsigned char ts;
+	unsigned char rr_needaddr : 1;
+	unsigned char ts_needtime : 1;
+	unsigned char ts_needaddr : 1;
+	unsigned char __data[];
+};
+
+struct ip_options_rcu {
+	struct ip_options opt;
+};
+
+struct inet_sock {
+	struct sock sk;
+	unsigned long inet_flags;
+	__s16 uc_ttl;
+	struct ip_options_rcu *inet_opt;
+	__u8 tos;
+	__u8 min_ttl;
+	__u8 mc_ttl;
+	__u8 pmtudisc;
+	int uc_index;
+	int mc_index;
+	__be32 mc_addr;
+	struct ip_mc_socklist *mc_list;
+};
+
+struct socket {
+	struct sock *sk;
+};
+
+struct inode {
+	unsigned long i_ino;
+};
+
+struct file {
+	struct inode *f_inode;
+};
+
+struct task_struct {
+	int tgid;
+};
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+};
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+};
+
+#pragma clang attribute pop
+
+#endif

@@ -1,0 +1,283 @@
+// Package exact is the exact reader: a BPF task_file iterator
+// (bpf/iter.bpf.c, loaded with github.com/cilium/ebpf) reads every inet
+// socket that any task holds, from struct sock and struct inet_sock, in
+// one pass. It sees what getsockopt cannot: the multicast interface chosen
+// by index, "follow the default TTL", each membership's interface address
+// and the order of the list. Changes still go through setsockopt on a
+// pidfd duplicate (the stock engine's, netlinkio/stock), planned from the
+// exact reader's image of that duplicate.
+package exact
+
+import (
+	"errors"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/inetcr/inetcr/netlinkio/held"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
+	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
+	"github.com/inetcr/inetcr/netlinkio/stock"
+	"golang.org/x/sys/unix"
+)
+
+// Exact is the exact reader's backend.
+type Exact struct {
+	prog    *program
+	env     env
+	stock   *stock.Stock
+	netns   uint64 // this process's network namespace: the one listed
+	listing sockdiag.Shared
+
+	mu   sync.Mutex
+	last *pass // the latest pass, for holders and a dump's holder pid
+}
+
+// pass is the result of one run over every task's files.
+type pass struct {
+	at      time.Time
+	holders map[uint64][]image.Holder // by inode; pid then fd
+	recs    map[uint64]*record        // the first record of each inode
+}
+
+// passFresh is how long a pass answers for which process holds a socket
+// (a dump then reads that process's files, and looks again if the socket
+// is not there).
+const passFresh = time.Second
+
+// Open loads the program and checks it runs here. An error is a
+// *CannotRun that says why.
+func Open(cfg Config) (*Exact, error) {
+	p, err := load(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		p.Close()
+		return nil, &CannotRun{Why: "no /proc/self/ns/net", Err: err}
+	}
+	e := &Exact{prog: p, stock: stock.NewStock(), netns: st.Ino}
+	e.env = env{bits: p.bits, hz: p.hz, ifname: e.ifname}
+	return e, nil
+}
+
+// Name is "exact".
+func (e *Exact) Name() string { return "exact" }
+
+// Close unloads the program.
+func (e *Exact) Close() error { return e.prog.Close() }
+
+// HZ is the kernel's tick rate, measured at load.
+func (e *Exact) HZ() int64 { return e.prog.hz }
+
+// readPass runs the program over every task's files and indexes the
+// result.
+func (e *Exact) readPass() (*pass, error) {
+	recs, err := e.prog.readAll()
+	if err != nil {
+		return nil, err
+	}
+	p := &pass{at: time.Now(), holders: map[uint64][]image.Holder{}, recs: make(map[uint64]*record, len(recs))}
+	for i := range recs {
+		r := &recs[i]
+		if !r.handled() || r.Netns != e.netns {
+			continue
+		}
+		if _, ok := p.recs[r.Inode]; !ok {
+			p.recs[r.Inode] = r
+		}
+		p.holders[r.Inode] = append(p.holders[r.Inode], image.Holder{Pid: int(r.Pid), Fd: int(r.Fd)})
+	}
+	for _, hs := range p.holders {
+		slices.SortFunc(hs, func(a, b image.Holder) int {
+			if a.Pid != b.Pid {
+				return a.Pid - b.Pid
+			}
+			return a.Fd - b.Fd
+		})
+	}
+	e.mu.Lock()
+	e.last = p
+	e.mu.Unlock()
+	return p, nil
+}
+
+// recent returns the latest pass while it is fresh (cached true), or a
+// new one.
+func (e *Exact) recent() (p *pass, cached bool, err error) {
+	e.mu.Lock()
+	p = e.last
+	e.mu.Unlock()
+	if p != nil && time.Since(p.at) < passFresh {
+		return p, true, nil
+	}
+	p, err = e.readPass()
+	return p, false, err
+}
+
+// List returns the AF_INET sockets of this network namespace that a task
+// holds, from one pass; concurrent callers share it as the stock
+// engine's callers share a sock_diag dump.
+func (e *Exact) List() ([]image.Socket, error) {
+	return e.listing.Get(func() ([]image.Socket, error) {
+		p, err := e.readPass()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]image.Socket, 0, len(p.recs))
+		for _, r := range p.recs {
+			out = append(out, r.socket())
+		}
+		slices.SortFunc(out, func(a, b image.Socket) int {
+			if a.Inode < b.Inode {
+				return -1
+			}
+			if a.Inode > b.Inode {
+				return 1
+			}
+			return 0
+		})
+		for i := range out {
+			if out[i].Type != unix.SOCK_STREAM {
+				out[i].State = datagramState(out[i].Peer)
+			}
+			if out[i].Type == unix.SOCK_RAW {
+				out[i].Local = netipAddrPort(out[i].Local, out[i].Protocol)
+			}
+		}
+		return out, nil
+	})
+}
+
+// Holders returns the processes that hold the socket, from a pass.
+func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
+	hs, err := e.holdersOf(inode)
+	if err != nil {
+		return nil, &image.OpError{Op: "holders", Inode: inode, Err: err}
+	}
+	out := slices.Clone(hs)
+	for i := range out {
+		out[i].Comm = procfs.Comm(out[i].Pid)
+	}
+	return out, nil
+}
+
+// holdersOf finds the socket's holders in the latest pass, or in a new
+// one when the latest does not have it.
+func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
+	p, cached, err := e.recent()
+	if err != nil {
+		return nil, err
+	}
+	if hs := p.holders[inode]; len(hs) > 0 {
+		return hs, nil
+	}
+	if cached { // a socket newer than the pass: look again
+		if p, err = e.readPass(); err != nil {
+			return nil, err
+		}
+	}
+	if hs := p.holders[inode]; len(hs) > 0 {
+		return hs, nil
+	}
+	return nil, image.ErrNoSocket
+}
+
+// Dump reads the socket from its holder's files only: the pass says
+// which process holds it, and an iterator limited to that process reads
+// it now. A holder that let it go meanwhile means one more pass.
+func (e *Exact) Dump(inode uint64) (*image.Image, error) {
+	for try := 0; try < 2; try++ {
+		hs, err := e.holdersOf(inode)
+		if err != nil {
+			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+		}
+		recs, err := e.prog.readProcess(hs[0].Pid)
+		if err != nil {
+			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+		}
+		for i := range recs {
+			if recs[i].Inode == inode && recs[i].handled() {
+				return e.env.image(&recs[i])
+			}
+		}
+		if _, err := e.readPass(); err != nil {
+			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+		}
+	}
+	return nil, &image.OpError{Op: "dump", Inode: inode, Err: image.ErrNoSocket}
+}
+
+// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper).
+func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
+	p, err := e.readPass()
+	for _, ino := range inodes {
+		if err != nil {
+			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: err})
+			continue
+		}
+		r, ok := p.recs[ino]
+		if !ok {
+			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: image.ErrNoSocket})
+			continue
+		}
+		img, ierr := e.env.image(r)
+		each(ino, img, ierr)
+	}
+}
+
+// Hold duplicates the socket for changes; each change plans from the
+// exact image of the duplicate.
+func (e *Exact) Hold(inode uint64) (held.Socket, error) {
+	return e.stock.HoldWith(inode, e.readOwn)
+}
+
+// readOwn reads a descriptor of this process: the duplicate a change is
+// made on.
+func (e *Exact) readOwn(fd int) (*image.Image, error) {
+	recs, err := e.prog.readProcess(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		if int(recs[i].Fd) == fd {
+			return e.env.image(&recs[i])
+		}
+	}
+	return nil, image.ErrNoSocket
+}
+
+// Restore makes the socket's state the image's, as this process.
+func (e *Exact) Restore(inode uint64, img *image.Image) error {
+	if err := img.Validate(); err != nil {
+		return &image.OpError{Op: "restore", Inode: inode, Err: err}
+	}
+	h, err := e.Hold(inode)
+	if err != nil {
+		var oe *image.OpError
+		if errors.As(err, &oe) {
+			err = oe.Err
+		}
+		return &image.OpError{Op: "restore", Inode: inode, Err: err}
+	}
+	defer h.Close()
+	return h.Update(nil, func(*image.Image) (*image.Image, error) { return img, nil })
+}
+
+// ifname names an interface of the socket's network namespace. Only this
+// process's namespace is listed, so its names are the ones to use.
+func (e *Exact) ifname(netns uint64, pid int, ifindex int32) (string, error) {
+	if netns != e.netns {
+		return "", errors.New("the socket is in another network namespace")
+	}
+	ifc, err := net.InterfaceByIndex(int(ifindex))
+	if err != nil {
+		return "", syscall.ENODEV
+	}
+	return ifc.Name, nil
+}

@@ -1,0 +1,323 @@
+package exact
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"net/netip"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"golang.org/x/sys/unix"
+)
+
+var native = binary.NativeEndian
+
+// A row's Field names what the program reads (image.Option.Field):
+// "STRUCT.FIELD" is one of the scalars below; "STRUCT.WORD:ENUM" is one
+// bit of a flags word, its number the value of ENUM in the kernel's BTF
+// (the numbers of enum sock_flags and enum inet_flags differ between
+// kernels). A new row that reads a field already here is one row; a new
+// field is a line in the program, a field of sock_rec, and a line here.
+
+// scalars reads a field of a record as a signed integer.
+var scalars = map[string]func(r *record) int64{
+	"sock_common.skc_reuse":        func(r *record) int64 { return int64(r.SkcReuse) },
+	"sock_common.skc_reuseport":    func(r *record) int64 { return int64(r.SkcReuseport) },
+	"sock_common.skc_bound_dev_if": func(r *record) int64 { return int64(r.SkBoundDevIf) },
+	"sock.sk_no_check_tx":          func(r *record) int64 { return int64(r.SkNoCheckTx) },
+	"sock.sk_priority":             func(r *record) int64 { return int64(r.SkPriority) },
+	"sock.sk_rcvlowat":             func(r *record) int64 { return int64(r.SkRcvlowat) },
+	"sock.sk_sndbuf":               func(r *record) int64 { return int64(r.SkSndbuf) },
+	"sock.sk_rcvbuf":               func(r *record) int64 { return int64(r.SkRcvbuf) },
+	"sock.sk_userlocks":            func(r *record) int64 { return int64(r.SkUserlocks) },
+	"sock.sk_rcvtimeo":             func(r *record) int64 { return r.SkRcvtimeo },
+	"sock.sk_sndtimeo":             func(r *record) int64 { return r.SkSndtimeo },
+	"sock.sk_lingertime":           func(r *record) int64 { return int64(r.SkLingertime) },
+	"sock.sk_mark":                 func(r *record) int64 { return int64(r.SkMark) },
+	"inet_sock.tos":                func(r *record) int64 { return int64(r.Tos) },
+	"inet_sock.uc_ttl":             func(r *record) int64 { return int64(r.UcTtl) },
+	"inet_sock.pmtudisc":           func(r *record) int64 { return int64(r.Pmtudisc) },
+	"inet_sock.mc_ttl":             func(r *record) int64 { return int64(r.McTtl) },
+	"inet_sock.mc_addr":            func(r *record) int64 { return int64(r.McAddr) },
+	"inet_sock.mc_index":           func(r *record) int64 { return int64(r.McIndex) },
+	"inet_sock.min_ttl":            func(r *record) int64 { return int64(r.MinTtl) },
+	"inet_sock.uc_index":           func(r *record) int64 { return int64(r.UcIndex) },
+	"inet_sock.inet_opt":           func(r *record) int64 { return int64(r.OptOptlen) },
+}
+
+// words reads a flags word of a record, and names the BTF enum of its
+// bits.
+var words = map[string]struct {
+	enum string
+	get  func(r *record) uint64
+}{
+	"sock_common.skc_flags": {"sock_flags", func(r *record) uint64 { return r.SkFlags }},
+	"inet_sock.inet_flags":  {"inet_flags", func(r *record) uint64 { return r.InetFlags }},
+}
+
+// bits maps "STRUCT.WORD:ENUM" to the bit's number on the running kernel.
+type bits map[string]uint
+
+// resolveBits looks up every flag bit the option table names (and
+// SOCK_LINGER, which linger reads) in the kernel's BTF, and checks that
+// every row's field is one the reader knows.
+func resolveBits(kernel *btf.Spec) (bits, error) {
+	b := bits{}
+	fields := []string{"sock_common.skc_flags:SOCK_LINGER"}
+	for i := range image.Options {
+		o := &image.Options[i]
+		if o.Field == "" {
+			return nil, &CannotRun{Why: fmt.Sprintf("row %s names no kernel field", o.Path())}
+		}
+		fields = append(fields, o.Field)
+	}
+	var values map[string]uint64
+	for _, f := range fields {
+		word, name, isBit := strings.Cut(f, ":")
+		if !isBit {
+			if scalars[f] == nil {
+				return nil, &CannotRun{Why: "the reader does not read " + f}
+			}
+			continue
+		}
+		w, ok := words[word]
+		if !ok {
+			return nil, &CannotRun{Why: "the reader does not read " + word}
+		}
+		if values == nil {
+			values = enumValues(kernel)
+		}
+		v, ok := values[w.enum+"."+name]
+		if !ok {
+			v, ok = values["."+name] // inet_flags is an anonymous enum
+		}
+		if !ok || v >= 64 {
+			return nil, &CannotRun{Why: "the kernel has no flag " + name + " of " + word + " (kernels before 6.6 keep inet_sock's flags as bitfields)"}
+		}
+		b[f] = uint(v)
+	}
+	return b, nil
+}
+
+// enumValues maps "ENUM.NAME" (".NAME" in an anonymous enum) to its value,
+// for every enum of the kernel's BTF.
+func enumValues(kernel *btf.Spec) map[string]uint64 {
+	out := map[string]uint64{}
+	for typ, err := range kernel.All() {
+		if err != nil {
+			break
+		}
+		if e, ok := typ.(*btf.Enum); ok {
+			for _, v := range e.Values {
+				out[e.Name+"."+v.Name] = v.Value
+			}
+		}
+	}
+	return out
+}
+
+// env is what turning records into images needs besides the record.
+type env struct {
+	bits   bits
+	hz     int64
+	ifname func(netns uint64, pid int, ifindex int32) (string, error)
+}
+
+func (e *env) bit(r *record, field string) bool {
+	word, _, _ := strings.Cut(field, ":")
+	return words[word].get(r)>>e.bits[field]&1 != 0
+}
+
+// value is the row's value in a record, as getsockopt would report it
+// (sock_getsockopt, do_ip_getsockopt), or as the row's kind says for what
+// getsockopt cannot see.
+func (e *env) value(r *record, o *image.Option) (image.Value, error) {
+	if strings.Contains(o.Field, ":") {
+		return flagValue(e.bit(r, o.Field)), nil
+	}
+	n := scalars[o.Field](r)
+	switch o.Kind {
+	case image.Flag:
+		return flagValue(n != 0), nil
+	case image.BufLock:
+		return flagValue(int(n)&o.Mask != 0), nil
+	case image.U8, image.U32, image.BufSize, image.IfIndexBE, image.McastIfIndex:
+		if o.Attr == ttlAttr && n < 0 {
+			n = int64(r.DefaultTtl) // uc_ttl -1 reads as the namespace's default
+		}
+		return image.Value{Num: uint64(uint32(n))}, nil
+	case image.DefaultTTL:
+		return flagValue(n < 0), nil
+	case image.Micros:
+		return e.timeout(n), nil
+	case image.Linger:
+		on := e.bit(r, "sock_common.skc_flags:SOCK_LINGER")
+		return image.Value{Num: uint64(flagValue(on).Num), Num2: uint64(uint32(uint64(n) / uint64(e.hz)))}, nil
+	case image.InAddr:
+		a := inAddr(uint32(n)).As4()
+		return image.Value{Bytes: a[:]}, nil
+	case image.IfName:
+		if n == 0 {
+			return image.Value{Bytes: []byte{}}, nil
+		}
+		name, err := e.ifname(r.Netns, int(r.Pid), int32(n))
+		if err != nil {
+			return image.Value{}, fmt.Errorf("%s: name of ifindex %d: %w", o.AttrName(), n, err)
+		}
+		return image.Value{Bytes: []byte(name)}, nil
+	case image.RawOptions:
+		return image.Value{Bytes: ipOptions(r)}, nil
+	}
+	return image.Value{}, fmt.Errorf("%s: no reader for kind %d", o.AttrName(), o.Kind)
+}
+
+// ttlAttr is IPOPT_TTL, whose -1 reads as the default.
+const ttlAttr = 47
+
+func flagValue(on bool) image.Value {
+	if on {
+		return image.Value{Num: 1}
+	}
+	return image.Value{}
+}
+
+// timeout is sock_get_timeout: jiffies to a timeval, MAX_SCHEDULE_TIMEOUT
+// (LONG_MAX) as none.
+func (e *env) timeout(j int64) image.Value {
+	if j == math.MaxInt64 || j <= 0 {
+		return image.Value{}
+	}
+	sec := uint64(j / e.hz)
+	usec := uint64((j % e.hz) * 1_000_000 / e.hz)
+	return image.MicrosValue(sec, usec)
+}
+
+// ipOptions is what getsockopt(IP_OPTIONS) returns: the socket's options
+// with the changes ip_options_compile made undone (ip_options_undo): the
+// source route's first hop put back in front, and record-route and
+// timestamp slots filled for a packet taken back out.
+func ipOptions(r *record) []byte {
+	n := int(r.OptOptlen)
+	if n == 0 || n > len(r.OptData) {
+		return []byte{}
+	}
+	opt := append([]byte(nil), r.OptData[:n]...)
+	const iphdr = 20
+	at := func(off uint8) []byte {
+		i := int(off) - iphdr
+		if off == 0 || i < 0 || i+3 > len(opt) {
+			return nil
+		}
+		return opt[i:]
+	}
+	if p := at(r.OptSrr); p != nil && int(p[1]) >= 7 && int(p[1]) <= len(p) {
+		copy(p[7:p[1]], p[3:p[1]-4])
+		native.PutUint32(p[3:], r.OptFaddr)
+	}
+	clear4 := func(p []byte) {
+		p[2] -= 4
+		if i := int(p[2]) - 1; i >= 0 && i+4 <= len(p) {
+			clear(p[i : i+4])
+		}
+	}
+	if p := at(r.OptRr); p != nil && r.OptBits&1 != 0 {
+		clear4(p)
+	}
+	if p := at(r.OptTs); p != nil {
+		if r.OptBits&2 != 0 {
+			clear4(p)
+			if p[3]&0xf == 3 { // IPOPT_TS_PRESPEC
+				p[2] -= 4
+			}
+		}
+		if r.OptBits&4 != 0 {
+			clear4(p)
+		}
+	}
+	return opt
+}
+
+// socket is the listing's view of a record.
+func (r *record) socket() image.Socket {
+	return image.Socket{
+		Inode: r.Inode, Family: r.Family, Type: r.Type, Protocol: r.Protocol, State: r.State,
+		Local: r.addrPort(r.Local, r.LocalPort), Peer: r.addrPort(r.Peer, r.PeerPort),
+		UID: r.Uid, Netns: r.Netns,
+	}
+}
+
+func (r *record) addrPort(a [16]byte, port uint16) netip.AddrPort {
+	if r.Family == unix.AF_INET6 {
+		return netip.AddrPortFrom(netip.AddrFrom16(a), port)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(a[:4])), port)
+}
+
+// handled reports whether the listing shows the socket: AF_INET UDP,
+// UDP-Lite, TCP and RAW, as the stock listing has them. AF_INET6 records
+// are read and left for the IPv6 work.
+func (r *record) handled() bool {
+	if r.Family != unix.AF_INET {
+		return false
+	}
+	switch r.Type {
+	case unix.SOCK_DGRAM:
+		return r.Protocol == unix.IPPROTO_UDP || r.Protocol == unix.IPPROTO_UDPLITE
+	case unix.SOCK_STREAM:
+		return r.Protocol == unix.IPPROTO_TCP
+	case unix.SOCK_RAW:
+		return true
+	}
+	return false
+}
+
+// image makes the socket's image from its record: every row from the
+// fields it names, the memberships in join order (the kernel's list
+// reversed) with their addresses.
+func (e *env) image(r *record) (*image.Image, error) {
+	if r.partial {
+		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: fmt.Errorf("the socket's multicast list is longer than the exact reader walks (256 groups, 1024 sources each): %w", unix.E2BIG)}
+	}
+	s := r.socket()
+	img := &image.Image{Family: s.Family, Type: s.Type, Protocol: s.Protocol, State: s.State, Local: s.Local, Peer: s.Peer}
+	if img.Type == unix.SOCK_RAW {
+		img.Local = netip.AddrPortFrom(img.Local.Addr(), img.Protocol) // as sock_diag and the stock reader show it
+	}
+	if img.Type != unix.SOCK_STREAM {
+		img.State = datagramState(img.Peer)
+	}
+	opts := image.SharedOptionsFor(img.Type)
+	img.Values = make(map[uint16]image.Value, len(opts))
+	for _, o := range opts {
+		v, err := e.value(r, o)
+		if err != nil {
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+		}
+		img.Values[o.Attr] = v
+	}
+	if image.MembershipApplies(img.Type) {
+		img.JoinOrder = true
+		img.Memberships = make([]image.Membership, 0, len(r.mc))
+		for i := len(r.mc) - 1; i >= 0; i-- {
+			m := r.mc[i]
+			img.Memberships = append(img.Memberships, image.Membership{Group: m.group, Address: m.address, Ifindex: m.ifindex, Mode: m.mode, Sources: m.sources})
+		}
+	}
+	img.Canonicalize()
+	return img, nil
+}
+
+// datagramState is the state the stock reader gives a datagram or raw
+// socket: ESTABLISHED when it has a peer, CLOSE otherwise.
+func datagramState(peer netip.AddrPort) uint8 {
+	if peer.Addr().IsUnspecified() {
+		return image.StateClose
+	}
+	return image.StateEstablished
+}
+
+func netipAddrPort(ap netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr(), port)
+}

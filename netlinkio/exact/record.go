@@ -1,0 +1,178 @@
+package exact
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tags that start each record the program writes (bpf/iter.bpf.c).
+const (
+	tagSock    = 1
+	tagMc      = 2
+	tagPartial = 3
+)
+
+// record is one socket as the program wrote it: the sock_rec and its
+// multicast list in the kernel's order (newest first).
+type record struct {
+	iterSockRec
+	mc []mcEntry
+	// partial: the list was longer than the program walks, so the record
+	// cannot make a whole image.
+	partial bool
+}
+
+// mcEntry is one entry of inet->mc_list.
+type mcEntry struct {
+	group, address netip.Addr
+	ifindex        int32
+	mode           uint32
+	sources        []netip.Addr
+}
+
+// errStream is a stream that does not parse: a program and reader that
+// disagree on the layout.
+var errStream = errors.New("exact reader: malformed record stream")
+
+// parse splits the program's output into records.
+func parse(b []byte) ([]record, error) {
+	var out []record
+	const sockSize, mcSize = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{}))
+	for off := 0; off < len(b); {
+		if len(b)-off < 4 {
+			return nil, fmt.Errorf("%w: %d trailing bytes", errStream, len(b)-off)
+		}
+		switch tag := native.Uint32(b[off:]); tag {
+		case tagSock:
+			if len(b)-off < sockSize {
+				return nil, fmt.Errorf("%w: short socket record", errStream)
+			}
+			out = append(out, record{})
+			r := &out[len(out)-1]
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&r.iterSockRec)), sockSize), b[off:])
+			off += sockSize
+		case tagMc:
+			if len(out) == 0 || len(b)-off < mcSize {
+				return nil, fmt.Errorf("%w: stray membership record", errStream)
+			}
+			var m iterMcRec
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&m)), mcSize), b[off:])
+			off += mcSize
+			if len(b)-off < 4*int(m.Nsrc) {
+				return nil, fmt.Errorf("%w: short source list", errStream)
+			}
+			e := mcEntry{group: inAddr(m.Multiaddr), address: inAddr(m.Address), ifindex: m.Ifindex, mode: m.Sfmode}
+			for i := range int(m.Nsrc) {
+				e.sources = append(e.sources, netip.AddrFrom4([4]byte(b[off+4*i:])))
+			}
+			off += 4 * int(m.Nsrc)
+			r := &out[len(out)-1]
+			r.mc = append(r.mc, e)
+		case tagPartial:
+			if len(out) == 0 {
+				return nil, fmt.Errorf("%w: stray partial mark", errStream)
+			}
+			out[len(out)-1].partial = true
+			off += 4
+		default:
+			return nil, fmt.Errorf("%w: tag %d at offset %d", errStream, tag, off)
+		}
+	}
+	return out, nil
+}
+
+// inAddr is an address the kernel keeps in network order, read as a host
+// order u32 from the record.
+func inAddr(x uint32) netip.Addr {
+	var a [4]byte
+	native.PutUint32(a[:], x)
+	return netip.AddrFrom4(a)
+}
+
+// all runs the program over every task's files: one pass.
+func (p *program) readAll() ([]record, error) {
+	rd, err := p.all.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return readRecords(rd)
+}
+
+func readRecords(rd io.Reader) ([]record, error) {
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		return nil, fmt.Errorf("exact reader: read: %w", err)
+	}
+	return parse(b)
+}
+
+// BPF commands and the attach type a pid-limited iterator link needs,
+// which cilium/ebpf's link.AttachIter does not take (it passes a map only).
+const (
+	bpfLinkCreate  = 28
+	bpfIterCreate  = 33
+	bpfTraceIter   = 28
+	iterInfoLength = 16 // sizeof(union bpf_iter_link_info)
+)
+
+// readProcess runs the program over the files of one process only (the
+// link's task parameter, Linux 6.1): a dump of one socket reads its
+// holder's descriptors, not every descriptor of the host. Each call makes
+// its own link, so concurrent reads share nothing.
+func (p *program) readProcess(pid int) ([]record, error) {
+	var info [iterInfoLength]byte
+	native.PutUint32(info[4:], uint32(pid)) // task.tid = 0, task.pid
+	attr := struct {
+		progFd, targetFd, attachType, flags uint32
+		iterInfo                            uint64
+		iterInfoLen                         uint32
+		_                                   uint32
+	}{progFd: uint32(p.prog.FD()), attachType: bpfTraceIter, iterInfo: uint64(uintptr(unsafe.Pointer(&info[0]))), iterInfoLen: iterInfoLength}
+	lfd, _, e := unix.Syscall(unix.SYS_BPF, bpfLinkCreate, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	if e != 0 {
+		if e == unix.ESRCH || e == unix.ENOENT {
+			return nil, nil // the process exited: it holds nothing
+		}
+		return nil, fmt.Errorf("exact reader: iterator link for pid %d: %w", pid, e)
+	}
+	defer unix.Close(int(lfd))
+	iattr := struct{ linkFd, flags uint32 }{linkFd: uint32(lfd)}
+	ifd, _, e := unix.Syscall(unix.SYS_BPF, bpfIterCreate, uintptr(unsafe.Pointer(&iattr)), unsafe.Sizeof(iattr))
+	if e != 0 {
+		return nil, fmt.Errorf("exact reader: iterator for pid %d: %w", pid, e)
+	}
+	f := os.NewFile(ifd, "bpf_iter")
+	defer f.Close()
+	return readRecords(f)
+}
+
+// measureHZ reads HZ from the kernel itself: a socket of this process
+// with a receive timeout of one second keeps HZ jiffies. Timeouts and the
+// linger time are jiffies, and getsockopt reports them divided by HZ.
+func (p *program) measureHZ() (int64, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 1}); err != nil {
+		return 0, err
+	}
+	recs, err := p.readProcess(os.Getpid())
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range recs {
+		if int(r.Fd) == fd && r.SkRcvtimeo > 0 {
+			return r.SkRcvtimeo, nil
+		}
+	}
+	return 0, fmt.Errorf("no record of descriptor %d among %d", fd, len(recs))
+}
