@@ -246,7 +246,7 @@ func TestMountHelper(t *testing.T) {
 	}{
 		{"unknown option", []string{"-t", "fuse.inetcr", "inetcr", mp, "-o", "allow_other,bogus"}, `inetcr: mount ` + mp + `: unknown mount option "bogus"`},
 		{"option without its value", []string{"-t", "fuse.inetcr", "inetcr", mp, "-o", "backend"}, `mount option "backend" wants a value`},
-		{"bad value", []string{"-t", "fuse.inetcr", "inetcr", mp, "-o", "backend=nosuch"}, `inetcr: --backend "nosuch": want auto, kernel or stock`},
+		{"bad value", []string{"-t", "fuse.inetcr", "inetcr", mp, "-o", "backend=nosuch"}, `inetcr: --backend "nosuch": want auto, kernel, exact or stock`},
 		{"no such mount point", []string{"-t", "fuse.inetcr", "inetcr", mp + "-nonexistent"}, "inetcr: mount " + mp + "-nonexistent: stat " + mp + "-nonexistent: no such file or directory"},
 	} {
 		out, code := h.mount(t, c.args...)

@@ -63,15 +63,7 @@ func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...
 		if !o.Types.Has(img.Type) {
 			return image.NotApplicable(o.Path(), img.Type)
 		}
-		if old, ok := img.Values[o.Attr]; ok && old.Equal(v) {
-			return nil // the value the socket has: nothing changes
-		}
-		img.Values[o.Attr] = v
-		if p := o.Paired(); p != nil {
-			// A plain set of o: the kernel decides p (the interface of
-			// an address, a TTL of its own), as setsockopt alone would.
-			delete(img.Values, p.Attr)
-		}
+		img.Set(o, v) // a value the socket has changes nothing
 		return nil
 	}, guards)
 }

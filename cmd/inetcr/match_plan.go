@@ -131,7 +131,7 @@ func (p *plan) fromFiles(before *image.Image, ifs interfaces) (*image.Image, err
 		if !o.Types.Has(want.Type) {
 			return nil, fmt.Errorf("%s: %w", path, image.NotApplicable(path, want.Type))
 		}
-		want.Values[o.Attr] = p.e.Options[path]
+		want.Set(o, p.e.Options[path]) // as a write of the file would
 	}
 	for _, nm := range p.e.Memberships {
 		idx, ok := ifs.byName[nm.IfName]
