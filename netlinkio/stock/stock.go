@@ -28,8 +28,9 @@ type Stock struct {
 	// returns is treated as the kernel's. Tests use it to fail the k-th call.
 	Fault func(call string) error
 
-	holders *procfs.Index
-	listing sockdiag.Shared
+	holders      *procfs.Index
+	listing      sockdiag.Shared
+	unlistedSeen unlistedCache
 }
 
 // NewStock returns the stock engine.
@@ -41,12 +42,13 @@ func (s *Stock) Name() string { return "stock" }
 // Close releases nothing: the engine holds no socket between calls.
 func (s *Stock) Close() error { return nil }
 
-// List returns the AF_INET sockets of the caller's network namespace.
+// List returns the AF_INET sockets of every network namespace the server
+// can reach, and those that some process holds unbound (listAll).
 // Concurrent callers share one sock_diag dump, and a dump answers again
 // for listFresh(its duration) after it ended, so a burst of lookups makes
 // one dump while a closed socket still leaves the listing within a
 // second. Every caller gets the same slice, which must not be modified.
-func (s *Stock) List() ([]image.Socket, error) { return s.listing.Get(sockdiag.List) }
+func (s *Stock) List() ([]image.Socket, error) { return s.listing.Get(s.listAll) }
 
 // Holders returns the processes that hold the socket.
 func (s *Stock) Holders(inode uint64) ([]image.Holder, error) {

@@ -347,3 +347,16 @@ func Comm(pid int) string {
 	}
 	return strings.TrimSuffix(string(b), "\n")
 }
+
+// Recent returns the whole index as a walk that started at most maxAge
+// ago found it: the last walk's when it is that young, else the walk under
+// way or a new one (after the gap). The map must not be modified. A
+// listing takes the sockets that sock_diag does not list (unbound ones)
+// from it.
+func (x *Index) Recent(maxAge time.Duration) (map[uint64][]Ref, error) {
+	c, err := x.since(time.Now().Add(-maxAge), 0, wantFresh)
+	if err != nil {
+		return nil, err
+	}
+	return c.idx, nil
+}
