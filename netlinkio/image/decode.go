@@ -98,6 +98,9 @@ func Decode(b []byte) (*Image, error) {
 	if err := decodeMemberships(img, seen); err != nil {
 		return nil, err
 	}
+	if err := decodeIfnames(img, seen); err != nil {
+		return nil, err
+	}
 	if err := img.Validate(); err != nil {
 		return nil, err
 	}
@@ -111,7 +114,7 @@ func checkKnownTop(a Attr) error {
 	case AttrVersion, AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer, AttrTableRevision:
 	case AttrInode:
 		return AttrErrorf(a.Type, "belongs in requests, never in an image")
-	case AttrMembership, AttrSourceFilters:
+	case AttrMembership, AttrSourceFilters, AttrIfnames:
 		if !a.Nested {
 			return AttrErrorf(a.Type, "must be nested (NLA_F_NESTED)")
 		}

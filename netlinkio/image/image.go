@@ -2,6 +2,7 @@ package image
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -23,6 +24,9 @@ type Image struct {
 	// A flag that is off has an entry with Num 0; Encode leaves it out.
 	Values      map[uint16]Value
 	Memberships []Membership
+	// Ifnames names interfaces by the index they had in the dumped
+	// socket's network namespace (ifnames.go); nil when nothing is named.
+	Ifnames map[int32]string
 	// Revision is the option table's revision the image was made with
 	// (TableRevision); 0 in an image built in memory means the current
 	// one. Rows newer than it are not in Values (Knows).
@@ -104,6 +108,7 @@ func (img *Image) Clone() *Image {
 		v.Bytes = slices.Clone(v.Bytes)
 		c.Values[k] = v
 	}
+	c.Ifnames = maps.Clone(img.Ifnames)
 	c.Memberships = make([]Membership, len(img.Memberships))
 	for i, m := range img.Memberships {
 		m.Sources = slices.Clone(m.Sources)

@@ -343,6 +343,10 @@ func AttrName(attr uint16) string {
 		return "IPOPT_MSF_SOURCE"
 	case AttrTableRevision:
 		return "TABLE_REVISION"
+	case AttrIfnames:
+		return "IFNAMES"
+	case AttrIfname:
+		return "IFNAME"
 	}
 	if o, ok := optionByAttr(attr); ok {
 		return o.AttrName()
