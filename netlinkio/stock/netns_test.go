@@ -29,15 +29,15 @@ func TestListEveryNamespace(t *testing.T) {
 	name := netnstest.NetnsAdd(t, "inetcr-list")
 	own := netnstest.NewHolder(t)
 	named := netnstest.HolderIn(t, name)
-	if got, w := netnstest.NetnsIno(t, "/proc/"+strconv.Itoa(named.Pid())+"/ns/net"), netnstest.NetnsIno(t, "/run/netns/"+name); got != w {
-		t.Fatalf("ip netns exec ran the holder in net:[%d], not %s's net:[%d]", got, name, w)
-	}
 	child := netnstest.ChildHolder(t)
 	want := map[uint64]uint64{} // inode -> namespace
 	for _, h := range []*netnstest.Holder{own, named, child} {
 		s := h.Socket("udp")
 		s.Must("bind", map[string]any{"addr": "127.0.0.1", "port": 5353})
 		want[s.Inode] = netnstest.NetnsIno(t, "/proc/"+strconv.Itoa(h.Pid())+"/ns/net")
+	}
+	if got, w := netnstest.NetnsIno(t, "/proc/"+strconv.Itoa(named.Pid())+"/ns/net"), netnstest.NetnsIno(t, "/run/netns/"+name); got != w {
+		t.Fatalf("ip netns exec ran the holder in net:[%d], not %s's net:[%d]", got, name, w)
 	}
 	unbound := own.Socket("udp")
 	want[unbound.Inode] = netnstest.NetnsIno(t, "/proc/self/ns/net")

@@ -177,6 +177,7 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]image.MembershipKey, error)
 			return nil, &image.OpError{Op: "memberships", Err: err}
 		}
 	}
+	nameInterfaces(fd, img)
 	img.Canonicalize()
 	return img, nil
 }

@@ -32,8 +32,12 @@ func igmpPath(pid int) string { return "/proc/" + strconv.Itoa(pid) + "/net/igmp
 type IGMPFile struct{ f *os.File }
 
 // OpenIGMP opens pid's groups file.
-func OpenIGMP(pid int) (*IGMPFile, error) {
-	f, err := os.Open(igmpPath(pid))
+func OpenIGMP(pid int) (*IGMPFile, error) { return OpenIGMPPath(igmpPath(pid)) }
+
+// OpenIGMPPath opens a groups file by its path, such as
+// /proc/thread-self/net/igmp on a thread inside a namespace.
+func OpenIGMPPath(path string) (*IGMPFile, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
