@@ -97,6 +97,7 @@ type Tree struct {
 	swept    time.Time // when a listing last forgot sockets that went away
 	root     fileState // times of the root directory's listing
 	socks    map[uint64]*sock
+	ifs      ifCache // interface names by socket
 
 	pending sync.WaitGroup // the watches of pending leaves (pending.go)
 }

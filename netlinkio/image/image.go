@@ -157,4 +157,14 @@ type Holder struct {
 	Pid  int
 	Fd   int
 	Comm string // /proc/<pid>/comm
+	// Cgroup is the holder's cgroup (v2) path, which names its container
+	// or service; "" when unknown.
+	Cgroup string
+}
+
+// Meminfo is a socket's memory use (sock_diag's SK_MEMINFO): the bytes in
+// its receive queue and their limit, those in its send queue and theirs,
+// and the packets it dropped (sk_drops: a full receive queue, mostly).
+type Meminfo struct {
+	RmemAlloc, Rcvbuf, WmemAlloc, Sndbuf, Drops uint32
 }

@@ -2,6 +2,7 @@ package stock
 
 import (
 	"net"
+	"unsafe"
 	"strconv"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
@@ -169,3 +170,26 @@ func (s *Stock) Netns(inode uint64) (uint64, error) {
 	defer unix.Close(ns)
 	return netns.InoOf(ns)
 }
+
+// Meminfo returns the socket's memory use as sock_diag's INET_DIAG_SKMEMINFO
+// reports it (SO_MEMINFO, read on a duplicate): the receive queue's bytes
+// and its limit, and the packets dropped.
+func (s *Stock) Meminfo(inode uint64) (image.Meminfo, error) {
+	fd, _, err := s.dupSocket(inode)
+	if err != nil {
+		return image.Meminfo{}, &image.OpError{Op: "meminfo", Inode: inode, Err: err}
+	}
+	defer unix.Close(fd)
+	var m [skMeminfoVars]uint32
+	n := uint32(len(m) * 4)
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&m[0])), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		return image.Meminfo{}, &image.OpError{Op: "meminfo", Inode: inode, Err: e}
+	}
+	return image.Meminfo{RmemAlloc: m[0], Rcvbuf: m[1], WmemAlloc: m[2], Sndbuf: m[3], Drops: m[8]}, nil
+}
+
+// skMeminfoVars is SK_MEMINFO_VARS: rmem_alloc, rcvbuf, wmem_alloc,
+// sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops.
+const skMeminfoVars = 9

@@ -360,3 +360,18 @@ func (x *Index) Recent(maxAge time.Duration) (map[uint64][]Ref, error) {
 	}
 	return c.idx, nil
 }
+
+// Cgroup returns a process's cgroup v2 path (the "0::" line of
+// /proc/<pid>/cgroup), or "".
+func Cgroup(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p
+		}
+	}
+	return ""
+}
