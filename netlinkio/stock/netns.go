@@ -2,8 +2,8 @@ package stock
 
 import (
 	"net"
-	"unsafe"
 	"strconv"
+	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/netns"
