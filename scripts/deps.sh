@@ -8,7 +8,7 @@
 # Runs as root.
 set -euo pipefail
 need=()
-for pair in socat:socat tcpdump:tcpdump fusermount3:fuse3 ss:iproute2 ip:iproute2 tar:tar python3:python3 cp:coreutils setpriv:util-linux unshare:util-linux nsenter:util-linux passwd:passwd smcrouted:smcroute useradd:passwd; do
+for pair in socat:socat tcpdump:tcpdump fusermount3:fuse3 ss:iproute2 ip:iproute2 tar:tar python3:python3 cp:coreutils setpriv:util-linux unshare:util-linux nsenter:util-linux passwd:passwd smcrouted:smcroute; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")
 done
 # Tests that run holders as other users need a python3 outside root's home
