@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 // nsCase is one namespace of the test: a holder in it, and the command
@@ -166,5 +168,32 @@ func waitIn(t *testing.T, c nsCase, group string, shown bool) {
 			t.Fatalf("%s: ip maddr on nx0 still does not say %s %v", c.label, group, shown)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A tree limited to one namespace (inetcr mount --netns) lists and looks
+// up only its sockets.
+func TestMountOneNamespace(t *testing.T) {
+	name := netnstest.NetnsAdd(t, "inetcr-one")
+	in := netnstest.HolderIn(t, name).Socket("udp")
+	in.Must("bind", map[string]any{"addr": "0.0.0.0", "port": 5401})
+	out := bound(netnstest.NewHolder(t).Socket("udp"))
+	unboundOut := netnstest.NewHolder(t).Socket("udp")
+	dir := t.TempDir()
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: quietLogger(), Netns: netnstest.NetnsIno(t, "/run/netns/"+name)})
+	listing := strings.Fields(netnstest.MustSh(t, "ls "+dir))
+	if !slices.Contains(listing, strconv.FormatUint(in.Inode, 10)) {
+		t.Errorf("the namespace's socket is not listed: %v", listing)
+	}
+	for _, s := range []*netnstest.Sock{out, unboundOut} {
+		if slices.Contains(listing, strconv.FormatUint(s.Inode, 10)) {
+			t.Errorf("socket %d of another namespace is listed", s.Inode)
+		}
+		if _, err := os.Stat(sockDir(dir, s)); !os.IsNotExist(err) {
+			t.Errorf("socket %d of another namespace: stat gives %v, want ENOENT", s.Inode, err)
+		}
+	}
+	if _, err := os.Stat(sockDir(dir, in) + "/info"); err != nil {
+		t.Error(err)
 	}
 }

@@ -142,3 +142,18 @@ type netnsTeller interface {
 type meminfoTeller interface {
 	Meminfo(inode uint64) (image.Meminfo, error)
 }
+
+// inNetns says whether a socket the listing does not show belongs to the
+// namespace the tree is limited to (Config.Netns), as far as the backend
+// can tell; a tree of every namespace takes every socket.
+func (t *Tree) inNetns(ino uint64) bool {
+	if t.netns == 0 {
+		return true
+	}
+	nb, ok := t.b.(netnsTeller)
+	if !ok {
+		return true
+	}
+	ns, err := nb.Netns(ino)
+	return err == nil && ns == t.netns
+}

@@ -49,6 +49,9 @@ func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if e != 0 {
 		return nil, e
 	}
+	if !listed && !r.t.inNetns(ino) {
+		return nil, syscall.ENOENT
+	}
 	s, err := r.t.sock(ino)
 	if err != nil {
 		return nil, errno(err)
