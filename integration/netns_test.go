@@ -74,7 +74,7 @@ func TestThreeNamespaces(t *testing.T) {
 	}
 	// Only the mount's own namespace has nxo.
 	netnstest.Veth(t, "nxo", "10.31.0.1/24")
-	mnt := mount(t)
+	mnt := mountAll(t)
 
 	listing := strings.Fields(netnstest.MustSh(t, "ls "+mnt))
 	for i, c := range cases {

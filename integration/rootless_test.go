@@ -4,8 +4,10 @@ package integration
 // user's own network namespace, made with `unshare -Urn`, is the user's.
 
 import (
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
@@ -21,7 +23,7 @@ func containerHolder(t *testing.T, uid int) *netnstest.Holder {
 }
 
 func TestRootlessContainer(t *testing.T) {
-	mnt, _ := publicMount(t, nil)
+	mnt, _ := publicMountNetns(t, nil, 0)
 	a := containerHolder(t, userA)
 	inA := a.Socket("udp")
 	inA.Must("bind", map[string]any{"addr": "0.0.0.0", "port": 5500})
@@ -38,6 +40,17 @@ func TestRootlessContainer(t *testing.T) {
 				t.Errorf("uid %d does not see socket %d listed", uid, s.Inode)
 			}
 		}
+	}
+	// An unbound socket is in no sock_diag table: ss shows it to nobody,
+	// so the listing shows it only to whoever may see its holder's fds.
+	unboundA := holderAs(t, userA).Socket("udp")
+	time.Sleep(400 * time.Millisecond) // past the last listing's freshness (architecture.md)
+	name := strconv.FormatUint(unboundA.Inode, 10)
+	if ls := strings.Fields(mustAsUser(t, userA, "ls "+mnt)); !slices.Contains(ls, name) {
+		t.Errorf("A does not see its unbound socket %s listed", name)
+	}
+	if ls := strings.Fields(mustAsUser(t, userB, "ls "+mnt)); slices.Contains(ls, name) {
+		t.Errorf("B sees A's unbound socket %s listed", name)
 	}
 	if out := mustAsUser(t, userA, "stat -c %u "+dirA); strings.TrimSpace(out) != strconv.Itoa(userA) {
 		t.Errorf("A's container socket is owned by %s", out)

@@ -150,6 +150,10 @@ type Socket struct {
 	// Netns is the inode of the socket's network namespace
 	// (net:[INODE]); 0 while the backend does not say (the mount's own).
 	Netns uint64
+	// Unlisted is a socket in no sock_diag table (an unbound one), listed
+	// from its holder: not everybody's name, as ss shows nobody it
+	// (docs/security.md).
+	Unlisted bool
 }
 
 // Holder is a process that holds a socket in one of its file descriptors.

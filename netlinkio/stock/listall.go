@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/netns"
@@ -16,9 +15,10 @@ import (
 )
 
 // unlistedAge is how old a walk of /proc may be for a listing to take the
-// sockets sock_diag does not list from it: a socket made unbound is listed
-// within about that long, and listings in a row share one walk.
-const unlistedAge = time.Second
+// sockets sock_diag does not list from it: none, so that a listing shows
+// every socket held when it started, as sock_diag's part does. Walks are
+// still shared and spaced (procfs.Index): listings in a row share one.
+const unlistedAge = 0
 
 // listAll lists the sockets of every network namespace the server can
 // reach (netns.List: those of processes and those named under
@@ -195,5 +195,5 @@ func describeFd(fd int, inode uint64) (image.Socket, error) {
 		return image.Socket{}, err
 	}
 	return image.Socket{Inode: inode, Family: unix.AF_INET, Type: img.Type, Protocol: img.Protocol, State: img.State,
-		Local: img.Local, Peer: img.Peer, UID: st.Uid, Netns: nsIno}, nil
+		Local: img.Local, Peer: img.Peer, UID: st.Uid, Netns: nsIno, Unlisted: true}, nil
 }
