@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"golang.org/x/sys/unix"
