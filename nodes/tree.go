@@ -108,6 +108,9 @@ type Tree struct {
 
 // New returns a Tree; its Root is the mount's root node.
 func New(cfg Config) *Tree {
+	if l, ok := cfg.Backend.(interface{ LimitNetns(uint64) }); ok && cfg.Netns != 0 {
+		l.LimitNetns(cfg.Netns) // list only what the tree shows
+	}
 	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, log: cfg.Logger, socks: map[uint64]*sock{}, netns: cfg.Netns}
 	t.budget = newWriteBudget(cfg.WriteBudgetPerUID, cfg.WriteBudgetTotal)
 	t.kernelCache, t.writeQuiet = kernelCacheTimes(cfg.KernelCacheTimeout)

@@ -186,3 +186,10 @@ func (k *Kernel) Meminfo(inode uint64) (image.Meminfo, error) {
 	}
 	return image.Meminfo{}, &image.OpError{Op: "meminfo", Inode: inode, Err: syscall.ENOTSUP}
 }
+
+// LimitNetns limits the lister's listing to one network namespace.
+func (k *Kernel) LimitNetns(ino uint64) {
+	if l, ok := k.lister.(interface{ LimitNetns(uint64) }); ok {
+		l.LimitNetns(ino)
+	}
+}

@@ -33,7 +33,11 @@ func (s *Stock) listAll() ([]image.Socket, error) {
 		return nil, &image.OpError{Op: "list", Err: err}
 	}
 	var all []image.Socket
+	only := s.only.Load()
 	for i, ns := range nss {
+		if only != 0 && ns.Ino != only {
+			continue
+		}
 		socks, err := listNetns(ns, i == 0)
 		if err != nil {
 			if i == 0 {
@@ -127,8 +131,9 @@ func (s *Stock) unlisted(listed []image.Socket) ([]image.Socket, error) {
 	s.unlistedSeen.inet = next
 	s.unlistedSeen.mu.Unlock()
 	var out []image.Socket
+	only := s.only.Load()
 	for _, ino := range found {
-		if sock, err := s.describe(ino); err == nil {
+		if sock, err := s.describe(ino); err == nil && (only == 0 || sock.Netns == only) {
 			out = append(out, sock)
 		}
 	}

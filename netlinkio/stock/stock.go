@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -31,7 +32,12 @@ type Stock struct {
 	holders      *procfs.Index
 	listing      sockdiag.Shared
 	unlistedSeen unlistedCache
+	only         atomic.Uint64 // LimitNetns: the one namespace listed, 0 for all
 }
+
+// LimitNetns makes List list one network namespace (by the inode of its
+// nsfs file), or every one (0): inetcr mount --netns.
+func (s *Stock) LimitNetns(ino uint64) { s.only.Store(ino) }
 
 // NewStock returns the stock engine.
 func NewStock() *Stock { return &Stock{holders: procfs.NewIndex()} }
