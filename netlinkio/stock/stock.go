@@ -13,6 +13,7 @@ import (
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/deadline"
+	"github.com/inetcr/inetcr/netlinkio/internal/netns"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
 	"golang.org/x/sys/unix"
@@ -40,7 +41,10 @@ type Stock struct {
 func (s *Stock) LimitNetns(ino uint64) { s.only.Store(ino) }
 
 // NewStock returns the stock engine.
-func NewStock() *Stock { return &Stock{holders: procfs.NewIndex()} }
+func NewStock() *Stock {
+	netns.Self() // the server's namespace stays open from the start: one fd, not a leak
+	return &Stock{holders: procfs.NewIndex()}
+}
 
 // Name is "stock".
 func (s *Stock) Name() string { return "stock" }
