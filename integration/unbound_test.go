@@ -16,6 +16,7 @@ import (
 
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"golang.org/x/sys/unix"
 )
 
 // unboundShown checks that the socket inode is listed, unbound, with the
@@ -111,5 +112,46 @@ func TestSmcroute(t *testing.T) {
 	unboundShown(t, mnt, holder, "239.40.0.1", "smc0", ifi)
 	if info := netnstest.ReadFile(t, filepath.Join(mnt, strconv.FormatUint(holder, 10), "info")); !strings.Contains(info, " smcrouted\n") {
 		t.Errorf("info does not name smcrouted as the holder:\n%s", info)
+	}
+}
+
+// info says where a socket runs and how it is doing: its holder's cgroup,
+// its receive queue and its drops, as /proc/net/udp and /proc/PID/cgroup
+// say them.
+func TestInfoCgroupAndDrops(t *testing.T) {
+	mnt := mount(t)
+	h := netnstest.NewHolder(t)
+	s := h.Socket("udp")
+	s.SetInt(unix.SOL_SOCKET, unix.SO_RCVBUF, 1) // the kernel's minimum: a few datagrams fill it
+	s.Must("bind", map[string]any{"addr": "127.0.0.1", "port": 5600})
+	netnstest.MustSh(t, `python3 -c 'import socket; c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(200): c.sendto(b"x" * 1000, ("127.0.0.1", 5600))'`)
+	var rxQueue, drops uint64
+	found := false
+	for _, line := range strings.Split(netnstest.ReadFile(t, "/proc/net/udp"), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 13 || f[9] != strconv.FormatUint(s.Inode, 10) {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		rxQueue, _ = strconv.ParseUint(rx, 16, 64)
+		drops, _ = strconv.ParseUint(f[12], 10, 64)
+		found = true
+	}
+	if !found || drops == 0 {
+		t.Fatalf("/proc/net/udp: found %v, drops %d; want the socket, dropping", found, drops)
+	}
+	info := netnstest.ReadFile(t, sockDir(mnt, s)+"/info")
+	if !strings.Contains(info, "\ndrops "+strconv.FormatUint(drops, 10)+"\n") || !strings.Contains(info, "\nrcvq "+strconv.FormatUint(rxQueue, 10)+" ") {
+		t.Errorf("info does not say rcvq %d, drops %d:\n%s", rxQueue, drops, info)
+	}
+	cg := ""
+	for _, line := range strings.Split(netnstest.ReadFile(t, "/proc/"+strconv.Itoa(h.Pid())+"/cgroup"), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			cg = p
+		}
+	}
+	if want := "cgroup " + strconv.Itoa(h.Pid()) + " " + cg + "\n"; cg == "" || !strings.Contains(info, want) {
+		t.Errorf("info lacks %q:\n%s", want, info)
 	}
 }
