@@ -45,6 +45,9 @@ type Options struct {
 	Backend netlinkio.Backend
 	// Debug logs every FUSE request.
 	Debug bool
+	// Netns limits the tree to the sockets of one network namespace (its
+	// inode, netlinkio.NetnsFilter); 0 shows every namespace.
+	Netns uint64
 	// Logger records every change made through the tree and every refusal
 	// (docs/security.md); nil means structured text on stderr.
 	Logger *slog.Logger
@@ -143,7 +146,7 @@ func mount(mountpoint string, opts Options) (*fuse.Server, *nodes.Tree, error) {
 	}
 	// go-fuse logs through a log.Logger; its lines go to the same handler.
 	logger := slog.NewLogLogger(sl.Handler(), slog.LevelInfo)
-	tree := nodes.New(nodes.Config{Backend: b, Logger: sl, KernelCacheTimeout: KernelCacheTimeout, WriteBudgetPerUID: opts.WriteBudgetPerUID, WriteBudgetTotal: opts.WriteBudgetTotal})
+	tree := nodes.New(nodes.Config{Backend: b, Logger: sl, KernelCacheTimeout: KernelCacheTimeout, WriteBudgetPerUID: opts.WriteBudgetPerUID, WriteBudgetTotal: opts.WriteBudgetTotal, Netns: opts.Netns})
 	// The tree gives every entry its timeout itself: none for the entries
 	// that the kernel must check at every path walk (membership files, a
 	// socket not known to be listed), which go-fuse would replace with an

@@ -24,7 +24,7 @@ func TestKillRemount(t *testing.T) {
 	}
 	dir := t.TempDir()
 	serve := func() *exec.Cmd {
-		cmd := exec.Command(bin, "mount", "--allow-other", dir)
+		cmd := exec.Command(bin, "mount", "--allow-other", "--netns", "self", dir)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

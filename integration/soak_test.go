@@ -173,7 +173,7 @@ func TestSoak(t *testing.T) {
 	inodes := h.Many(200, "127.0.0.1")
 	logs := &countingHandler{}
 	dir := t.TempDir()
-	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: slog.New(logs)})
+	srv, err := inetcrfs.Mount(dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: slog.New(logs), Netns: netnstest.NetnsIno(t, "/proc/self/ns/net")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,11 +33,21 @@ import (
 )
 
 // mount mounts the tree on the stock engine in a temporary directory and
-// unmounts it when the test ends, checking that no mount is left.
+// unmounts it when the test ends, checking that no mount is left. It shows
+// the test's own network namespace: the machine's other namespaces hold
+// sockets of processes a test did not make (mountAll shows them too).
 func mount(t *testing.T) string {
 	t.Helper()
+	return mountNetns(t, netnstest.NetnsIno(t, "/proc/self/ns/net"))
+}
+
+// mountAll is mount of every namespace.
+func mountAll(t *testing.T) string { return mountNetns(t, 0) }
+
+func mountNetns(t *testing.T, netns uint64) string {
+	t.Helper()
 	dir := t.TempDir()
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: quietLogger()})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: quietLogger(), Netns: netns})
 	return dir
 }
 

@@ -89,6 +89,12 @@ func holderAs(t *testing.T, uid int) *netnstest.Holder {
 // that every user can reach, and returns it with the log of the mount.
 func publicMount(t *testing.T, b netlinkio.Backend) (string, *netnstest.LogBuffer) {
 	t.Helper()
+	return publicMountNetns(t, b, netnstest.NetnsIno(t, "/proc/self/ns/net"))
+}
+
+// publicMountNetns is publicMount of one namespace, or of all (0).
+func publicMountNetns(t *testing.T, b netlinkio.Backend, netns uint64) (string, *netnstest.LogBuffer) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "inetcr-public-")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +106,7 @@ func publicMount(t *testing.T, b netlinkio.Backend) (string, *netnstest.LogBuffe
 	logs := &netnstest.LogBuffer{}
 	// Cleanups run last first, so the directory is removed after the unmount.
 	t.Cleanup(func() { os.Remove(dir) })
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, AllowOther: true, Logger: logs.Logger()})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, AllowOther: true, Logger: logs.Logger(), Netns: netns})
 	return dir, logs
 }
 

@@ -20,7 +20,7 @@ func TestRefusedAtWrite(t *testing.T) {
 	ifi := netnstest.Veth(t, "wc0", "10.13.0.1/24")
 	mnt := t.TempDir()
 	logs := &netnstest.LogBuffer{}
-	netnstest.MountTree(t, mnt, inetcrfs.Options{Backend: stock.NewStock(), Logger: logs.Logger()})
+	netnstest.MountTree(t, mnt, inetcrfs.Options{Backend: stock.NewStock(), Logger: logs.Logger(), Netns: netnstest.NetnsIno(t, "/proc/self/ns/net")})
 	h := netnstest.NewHolder(t)
 	a, b := h.Socket("udp"), h.Socket("udp")
 	a.Must("join", map[string]any{"group": "239.13.0.1", "ifindex": ifi})

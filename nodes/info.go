@@ -9,6 +9,7 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
@@ -44,7 +45,7 @@ func (n *infoFile) content(s *sock, fresh bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []byte(infoText(img, s.owner(), hs)), nil
+	return []byte(infoText(img, s.owner(), hs) + n.t.whereText(n.ino)), nil
 }
 
 func (n *infoFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -98,5 +99,61 @@ func infoText(img *image.Image, uid uint32, hs []image.Holder) string {
 	for _, h := range hs {
 		fmt.Fprintf(&b, "holder %d %d %s\n", h.Pid, h.Fd, h.Comm)
 	}
+	seen := map[int]bool{}
+	for _, h := range hs {
+		if !seen[h.Pid] && h.Cgroup != "" {
+			fmt.Fprintf(&b, "cgroup %d %s\n", h.Pid, h.Cgroup)
+		}
+		seen[h.Pid] = true
+	}
 	return b.String()
+}
+
+// whereText is the lines of info that say where the socket lives and how
+// it is doing, from a backend that can tell: its network namespace (and
+// its name under /run/netns), its receive queue's use and limit, and the
+// packets it dropped.
+func (t *Tree) whereText(ino uint64) string {
+	var b strings.Builder
+	if nb, ok := t.b.(netnsTeller); ok {
+		if ns, err := nb.Netns(ino); err == nil {
+			fmt.Fprintf(&b, "netns %s", netlinkio.NetnsString(ns))
+			if name := netlinkio.NetnsNames()[ns]; name != "" {
+				fmt.Fprintf(&b, " %s", name)
+			}
+			b.WriteByte('\n')
+		}
+	}
+	if mb, ok := t.b.(meminfoTeller); ok {
+		if m, err := mb.Meminfo(ino); err == nil {
+			fmt.Fprintf(&b, "rcvq %d %d\ndrops %d\n", m.RmemAlloc, m.Rcvbuf, m.Drops)
+		}
+	}
+	return b.String()
+}
+
+// netnsTeller and meminfoTeller are backends that tell a socket's
+// namespace and memory use (the stock engine, and the family's client
+// through it).
+type netnsTeller interface {
+	Netns(inode uint64) (uint64, error)
+}
+
+type meminfoTeller interface {
+	Meminfo(inode uint64) (image.Meminfo, error)
+}
+
+// inNetns says whether a socket the listing does not show belongs to the
+// namespace the tree is limited to (Config.Netns), as far as the backend
+// can tell; a tree of every namespace takes every socket.
+func (t *Tree) inNetns(ino uint64) bool {
+	if t.netns == 0 {
+		return true
+	}
+	nb, ok := t.b.(netnsTeller)
+	if !ok {
+		return true
+	}
+	ns, err := nb.Netns(ino)
+	return err == nil && ns == t.netns
 }

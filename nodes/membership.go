@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -43,7 +42,7 @@ const membershipPath = "membership"
 func (d *membershipDir) names(img *image.Image) []string {
 	var ifnames ifnames
 	if len(img.Memberships) > 0 {
-		ifnames = interfaceNames()
+		ifnames = d.t.imageNames(d.ino, img)
 	}
 	var names []string
 	for _, m := range img.Memberships {
@@ -112,7 +111,7 @@ func (d *membershipDir) Lookup(ctx context.Context, name string, out *fuse.Entry
 	if err != nil {
 		return nil, errno(err)
 	}
-	k, _, err := parseMembershipName(name)
+	k, _, err := parseMembershipName(name, d.t.interfaceNames(d.ino))
 	if err != nil || s.isHidden(membershipPath+"/"+name, callerPid(ctx)) {
 		return nil, syscall.ENOENT
 	}
@@ -160,7 +159,7 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	if e != 0 {
 		return nil, nil, 0, e
 	}
-	k, _, err := parseMembershipName(name)
+	k, _, err := parseMembershipName(name, d.t.interfaceNames(d.ino))
 	if err != nil {
 		return nil, nil, 0, c.end(err, "")
 	}
@@ -205,7 +204,7 @@ func (d *membershipDir) Unlink(ctx context.Context, name string) syscall.Errno {
 	if err != nil {
 		return errno(err)
 	}
-	k, _, err := parseMembershipName(name)
+	k, _, err := parseMembershipName(name, d.t.interfaceNames(d.ino))
 	if err != nil {
 		return syscall.ENOENT
 	}
@@ -262,7 +261,7 @@ func (n *membershipFile) content(s *sock, fresh bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []byte(membershipText(m, interfaceNames().name(m.Ifindex))), nil
+	return []byte(membershipText(m, n.t.interfaceNames(n.ino).name(m.Ifindex))), nil
 }
 
 func (n *membershipFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -293,7 +292,7 @@ func (n *membershipFile) Write(ctx context.Context, f fs.FileHandle, data []byte
 	var text string
 	w, err := writeBuffer(f, data, off, func(buf []byte, known int) error {
 		text = string(buf[:bytes.LastIndexByte(buf, '\n')+1])
-		return checkFilterText(text, n.key)
+		return checkFilterText(text, n.key, n.t.interfaceNames(n.ino).name(n.key.Ifindex))
 	})
 	if err != nil && err != errRefused {
 		c := &change{t: n.t, who: opener(ctx, f), ino: n.ino, op: "write", path: n.path}
@@ -328,7 +327,7 @@ func (n *membershipFile) setFilter(h *handle, text string, guards []held.Guard) 
 	if err != nil {
 		return err
 	}
-	mode, sources, set, err := parseFilter(text, cur, interfaceNames().name(cur.Ifindex))
+	mode, sources, set, err := parseFilter(text, cur, n.t.interfaceNames(n.ino).name(cur.Ifindex))
 	if err != nil || !set {
 		return err
 	}
@@ -348,9 +347,9 @@ func membershipText(m image.Membership, ifname string) string {
 
 // checkFilterText judges the complete lines of a text written to the
 // membership file of k as far as that can be done without the socket.
-func checkFilterText(text string, k image.MembershipKey) error {
+func checkFilterText(text string, k image.MembershipKey, ifname string) error {
 	m := image.Membership{Group: k.Group, Ifindex: k.Ifindex, Mode: image.ModeExclude}
-	_, _, _, err := parseFilter(text, m, interfaceNames().name(k.Ifindex))
+	_, _, _, err := parseFilter(text, m, ifname)
 	return err
 }
 
@@ -425,8 +424,9 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 
 // parseMembershipName reads GROUP@IFNAME: an error that unwraps to EINVAL
 // unless GROUP is an IPv4 multicast address and IFNAME a name, to ENODEV
-// when no such interface exists. IFNAME may also be an interface index.
-func parseMembershipName(name string) (image.MembershipKey, string, error) {
+// when the socket's namespace (ifs) has no such interface. IFNAME may also
+// be an interface index.
+func parseMembershipName(name string, ifs ifnames) (image.MembershipKey, string, error) {
 	bad := func(reason string) (image.MembershipKey, string, error) {
 		return image.MembershipKey{}, "", &image.AttrError{Attr: membershipPath + "/" + name, Reason: reason}
 	}
@@ -441,39 +441,11 @@ func parseMembershipName(name string) (image.MembershipKey, string, error) {
 	if err := image.CheckGroup(group); err != nil {
 		return image.MembershipKey{}, "", image.Rename(err, membershipPath+"/"+name)
 	}
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		if n, perr := strconv.Atoi(ifname); perr == nil && n > 0 {
-			ifi, err = net.InterfaceByIndex(n)
-		}
+	index, ifn, ok := ifs.index(ifname)
+	if !ok {
+		return image.MembershipKey{}, "", fmt.Errorf("%s/%s: no interface %q in the socket's network namespace: %w", membershipPath, name, ifname, syscall.ENODEV)
 	}
-	if err != nil {
-		return image.MembershipKey{}, "", fmt.Errorf("%s/%s: no interface %q: %w", membershipPath, name, ifname, syscall.ENODEV)
-	}
-	return image.MembershipKey{Ifindex: int32(ifi.Index), Group: group}, ifi.Name, nil
-}
-
-// ifnames maps interface indexes to names.
-type ifnames map[int32]string
-
-func interfaceNames() ifnames {
-	m := ifnames{}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return m
-	}
-	for _, ifi := range ifs {
-		m[int32(ifi.Index)] = ifi.Name
-	}
-	return m
-}
-
-// name is the interface's name, or its index when it has none (any more).
-func (m ifnames) name(ifindex int32) string {
-	if n, ok := m[ifindex]; ok {
-		return n
-	}
-	return strconv.Itoa(int(ifindex))
+	return image.MembershipKey{Ifindex: index, Group: group}, ifn, nil
 }
 
 // Fsync applies written text early, as close would.

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,16 +39,7 @@ func (t *Tree) probe(ctx context.Context, ino uint64) (listed bool, e syscall.Er
 	if err != nil || len(hs) == 0 {
 		return false, 0
 	}
-	uid, gid := uint32(nobody), uint32(nobody)
-	if fc, ok := fuse.FromContext(ctx); ok {
-		uid, gid = fc.Uid, fc.Gid
-	}
-	for _, h := range hs {
-		if mayReadFds(uid, gid, h.Pid, h.Fd, ino) {
-			return false, 0
-		}
-	}
-	if caller(ctx).Has(unix.CAP_SYS_PTRACE) {
+	if seesHolder(ctx, ino, hs) {
 		return false, 0
 	}
 	// Not the caller's: it is a name only if ss shows it, which a
@@ -56,6 +48,36 @@ func (t *Tree) probe(ctx context.Context, ino uint64) (listed bool, e syscall.Er
 		return true, 0
 	}
 	return false, syscall.ENOENT
+}
+
+// seesHolder says whether the caller may read the descriptors of one of
+// the socket's holders hs in /proc, or has CAP_SYS_PTRACE: then the
+// socket's number is a name to it, listed or not.
+func seesHolder(ctx context.Context, ino uint64, hs []image.Holder) bool {
+	uid, gid := uint32(nobody), uint32(nobody)
+	if fc, ok := fuse.FromContext(ctx); ok {
+		uid, gid = fc.Uid, fc.Gid
+	}
+	for _, h := range hs {
+		if mayReadFds(uid, gid, h.Pid, h.Fd, ino) {
+			return true
+		}
+	}
+	return caller(ctx).Has(unix.CAP_SYS_PTRACE)
+}
+
+// mayList says whether a socket of the listing is the caller's to see
+// in the root's listing: every socket a sock_diag table holds, and an
+// unlisted one (unbound) only for a caller who sees one of its holders.
+func (t *Tree) mayList(ctx context.Context, s image.Socket) bool {
+	if !s.Unlisted {
+		return true
+	}
+	if caller(ctx).Has(unix.CAP_SYS_PTRACE) {
+		return true
+	}
+	hs, err := t.b.Holders(s.Inode)
+	return err == nil && seesHolder(ctx, s.Inode, hs)
 }
 
 // listed reports whether ino is in a fresh listing; with list set, the
@@ -75,8 +97,8 @@ func (t *Tree) listed(ino uint64, list bool) bool {
 			return false
 		}
 	}
-	_, ok := l.find(ino)
-	return ok
+	s, ok := l.find(ino)
+	return ok && !s.Unlisted
 }
 
 // mayReadFds reports whether a caller with fsuid uid and fsgid gid, and

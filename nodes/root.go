@@ -49,6 +49,9 @@ func (r *rootDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if e != 0 {
 		return nil, e
 	}
+	if !listed && !r.t.inNetns(ino) {
+		return nil, syscall.ENOENT
+	}
 	s, err := r.t.sock(ino)
 	if err != nil {
 		return nil, errno(err)
@@ -70,6 +73,9 @@ func (r *rootDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	out := make([]fuse.DirEntry, 0, len(l.socks)+2)
 	out = append(out, dots(1, 1)...)
 	for _, s := range l.socks {
+		if !r.t.mayList(ctx, s) {
+			continue // an unbound socket not this caller's to name (security.md)
+		}
 		out = append(out, fuse.DirEntry{Name: strconv.FormatUint(s.Inode, 10), Mode: syscall.S_IFDIR, Ino: s.Inode})
 	}
 	return fs.NewListDirStream(out), 0

@@ -67,6 +67,9 @@ type Config struct {
 	// ENOSPC. 0 means DefaultWriteBudgetPerUID (4 MiB) and
 	// DefaultWriteBudgetTotal (64 MiB); a negative value means no limit.
 	WriteBudgetPerUID, WriteBudgetTotal int
+	// Netns limits the tree to the sockets of one network namespace (the
+	// inode of its nsfs file); 0 means every namespace the backend lists.
+	Netns uint64
 }
 
 // Defaults of Config.
@@ -97,13 +100,18 @@ type Tree struct {
 	swept    time.Time // when a listing last forgot sockets that went away
 	root     fileState // times of the root directory's listing
 	socks    map[uint64]*sock
+	ifs      ifCache // interface names by socket
+	netns    uint64  // Config.Netns
 
 	pending sync.WaitGroup // the watches of pending leaves (pending.go)
 }
 
 // New returns a Tree; its Root is the mount's root node.
 func New(cfg Config) *Tree {
-	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, log: cfg.Logger, socks: map[uint64]*sock{}}
+	if l, ok := cfg.Backend.(interface{ LimitNetns(uint64) }); ok && cfg.Netns != 0 {
+		l.LimitNetns(cfg.Netns) // list only what the tree shows
+	}
+	t := &Tree{b: cfg.Backend, ttl: cfg.CacheTTL, hideTTL: cfg.HideTTL, dirAttr: cfg.DirAttrTimeout, log: cfg.Logger, socks: map[uint64]*sock{}, netns: cfg.Netns}
 	t.budget = newWriteBudget(cfg.WriteBudgetPerUID, cfg.WriteBudgetTotal)
 	t.kernelCache, t.writeQuiet = kernelCacheTimes(cfg.KernelCacheTimeout)
 	if t.dirAttr == 0 {
@@ -202,6 +210,9 @@ func (t *Tree) listing(force bool) (*listing, error) {
 	socks, err := t.b.List()
 	if err != nil {
 		return nil, err
+	}
+	if t.netns != 0 {
+		socks = slices.DeleteFunc(slices.Clone(socks), func(s image.Socket) bool { return s.Netns != t.netns })
 	}
 	if !slices.IsSortedFunc(socks, byInode) {
 		socks = slices.SortedFunc(slices.Values(socks), byInode)

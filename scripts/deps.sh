@@ -9,6 +9,8 @@
 # headers (libbpf-dev) compile its BPF program again to compare it with the
 # committed object; ptp4l (linuxptp), avahi-daemon, mcfirst (ssmping), iperf
 # (iperf 2) and socat are the real programs it reads.
+# The netns tests: nsenter enters their namespaces; smcroute is a real program
+# that keeps its multicast joins on an unbound socket.
 # Runs as root.
 set -euo pipefail
 need=()
@@ -38,6 +40,8 @@ pairs=(
 	avahi-daemon:avahi-daemon
 	mcfirst:ssmping
 	iperf:iperf
+	nsenter:util-linux
+	smcrouted:smcroute
 )
 for pair in "${pairs[@]}"; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")

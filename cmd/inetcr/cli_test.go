@@ -204,7 +204,8 @@ func TestCLISockets(t *testing.T) {
 	}
 
 	t.Run("ls matches ss", func(t *testing.T) {
-		table := string(ok(t, bin, nil, "ls"))
+		// ss lists its own namespace; so does ls --netns self.
+		table := string(ok(t, bin, nil, "ls", "--netns", "self"))
 		lines := strings.Split(strings.TrimSpace(table), "\n")
 		if !strings.HasPrefix(lines[0], "INODE") {
 			t.Fatalf("no header:\n%s", table)
@@ -212,14 +213,14 @@ func TestCLISockets(t *testing.T) {
 		lsProto := map[string][]uint64{}
 		for _, line := range lines[1:] {
 			f := strings.Fields(line)
-			if len(f) != 9 {
-				t.Fatalf("line %q has %d columns, want 9", line, len(f))
+			if len(f) != 10 {
+				t.Fatalf("line %q has %d columns, want 10", line, len(f))
 			}
 			n, err := strconv.ParseUint(f[0], 10, 64)
 			if err != nil {
 				t.Fatalf("line %q: inode: %v", line, err)
 			}
-			lsProto[f[1]] = append(lsProto[f[1]], n)
+			lsProto[f[2]] = append(lsProto[f[2]], n)
 		}
 		for _, p := range []string{"udp", "tcp"} {
 			slices.Sort(lsProto[p])
@@ -239,7 +240,7 @@ func TestCLISockets(t *testing.T) {
 				t.Errorf("ls lacks inode %d\n%s", ino, table)
 			}
 		}
-		if !regexp.MustCompile(`(?m)^` + strconv.FormatUint(udp.Inode, 10) + `\s+udp\s+127\.0\.0\.1:\d+\s+0\.0\.0\.0:0\s+CLOSE\s+0\s+` + strconv.Itoa(h.Pid()) + `\s+python3\s+0$`).MatchString(table) {
+		if !regexp.MustCompile(`(?m)^` + strconv.FormatUint(udp.Inode, 10) + `\s+net:\[\d+\]\s+udp\s+127\.0\.0\.1:\d+\s+0\.0\.0\.0:0\s+CLOSE\s+0\s+` + strconv.Itoa(h.Pid()) + `\s+python3\s+0$`).MatchString(table) {
 			t.Errorf("ls line of the UDP socket is not as expected:\n%s", table)
 		}
 	})

@@ -36,6 +36,7 @@ func dumpCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the image to `FILE` instead of stdout (with --all: a directory)", TakesFile: true},
 			&cli.BoolFlag{Name: "all", Usage: "dump every socket into the directory given by -o"},
+			&cli.StringFlag{Name: "netns", Value: "all", Usage: "with --all: the sockets of one network namespace (self, a NAME under /run/netns or a PATH)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 2 * runtime.NumCPU(), Usage: "with --all, dump this many sockets at once"},
 			quietFlag(),
 		},
@@ -84,13 +85,19 @@ func dumpAll(c *cli.Context) error {
 		return err
 	}
 	defer b.Close()
+	only, err := netlinkio.NetnsFilter(c.String("netns"))
+	if err != nil {
+		return fmt.Errorf("dump --all: %w", err)
+	}
 	list, err := b.List()
 	if err != nil {
 		return err
 	}
-	inodes := make([]uint64, len(list))
-	for i, s := range list {
-		inodes[i] = s.Inode
+	inodes := make([]uint64, 0, len(list))
+	for _, s := range list {
+		if only == 0 || s.Netns == only {
+			inodes = append(inodes, s.Inode)
+		}
 	}
 	dirfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -16,7 +16,7 @@ func TestDumpAllWritesEverySocket(t *testing.T) {
 	bin := buildInetcr(t)
 	inodes := netnstest.NewHolder(t).Many(60, "127.0.0.1")
 	dir := filepath.Join(t.TempDir(), "images")
-	if r := run(t, bin, nil, "dump", "--all", "-j", "3", "-o", dir); r.code != 0 {
+	if r := run(t, bin, nil, "dump", "--all", "--netns", "self", "-j", "3", "-o", dir); r.code != 0 {
 		t.Fatalf("dump --all exited %d: %s", r.code, r.stderr)
 	}
 	for i, ino := range inodes {

@@ -15,10 +15,11 @@ import (
 func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
-		Usage:     "list the IPv4 sockets of this network namespace",
-		UsageText: "inetcr ls [--json] [--no-memberships]",
-		Description: "Lists every AF_INET socket (UDP, UDP-Lite, TCP, RAW) that sock_diag reports, by inode:\n" +
-			"protocol, local and peer address, state, owner uid, the process holding it (pid and\n" +
+		Usage:     "list the IPv4 sockets of every network namespace",
+		UsageText: "inetcr ls [--json] [--no-memberships] [--netns all|self|NAME|PATH]",
+		Description: "Lists every AF_INET socket (UDP, UDP-Lite, TCP, RAW) that some process holds, bound or not, in\n" +
+			"every network namespace (--netns limits it to one), by inode: its namespace (its name under\n" +
+			"/run/netns, or net:[INODE]), protocol, local and peer address, state, owner uid, the process holding it (pid and\n" +
 			"command; \"+N\" when N more hold it too) and its number of multicast memberships.\n\n" +
 			"Counting memberships needs a dump of the socket, so it is done only when it can matter:\n" +
 			"never for TCP (which cannot join groups), and not at all when /proc/net/igmp shows no\n" +
@@ -28,6 +29,7 @@ func lsCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array for scripts (docs/cli.md has its fields)"},
 			&cli.BoolFlag{Name: "no-memberships", Usage: "do not count multicast memberships (no dump per socket)"},
+			&cli.StringFlag{Name: "netns", Value: "all", Usage: "list one network namespace: self, a NAME under /run/netns or a PATH such as /proc/PID/ns/net"},
 		},
 		Action: runLs,
 	}
@@ -35,14 +37,16 @@ func lsCommand() *cli.Command {
 
 // lsEntry is one socket of `ls --json`.
 type lsEntry struct {
-	Inode    uint64     `json:"inode"`
-	Type     string     `json:"type"`
-	Protocol any        `json:"protocol"` // "udp", "udplite", "tcp" or a number
-	State    string     `json:"state"`
-	Local    string     `json:"local"`
-	Peer     string     `json:"peer"`
-	UID      uint32     `json:"uid"`
-	Holders  []lsHolder `json:"holders"`
+	Inode     uint64     `json:"inode"`
+	Netns     uint64     `json:"netns"`      // the inode of its network namespace, net:[NETNS]
+	NetnsName string     `json:"netns_name"` // its name under /run/netns, "" when none
+	Type      string     `json:"type"`
+	Protocol  any        `json:"protocol"` // "udp", "udplite", "tcp" or a number
+	State     string     `json:"state"`
+	Local     string     `json:"local"`
+	Peer      string     `json:"peer"`
+	UID       uint32     `json:"uid"`
+	Holders   []lsHolder `json:"holders"`
 	// Memberships is null when not counted (--no-memberships) or when the
 	// socket could not be dumped.
 	Memberships *int `json:"memberships"`
@@ -63,23 +67,39 @@ func runLs(c *cli.Context) error {
 		return err
 	}
 	defer b.Close()
+	only, err := netlinkio.NetnsFilter(c.String("netns"))
+	if err != nil {
+		return fmt.Errorf("ls: %w", err)
+	}
 	socks, err := b.List()
 	if err != nil {
 		return fmt.Errorf("ls: %w", err)
 	}
+	if only != 0 {
+		var mine []image.Socket
+		for _, s := range socks {
+			if s.Netns == only {
+				mine = append(mine, s)
+			}
+		}
+		socks = mine
+	}
+	nsNames := netlinkio.NetnsNames()
 	count := !c.Bool("no-memberships")
 	anyGroups := count && netlinkio.AnyGroups()
 	entries := make([]lsEntry, 0, len(socks))
 	for _, s := range socks {
 		e := lsEntry{
-			Inode:    s.Inode,
-			Type:     image.TypeName(s.Type),
-			Protocol: image.ProtocolJSON(s.Protocol),
-			State:    image.StateName(s.State),
-			Local:    image.AddrPortString(s.Local),
-			Peer:     image.AddrPortString(s.Peer),
-			UID:      s.UID,
-			Holders:  []lsHolder{},
+			Inode:     s.Inode,
+			Netns:     s.Netns,
+			NetnsName: nsNames[s.Netns],
+			Type:      image.TypeName(s.Type),
+			Protocol:  image.ProtocolJSON(s.Protocol),
+			State:     image.StateName(s.State),
+			Local:     image.AddrPortString(s.Local),
+			Peer:      image.AddrPortString(s.Peer),
+			UID:       s.UID,
+			Holders:   []lsHolder{},
 		}
 		// A socket nobody holds (or whose holder went away) has no
 		// holders; that is not an error for a listing.
@@ -105,7 +125,7 @@ func runLs(c *cli.Context) error {
 		return enc.Encode(entries)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "INODE\tPROTO\tLOCAL\tPEER\tSTATE\tUID\tPID\tCOMMAND\tGROUPS")
+	fmt.Fprintln(tw, "INODE\tNETNS\tPROTO\tLOCAL\tPEER\tSTATE\tUID\tPID\tCOMMAND\tGROUPS")
 	for i, e := range entries {
 		pid, comm := "-", "-"
 		if len(e.Holders) > 0 {
@@ -121,7 +141,11 @@ func runLs(c *cli.Context) error {
 		case count:
 			groups = "?"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, protoColumn(socks[i].Type, socks[i].Protocol),
+		ns := e.NetnsName
+		if ns == "" {
+			ns = netlinkio.NetnsString(e.Netns)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, ns, protoColumn(socks[i].Type, socks[i].Protocol),
 			e.Local, e.Peer, e.State, e.UID, pid, comm, groups)
 	}
 	return tw.Flush()

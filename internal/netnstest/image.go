@@ -35,6 +35,11 @@ func describe(img *image.Image) []string {
 	for _, m := range img.Memberships {
 		out = append(out, fmt.Sprintf("membership %s@%d mode=%d sources=%v", m.Group, m.Ifindex, m.Mode, m.Sources))
 	}
+	for _, i := range img.Ifindexes() {
+		if n, ok := img.Ifnames[i]; ok {
+			out = append(out, fmt.Sprintf("ifname %d=%s", i, n))
+		}
+	}
 	return out
 }
 

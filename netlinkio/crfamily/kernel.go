@@ -157,3 +157,39 @@ func kernelErr(op string, inode uint64, err error) error {
 	}
 	return &image.OpError{Op: op, Inode: inode, Err: err}
 }
+
+// Interfaces lists the interfaces of a socket's own network namespace
+// through the lister, which the family has no command for.
+func (k *Kernel) Interfaces(inode uint64) ([]image.Interface, error) {
+	if l, ok := k.lister.(interface {
+		Interfaces(uint64) ([]image.Interface, error)
+	}); ok {
+		return l.Interfaces(inode)
+	}
+	return nil, &image.OpError{Op: "interfaces", Inode: inode, Err: syscall.ENOTSUP}
+}
+
+// Netns is the inode of a socket's own network namespace, from the lister.
+func (k *Kernel) Netns(inode uint64) (uint64, error) {
+	if l, ok := k.lister.(interface{ Netns(uint64) (uint64, error) }); ok {
+		return l.Netns(inode)
+	}
+	return 0, &image.OpError{Op: "netns", Inode: inode, Err: syscall.ENOTSUP}
+}
+
+// Meminfo is the socket's memory use, from the lister.
+func (k *Kernel) Meminfo(inode uint64) (image.Meminfo, error) {
+	if l, ok := k.lister.(interface {
+		Meminfo(uint64) (image.Meminfo, error)
+	}); ok {
+		return l.Meminfo(inode)
+	}
+	return image.Meminfo{}, &image.OpError{Op: "meminfo", Inode: inode, Err: syscall.ENOTSUP}
+}
+
+// LimitNetns limits the lister's listing to one network namespace.
+func (k *Kernel) LimitNetns(ino uint64) {
+	if l, ok := k.lister.(interface{ LimitNetns(uint64) }); ok {
+		l.LimitNetns(ino)
+	}
+}

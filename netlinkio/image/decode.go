@@ -98,6 +98,9 @@ func Decode(b []byte) (*Image, error) {
 	if err := decodeMemberships(img, seen); err != nil {
 		return nil, err
 	}
+	if err := decodeIfnames(img, seen); err != nil {
+		return nil, err
+	}
 	if err := img.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,7 +118,7 @@ func checkKnownTop(a Attr) error {
 		if len(a.Data) != 0 {
 			return AttrErrorf(a.Type, "length %d; a flag has no payload", len(a.Data))
 		}
-	case AttrMembership, AttrSourceFilters:
+	case AttrMembership, AttrSourceFilters, AttrIfnames:
 		if !a.Nested {
 			return AttrErrorf(a.Type, "must be nested (NLA_F_NESTED)")
 		}

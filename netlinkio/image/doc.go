@@ -40,6 +40,8 @@ func fixedRows() []docRow {
 		{AttrMsfMreq, "", "binary 12", none, groups, none, "struct ip_mreqn of the membership the filter belongs to"},
 		{AttrMsfMode, "", "u32", none, groups, none, "MCAST_EXCLUDE (0) or MCAST_INCLUDE (1)"},
 		{AttrTableRevision, "", "u32", none, all, none, revisionText()},
+		{AttrIfnames, "", "nested", none, groups, none, "since table revision 2: one IFNAME per interface index the image holds (memberships, IPOPT_UNICAST_IF) whose name the dump read, ascending ifindex; absent when none"},
+		{AttrIfname, "", "binary 5-19", none, groups, none, "u32 ifindex (host order), then the interface's name in the dumped socket's network namespace, 1-15 bytes, no NUL; a restore uses the index the name has in the target socket's namespace, and refuses a name that is not there"},
 		{AttrMsfSource, "", "u32", none, groups, none, fmt.Sprintf("a source, in_addr (network order), unicast; ascending, no duplicate, as many as fit in the image (at most %d); INCLUDE needs at least one", MaxSources)},
 	}
 }

@@ -96,6 +96,7 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	if order {
 		b = c.appendOrder(b)
 	}
+	b = c.appendIfnames(b)
 	if rev > 1 {
 		b = native.AppendUint32(appendAttrHeader(b, AttrTableRevision, 4), rev)
 	}
@@ -136,6 +137,7 @@ func (img *Image) encodedSizeBound() int {
 	for _, v := range img.Values {
 		n += nlaAlign(len(v.Bytes))
 	}
+	n += nlaHdrLen + len(img.Ifnames)*(nlaHdrLen+20)
 	for _, m := range img.Memberships {
 		n += 2*nlaHdrLen + 12 + nlaHdrLen + 12 + nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)
 	}

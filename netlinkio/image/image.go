@@ -2,6 +2,7 @@ package image
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -29,6 +30,9 @@ type Image struct {
 	// this order rebuilds the list. Without it the list is in canonical
 	// order (Canonicalize) and imr_address 0.0.0.0 means unknown.
 	JoinOrder bool
+	// Ifnames names interfaces by the index they had in the dumped
+	// socket's network namespace (ifnames.go); nil when nothing is named.
+	Ifnames map[int32]string
 	// Revision is the option table's revision the image was made with
 	// (TableRevision); 0 in an image built in memory means the current
 	// one. Rows newer than it are not in Values (Knows).
@@ -113,6 +117,7 @@ func (img *Image) Clone() *Image {
 		v.Bytes = slices.Clone(v.Bytes)
 		c.Values[k] = v
 	}
+	c.Ifnames = maps.Clone(img.Ifnames)
 	c.Memberships = make([]Membership, len(img.Memberships))
 	for i, m := range img.Memberships {
 		m.Sources = slices.Clone(m.Sources)
@@ -154,6 +159,10 @@ type Socket struct {
 	// Netns is the inode of the socket's network namespace
 	// (net:[INODE]); 0 while the backend does not say (the mount's own).
 	Netns uint64
+	// Unlisted is a socket in no sock_diag table (an unbound one), listed
+	// from its holder: not everybody's name, as ss shows nobody it
+	// (docs/security.md).
+	Unlisted bool
 }
 
 // Holder is a process that holds a socket in one of its file descriptors.
@@ -161,4 +170,14 @@ type Holder struct {
 	Pid  int
 	Fd   int
 	Comm string // /proc/<pid>/comm
+	// Cgroup is the holder's cgroup (v2) path, which names its container
+	// or service; "" when unknown.
+	Cgroup string
+}
+
+// Meminfo is a socket's memory use (sock_diag's SK_MEMINFO): the bytes in
+// its receive queue and their limit, those in its send queue and theirs,
+// and the packets it dropped (sk_drops: a full receive queue, mostly).
+type Meminfo struct {
+	RmemAlloc, Rcvbuf, WmemAlloc, Sndbuf, Drops uint32
 }

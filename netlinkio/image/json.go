@@ -107,6 +107,10 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		}
 		b.WriteByte(']')
 	}
+	if named := c.named(); len(named) > 0 {
+		b.WriteString(`,"interfaces":`)
+		b.Write(ifnamesJSON(c.Ifnames, named))
+	}
 	b.WriteByte('}')
 	return b.Bytes(), nil
 }
@@ -172,7 +176,7 @@ func notPlain(r rune) bool {
 }
 
 // jsonKeys are the top-level keys, in output order.
-var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer"}, optionDirs, []string{"membership_order", "memberships"})
+var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer"}, optionDirs, []string{"membership_order", "memberships", "interfaces"})
 
 func decodeImageJSON(data []byte) (*Image, error) {
 	top, err := jsonObject(data, "image")
@@ -323,6 +327,11 @@ func decodeImageJSON(data []byte) (*Image, error) {
 		return nil, &AttrError{Attr: "memberships", Reason: "missing (an empty list is [])"}
 	default:
 		if err := decodeMembershipsJSON(img, raw); err != nil {
+			return nil, err
+		}
+	}
+	if raw, ok := get("interfaces"); ok {
+		if err := decodeIfnamesJSON(img, raw); err != nil {
 			return nil, err
 		}
 	}

@@ -381,6 +381,10 @@ func AttrName(attr uint16) string {
 		return "TABLE_REVISION"
 	case AttrMembershipOrder:
 		return "IPOPT_MEMBERSHIP_ORDER"
+	case AttrIfnames:
+		return "IFNAMES"
+	case AttrIfname:
+		return "IFNAME"
 	}
 	if o, ok := optionByAttr(attr); ok {
 		return o.AttrName()

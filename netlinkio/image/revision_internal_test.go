@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// withNewerRow adds a revision-2 row (a u32 and a flag) for the length of
+// withNewerRow adds a row of the revision after this table's (a u32 and a flag) for the length of
 // a test, as the next batch of rows will.
 func withNewerRow(t *testing.T) (u32, flag *Option) {
 	t.Helper()
@@ -27,10 +27,13 @@ func withNewerRow(t *testing.T) (u32, flag *Option) {
 
 func slicesClone(o []Option) []Option { return append([]Option(nil), o...) }
 
-func udpImage() *Image {
+func udpImage() *Image { return udpImageOf(0) }
+
+// udpImageOf is udpImage of table revision rev (0: the current one).
+func udpImageOf(rev uint32) *Image {
 	img := &Image{Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7,
 		Local: netip.MustParseAddrPort("0.0.0.0:5000"), Peer: netip.MustParseAddrPort("0.0.0.0:0"),
-		Values: map[uint16]Value{}, Memberships: []Membership{}, Revision: 1}
+		Values: map[uint16]Value{}, Memberships: []Membership{}, Revision: rev}
 	for _, o := range OptionsFor(img.Type) {
 		if img.Knows(o) {
 			img.Values[o.Attr] = lowest(o)
@@ -43,7 +46,7 @@ func udpImage() *Image {
 // encodes back to the same bytes; one made after carries the row and says
 // its revision.
 func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
-	old := udpImage().Encode() // revision 1: no TABLE_REVISION
+	old := udpImageOf(1).Encode() // revision 1: no TABLE_REVISION
 	attrs, err := ParseAttrs(old, "image")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +72,6 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 		t.Fatalf("re-encoded revision-1 image differs:\n% x\n% x", got, old)
 	}
 	now := udpImage()
-	now.Revision = 0 // the current revision
 	now.Values[u32.Attr] = Value{Num: 7}
 	now.Values[flag.Attr] = Value{Num: 1}
 	for _, c := range Diff(now, img) {
@@ -105,17 +107,13 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 // revision this reader does not know, nor spell revision 1 out.
 func TestRevisionRefusals(t *testing.T) {
 	u32, _ := withNewerRow(t)
-	old := udpImage()
-	old.Revision = 1
+	old := udpImageOf(1)
 	bad := AppendAttr(old.Encode(), u32.Attr, []byte{1, 0, 0, 0})
-	cur := udpImage()
-	cur.Revision = 0 // the current revision: the image ends with it
-	curBytes := cur.Encode()
-	next := currentRevision + 1
+	next := TableRevision + 1
 	cases := map[string][]byte{
-		fmt.Sprintf("added in table revision %d, but the image is of revision 1", currentRevision): bad,
-		fmt.Sprintf("%d; this reader knows revisions 1 to %d", next, currentRevision):              AppendAttr(curBytes[:len(curBytes)-8], AttrTableRevision, native.AppendUint32(nil, next)),
-		"1; an image of revision 1 leaves it out":                                                  AppendAttr(old.Encode(), AttrTableRevision, []byte{1, 0, 0, 0}),
+		fmt.Sprintf("added in table revision %d, but the image is of revision 1", next): bad,
+		fmt.Sprintf("%d; this reader knows revisions 1 to %d", next+1, next):            AppendAttr(udpImage().Encode()[:len(udpImage().Encode())-8], AttrTableRevision, []byte{byte(next + 1), 0, 0, 0}),
+		"1; an image of revision 1 leaves it out":                                       AppendAttr(old.Encode(), AttrTableRevision, []byte{1, 0, 0, 0}),
 	}
 	for want, b := range cases {
 		_, err := Decode(b)

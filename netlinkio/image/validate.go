@@ -49,6 +49,9 @@ func (img *Image) Validate() error {
 	if err := img.validateMemberships(); err != nil {
 		return err
 	}
+	if err := img.validateIfnames(); err != nil {
+		return err
+	}
 	return img.validateSize()
 }
 

@@ -95,7 +95,7 @@ func (s *Stock) dumpWith(inode uint64, getFd func(pid, fd int) (int, error), can
 		return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
 	}
 	defer unix.Close(fd)
-	img, err := dumpFd(fd, pid, candidates)
+	img, err := dumpFd(fd, pid, groupsIn(fd, candidates))
 	if err != nil {
 		return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
 	}

@@ -3,6 +3,7 @@ package stock
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -10,23 +11,25 @@ import (
 	"github.com/inetcr/inetcr/netlinkio/creds"
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/netns"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
 // heldSocket is a duplicate of a socket taken for changes, with what a
-// change needs to know of its holder, read when it was taken: the holder's
-// multicast groups file (open, so that it keeps naming the holder's network
-// namespace) and whether that namespace is this process's. A change then
-// touches no other process: not its pidfd, not its /proc/<pid> entries.
+// change needs to know of the socket's own network namespace, taken when
+// it was held: the namespace itself (SIOCGSKNS), where a route check's
+// scratch socket is made, and its multicast groups file (open, so that it
+// keeps naming that namespace). A change then touches no other process:
+// not its pidfd, not its /proc/<pid> entries.
 type heldSocket struct {
 	s     *Stock
 	inode uint64
 
-	mu        sync.Mutex // one change at a time
-	fd        int
-	igmp      *procfs.IGMPFile
-	sameNetns bool
+	mu    sync.Mutex // one change at a time
+	fd    int
+	netns int // the socket's own network namespace
+	igmp  *procfs.IGMPFile
 	// read, when set, reads the before-state of each Update from the
 	// duplicate instead of getsockopt (the exact reader's HoldWith).
 	read Reader
@@ -63,15 +66,34 @@ func (s *Stock) hold(inode uint64) (*heldSocket, error) {
 	if err != nil {
 		return nil, err
 	}
-	igmp, err := procfs.OpenIGMP(pid)
+	ns, err := netns.Of(fd)
 	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	igmp, err := openGroups(ns, pid)
+	if err != nil {
+		unix.Close(ns)
 		unix.Close(fd)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 			err = image.ErrNoSocket // the holder exited meanwhile
 		}
 		return nil, err
 	}
-	return &heldSocket{s: s, inode: inode, fd: fd, igmp: igmp, sameNetns: sameNetns(pid)}, nil
+	return &heldSocket{s: s, inode: inode, fd: fd, netns: ns, igmp: igmp}, nil
+}
+
+// openGroups opens the groups file of the namespace ns: the holder's, when
+// the holder is in it, or one opened inside it.
+func openGroups(ns, pid int) (*procfs.IGMPFile, error) {
+	ino, err := netns.InoOf(ns)
+	if err != nil {
+		return nil, err
+	}
+	if h, err := netns.Ino("/proc/" + strconv.Itoa(pid) + "/ns/net"); err == nil && h == ino {
+		return procfs.OpenIGMP(pid)
+	}
+	return openIGMPIn(ns)
 }
 
 // Close lets the duplicate go.
@@ -82,6 +104,7 @@ func (h *heldSocket) Close() error {
 		return nil
 	}
 	h.igmp.Close()
+	unix.Close(h.netns)
 	err := unix.Close(h.fd)
 	h.fd = -1
 	return err
@@ -102,11 +125,23 @@ func (h *heldSocket) Update(who *creds.Creds, edit held.Edit, guards ...held.Gua
 	if err != nil {
 		return fail("dump before", err)
 	}
-	want, err := held.Want(h.inode, before, edit, guards)
+	// The image's interface names are looked up in the socket's own
+	// namespace before the guards see the change.
+	rebased := func(b *image.Image) (*image.Image, error) {
+		w, err := edit(b)
+		if err != nil {
+			return nil, err
+		}
+		if w, err = rebase(h.fd, w); err != nil {
+			return nil, fail("", err)
+		}
+		return w, nil
+	}
+	want, err := held.Want(h.inode, before, rebased, guards)
 	if err != nil {
 		return err
 	}
-	plan, err := plan(h.fd, h.sameNetns, before, want)
+	plan, err := plan(h.fd, h.netns, before, want)
 	if err != nil {
 		return fail("", err)
 	}

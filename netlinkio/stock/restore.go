@@ -3,9 +3,7 @@ package stock
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
-	"strconv"
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
@@ -54,7 +52,7 @@ func (s *Stock) fault(call string) error {
 // options and memberships change both ways; an unbound socket is bound; a
 // datagram socket is connected or disconnected; a TCP socket may be put in
 // LISTEN, but no other TCP state change can be made from outside.
-func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
+func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 	if err := sameIdentity(before, want); err != nil {
 		return nil, err
 	}
@@ -79,7 +77,7 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 		plan = append(plan, setStep(fd, o, old, nv))
 	}
 	plan = append(plan, membershipSteps(fd, before, want)...)
-	tail, err := addressSteps(fd, sameNetns, before, want)
+	tail, err := addressSteps(fd, netns, before, want)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +151,7 @@ func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
 // addressSteps binds, connects and listens. It refuses, before anything
 // changes, what the socket API cannot do from outside: connect a TCP
 // socket, take one out of LISTEN, or move a bound socket.
-func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
+func addressSteps(fd, netns int, before, want *image.Image) ([]step, error) {
 	var steps []step
 	if before.Unbound() && !want.Unbound() {
 		steps = append(steps, step{
@@ -167,8 +165,8 @@ func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, er
 	if before.Peer == want.Peer {
 		return steps, nil
 	}
-	if want.State == image.StateEstablished && sameNetns {
-		if err := routable(before, want); err != nil {
+	if want.State == image.StateEstablished {
+		if err := routable(netns, before, want); err != nil {
 			return nil, err
 		}
 	}
@@ -220,9 +218,11 @@ func disconnect(fd int) error {
 // target will be when it connects: the image's options that steer the
 // route lookup (device, mark, TOS, unicast and multicast interface,
 // freebind, transparent) and the local address the target will have. A
-// failure wraps the kernel's errno (ENETUNREACH, EHOSTUNREACH, ...).
-func routable(before, want *image.Image) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+// failure wraps the kernel's errno (ENETUNREACH, EHOSTUNREACH, ...). The
+// scratch socket is made in the target's own network namespace (netns),
+// where the routes and addresses are the target's.
+func routable(netns int, before, want *image.Image) error {
+	fd, err := scratchSocket(netns)
 	if err != nil {
 		return err
 	}
@@ -278,11 +278,3 @@ func (e *RouteError) Error() string {
 }
 
 func (e *RouteError) Unwrap() error { return e.Err }
-
-// sameNetns reports whether pid shares this process's network namespace,
-// where a scratch socket's route lookup means the same as the target's.
-func sameNetns(pid int) bool {
-	self, err1 := os.Readlink("/proc/self/ns/net")
-	other, err2 := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net")
-	return err1 == nil && err2 == nil && self == other
-}

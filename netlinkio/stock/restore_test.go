@@ -84,6 +84,7 @@ func TestMembershipsShowInIPMaddr(t *testing.T) {
 	img.Memberships = append(img.Memberships,
 		image.Membership{Group: mustAddr("239.7.7.7"), Ifindex: int32(ifA)},
 		image.Membership{Group: mustAddr("232.7.7.7"), Ifindex: int32(ifA), Mode: image.ModeInclude, Sources: []netip.Addr{mustAddr("10.21.0.8")}})
+	img.Ifnames = map[int32]string{int32(ifA): "mma"} // as a dump names it
 	if err := stock.Restore(s.Inode, img); err != nil {
 		t.Fatal(err)
 	}

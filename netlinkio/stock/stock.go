@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/deadline"
+	"github.com/inetcr/inetcr/netlinkio/internal/netns"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
 	"golang.org/x/sys/unix"
@@ -28,12 +30,21 @@ type Stock struct {
 	// returns is treated as the kernel's. Tests use it to fail the k-th call.
 	Fault func(call string) error
 
-	holders *procfs.Index
-	listing sockdiag.Shared
+	holders      *procfs.Index
+	listing      sockdiag.Shared
+	unlistedSeen unlistedCache
+	only         atomic.Uint64 // LimitNetns: the one namespace listed, 0 for all
 }
 
+// LimitNetns makes List list one network namespace (by the inode of its
+// nsfs file), or every one (0): inetcr mount --netns.
+func (s *Stock) LimitNetns(ino uint64) { s.only.Store(ino) }
+
 // NewStock returns the stock engine.
-func NewStock() *Stock { return &Stock{holders: procfs.NewIndex()} }
+func NewStock() *Stock {
+	netns.Self() // the server's namespace stays open from the start: one fd, not a leak
+	return &Stock{holders: procfs.NewIndex()}
+}
 
 // Name is "stock".
 func (s *Stock) Name() string { return "stock" }
@@ -41,12 +52,13 @@ func (s *Stock) Name() string { return "stock" }
 // Close releases nothing: the engine holds no socket between calls.
 func (s *Stock) Close() error { return nil }
 
-// List returns the AF_INET sockets of the caller's network namespace.
+// List returns the AF_INET sockets of every network namespace the server
+// can reach, and those that some process holds unbound (listAll).
 // Concurrent callers share one sock_diag dump, and a dump answers again
 // for listFresh(its duration) after it ended, so a burst of lookups makes
 // one dump while a closed socket still leaves the listing within a
 // second. Every caller gets the same slice, which must not be modified.
-func (s *Stock) List() ([]image.Socket, error) { return s.listing.Get(sockdiag.List) }
+func (s *Stock) List() ([]image.Socket, error) { return s.listing.Get(s.listAll) }
 
 // Holders returns the processes that hold the socket.
 func (s *Stock) Holders(inode uint64) ([]image.Holder, error) {
@@ -59,7 +71,7 @@ func (s *Stock) Holders(inode uint64) ([]image.Holder, error) {
 	}
 	out := make([]image.Holder, len(refs))
 	for i, r := range refs {
-		out[i] = image.Holder{Pid: r.Pid, Fd: r.Fd, Comm: procfs.Comm(r.Pid)}
+		out[i] = image.Holder{Pid: r.Pid, Fd: r.Fd, Comm: procfs.Comm(r.Pid), Cgroup: procfs.Cgroup(r.Pid)}
 	}
 	return out, nil
 }
@@ -178,6 +190,7 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]image.MembershipKey, error)
 			return nil, &image.OpError{Op: "memberships", Err: err}
 		}
 	}
+	nameInterfaces(fd, img)
 	img.Canonicalize()
 	return img, nil
 }

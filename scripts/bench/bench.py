@@ -37,8 +37,10 @@ TARGETS = {
     "read": ("first read of ipopt/ttl", "ss -uanp 'sport = :PORT'", 1.0),
     "tar": ("tar -c over MNT", "tar -c over a tmpfs copy", 3.0),
     "dump": ("inetcr dump --all -o DIR", "inetcr-floor", 2.0),
+    "netns": ("ls -f MNT of 100 namespaces x 100 sockets", "sum of ss -uanp in each (nsenter)", 1.0),
 }
-ORDER = ["ls", "read", "tar", "dump"]
+ORDER = ["ls", "read", "tar", "dump", "netns"]
+NETNS_COUNT, NETNS_SOCKETS = 100, 100
 
 
 def log(*a):
@@ -60,8 +62,8 @@ def run(argv, ok=(0,), timeout=1800, out=subprocess.DEVNULL):
 class Holder:
     """A python3 process holding sockets (internal/netnstest/holder.py)."""
 
-    def __init__(self, script):
-        self.p = subprocess.Popen([sys.executable, "-u", script], stdin=subprocess.PIPE,
+    def __init__(self, script, prefix=()):
+        self.p = subprocess.Popen(list(prefix) + [sys.executable, "-u", script], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
 
     def call(self, **req):
@@ -126,7 +128,7 @@ def udp_ports():
 # ---- the mount -----------------------------------------------------------
 
 class Mount:
-    def __init__(self, inetcr, mnt, logpath, heapdir=None):
+    def __init__(self, inetcr, mnt, logpath, heapdir=None, netns="self"):
         os.makedirs(mnt, exist_ok=True)
         self.mnt = mnt
         self.logf = open(logpath, "w")
@@ -136,7 +138,9 @@ class Mount:
             # fs.Run writes a heap profile there on SIGUSR1 (docs/performance.md)
             self.heapfile = os.path.join(heapdir, "heap.pb.gz")
             env["INETCR_HEAPPROFILE"] = self.heapfile
-        self.p = subprocess.Popen([inetcr, "mount", mnt], stdout=self.logf, stderr=self.logf, env=env)
+        # One namespace (the bench's own) for the single-namespace
+        # measures: ss -uanp there lists the same sockets.
+        self.p = subprocess.Popen([inetcr, "mount", "--netns", netns, mnt], stdout=self.logf, stderr=self.logf, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.p.poll() is not None:
@@ -375,6 +379,36 @@ def bench_n(n, args, prof):
 
 # ---- report --------------------------------------------------------------
 
+def bench_netns(args):
+    """ls -f of a mount of every namespace, NETNS_COUNT namespaces of
+    NETNS_SOCKETS bound UDP sockets each (children made by unshare --net),
+    against the sum of ss -uanp run in each of them."""
+    n = NETNS_COUNT * NETNS_SOCKETS
+    log("== %d namespaces x %d sockets" % (NETNS_COUNT, NETNS_SOCKETS))
+    res = {"n": n, "date": time.strftime("%Y-%m-%d %H:%M"), "rev": args.rev}
+    holders = [Holder(args.holder, ["unshare", "--net"]) for _ in range(NETNS_COUNT)]
+    for h in holders:
+        h.call(op="many", count=NETNS_SOCKETS, bind="0.0.0.0")
+    mnt = os.path.join(args.work, "mnt-netns")
+    m = Mount(args.inetcr, mnt, os.path.join(args.work, "mount-netns.log"), netns="all")
+    time.sleep(1)
+    res["mem"] = {"idle": m.status()}
+    try:
+        def ss_each(i):
+            return sum(run(["nsenter", "-t", str(h.p.pid), "-n", "ss", "-uanp"]) for h in holders)
+        res["measures"] = {"netns": summary(pairs(args.pairs, lambda i: run(["ls", "-f", mnt]), ss_each))}
+        res["mem"]["netns"] = m.status()
+        listed = len(os.listdir(mnt))
+        if listed < n:
+            raise RuntimeError("ls %s: %d entries, want at least %d" % (mnt, listed, n))
+        res["mem"]["end"] = m.status()
+    finally:
+        m.stop()
+        for h in holders:
+            h.stop()
+    return res
+
+
 def fmt_t(s):
     if s < 1:
         return "%.1f ms" % (s * 1000)
@@ -480,8 +514,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--rev", default="")
-    ap.add_argument("--only", default="ls,read,tar,dump",
-                    help="the measures to run, comma-separated (default: ls,read,tar,dump)")
+    ap.add_argument("--only", default="ls,read,tar,dump,netns",
+                    help="the measures to run, comma-separated (default: ls,read,tar,dump,netns; netns is %d namespaces "
+                         "of %d sockets, whatever N)" % (NETNS_COUNT, NETNS_SOCKETS))
     ap.add_argument("ns", nargs="*", type=int)
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="only render the table of earlier runs' raw samples (FILE.json) into --out")
@@ -516,7 +551,12 @@ def main():
         os.makedirs(prof.outdir, exist_ok=True)
     results = []
     for n in args.ns:
-        results.append(bench_n(n, args, prof))
+        if args.only - {"netns"}:
+            results.append(bench_n(n, args, prof))
+        with open(args.out + ".json", "w") as f:
+            json.dump(results, f, indent=1)
+    if "netns" in args.only:
+        results.append(bench_netns(args))
         with open(args.out + ".json", "w") as f:
             json.dump(results, f, indent=1)
     text = report(results, args, prof)

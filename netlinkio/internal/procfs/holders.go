@@ -349,3 +349,31 @@ func Comm(pid int) string {
 	}
 	return strings.TrimSuffix(string(b), "\n")
 }
+
+// Recent returns the whole index as a walk that started at most maxAge
+// ago found it: the last walk's when it is that young, else the walk under
+// way or a new one (after the gap). The map must not be modified. A
+// listing takes the sockets that sock_diag does not list (unbound ones)
+// from it.
+func (x *Index) Recent(maxAge time.Duration) (map[uint64][]Ref, error) {
+	c, err := x.since(time.Now().Add(-maxAge), 0, wantFresh)
+	if err != nil {
+		return nil, err
+	}
+	return c.idx, nil
+}
+
+// Cgroup returns a process's cgroup v2 path (the "0::" line of
+// /proc/<pid>/cgroup), or "".
+func Cgroup(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p
+		}
+	}
+	return ""
+}

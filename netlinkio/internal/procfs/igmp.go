@@ -42,8 +42,16 @@ type IGMPFile struct{ f *os.File }
 
 // OpenIGMP opens pid's groups file.
 func OpenIGMP(pid int) (*IGMPFile, error) {
-	f, err := deadline.Call(igmpPath(pid), ReadTimeout, func() (*os.File, error) { return os.Open(igmpPath(pid)) },
-		func(f *os.File) { f.Close() })
+	return deadline.Call(igmpPath(pid), ReadTimeout, func() (*IGMPFile, error) { return OpenIGMPPath(igmpPath(pid)) },
+		func(g *IGMPFile) { g.Close() })
+}
+
+// OpenIGMPPath opens a groups file by its path, such as
+// /proc/thread-self/net/igmp on a thread inside a namespace. It opens on
+// the calling thread, with no deadline of its own: a path under
+// /proc/thread-self means that thread.
+func OpenIGMPPath(path string) (*IGMPFile, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}

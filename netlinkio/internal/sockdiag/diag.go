@@ -56,6 +56,12 @@ func List() ([]image.Socket, error) {
 		return nil, &image.OpError{Op: "list", Err: err}
 	}
 	defer c.close()
+	return listOn(c, func() ([]byte, error) { return os.ReadFile("/proc/net/raw") })
+}
+
+// listOn is List on the sock_diag socket c, whose network namespace is the
+// one listed; raw reads that namespace's /proc/net/raw.
+func listOn(c *diagConn, raw func() ([]byte, error)) ([]image.Socket, error) {
 	var l socketList
 	for _, p := range diagProtocols {
 		err := c.dump(p.proto, func(msg []byte) {
@@ -68,10 +74,11 @@ func List() ([]image.Socket, error) {
 			// kernel is) still lists raw sockets in /proc/net/raw, as ss
 			// falls back to doing. The kernel refuses the request before
 			// it dumps anything, so nothing of RAW was added.
-			var raw []image.Socket
-			raw, err = procNetRaw()
-			for _, s := range raw {
-				l.add(s)
+			var text []byte
+			if text, err = raw(); err == nil {
+				for _, s := range parseProcNetRaw(text) {
+					l.add(s)
+				}
 			}
 		} else if errors.Is(err, diagNoSuchHandler) && p.proto == ipprotoUDPLite {
 			continue // built without UDP-Lite
@@ -167,6 +174,10 @@ func procNetRaw() ([]image.Socket, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseProcNetRaw(b), nil
+}
+
+func parseProcNetRaw(b []byte) []image.Socket {
 	var out []image.Socket
 	for _, line := range strings.Split(string(b), "\n")[1:] {
 		f := strings.Fields(line)
@@ -183,7 +194,7 @@ func procNetRaw() ([]image.Socket, error) {
 		}
 		out = append(out, image.Socket{Inode: ino, Family: unix.AF_INET, Type: unix.SOCK_RAW, Protocol: local.Port(), State: uint8(state), Local: local, Peer: peer, UID: uint32(uid)})
 	}
-	return out, nil
+	return out
 }
 
 func parseProcAddr(s string) (netip.AddrPort, bool) {
