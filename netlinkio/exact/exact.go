@@ -10,15 +10,18 @@ package exact
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/netns"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
 	"github.com/inetcr/inetcr/netlinkio/stock"
@@ -85,7 +88,7 @@ func (e *Exact) readPass() (*pass, error) {
 	p := &pass{at: time.Now(), holders: map[uint64][]image.Holder{}, recs: make(map[uint64]*record, len(recs))}
 	for i := range recs {
 		r := &recs[i]
-		if !r.handled() || r.Netns != e.netns {
+		if !r.handled() {
 			continue
 		}
 		if _, ok := p.recs[r.Inode]; !ok {
@@ -269,15 +272,24 @@ func (e *Exact) Restore(inode uint64, img *image.Image) error {
 	return h.Update(nil, func(*image.Image) (*image.Image, error) { return img, nil })
 }
 
-// ifname names an interface of the socket's network namespace. Only this
-// process's namespace is listed, so its names are the ones to use.
-func (e *Exact) ifname(netns uint64, pid int, ifindex int32) (string, error) {
-	if netns != e.netns {
-		return "", errors.New("the socket is in another network namespace")
+// ifname names an interface of the socket's network namespace: this
+// process's own, or, on a thread inside it, the holder's when that is the
+// socket's.
+func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
+	var name string
+	look := func() error {
+		ifc, err := net.InterfaceByIndex(int(ifindex))
+		if err != nil {
+			return syscall.ENODEV
+		}
+		name = ifc.Name
+		return nil
 	}
-	ifc, err := net.InterfaceByIndex(int(ifindex))
-	if err != nil {
-		return "", syscall.ENODEV
+	if ns == e.netns {
+		return name, look()
 	}
-	return ifc.Name, nil
+	if err := netns.RunAt("/proc/"+strconv.Itoa(pid)+"/ns/net", ns, look); err != nil {
+		return "", fmt.Errorf("the socket's network namespace %s: %w", netns.String(ns), err)
+	}
+	return name, nil
 }

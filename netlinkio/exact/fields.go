@@ -241,11 +241,15 @@ func ipOptions(r *record) []byte {
 
 // socket is the listing's view of a record.
 func (r *record) socket() image.Socket {
-	return image.Socket{
+	s := image.Socket{
 		Inode: r.Inode, Family: r.Family, Type: r.Type, Protocol: r.Protocol, State: r.State,
 		Local: r.addrPort(r.Local, r.LocalPort), Peer: r.addrPort(r.Peer, r.PeerPort),
 		UID: r.Uid, Netns: r.Netns,
 	}
+	// A UDP or TCP socket with no port is in no sock_diag table: the
+	// tree shows it only to who may see its holders (Socket.Unlisted).
+	s.Unlisted = r.Type != unix.SOCK_RAW && r.LocalPort == 0 && s.Local.Addr().IsUnspecified()
+	return s
 }
 
 func (r *record) addrPort(a [16]byte, port uint16) netip.AddrPort {
@@ -303,6 +307,16 @@ func (e *env) image(r *record) (*image.Image, error) {
 		for i := len(r.mc) - 1; i >= 0; i-- {
 			m := r.mc[i]
 			img.Memberships = append(img.Memberships, image.Membership{Group: m.group, Address: m.address, Ifindex: m.ifindex, Mode: m.mode, Sources: m.sources})
+		}
+	}
+	// Every index the image holds travels with its name, as the socket's
+	// namespace names it (docs/image-format.md, "Interface names").
+	for _, i := range img.Ifindexes() {
+		if name, err := e.ifname(r.Netns, int(r.Pid), i); err == nil {
+			if img.Ifnames == nil {
+				img.Ifnames = map[int32]string{}
+			}
+			img.Ifnames[i] = name
 		}
 	}
 	img.Canonicalize()

@@ -29,7 +29,8 @@ const (
 const ifnamesSince = 2
 
 // Ifindexes returns the interface indexes the image holds, ascending and
-// each once: those of its memberships and of IPOPT_UNICAST_IF when set.
+// each once: those of its memberships and of the rows that hold one
+// (IPOPT_UNICAST_IF, IPOPT_MULTICAST_IFINDEX) when set.
 func (img *Image) Ifindexes() []int32 {
 	var out []int32
 	for _, m := range img.Memberships {
@@ -50,7 +51,7 @@ func (img *Image) Ifindexes() []int32 {
 func ifindexRows() []*Option {
 	var out []*Option
 	for i := range Options {
-		if Options[i].Kind == IfIndexBE {
+		if k := Options[i].Kind; k == IfIndexBE || k == McastIfIndex {
 			out = append(out, &Options[i])
 		}
 	}
