@@ -206,7 +206,7 @@ func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 		}
 		for i := range recs {
 			if recs[i].Inode == inode && recs[i].handled() {
-				return e.env.image(&recs[i])
+				return e.imageOf(&recs[i], -1)
 			}
 		}
 		if _, err := e.readPass(); err != nil {
@@ -229,7 +229,7 @@ func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, 
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: image.ErrNoSocket})
 			continue
 		}
-		img, ierr := e.env.image(r)
+		img, ierr := e.imageOf(r, -1)
 		each(ino, img, ierr)
 	}
 }
@@ -249,7 +249,7 @@ func (e *Exact) readOwn(fd int) (*image.Image, error) {
 	}
 	for i := range recs {
 		if int(recs[i].Fd) == fd {
-			return e.env.image(&recs[i])
+			return e.imageOf(&recs[i], fd)
 		}
 	}
 	return nil, image.ErrNoSocket
@@ -292,4 +292,35 @@ func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 		return "", fmt.Errorf("the socket's network namespace %s: %w", netns.String(ns), err)
 	}
 	return name, nil
+}
+
+// imageOf is the socket's image: the program's record, and the rows it
+// reads no field for asked of the socket itself with getsockopt, on own
+// (a descriptor of this process) or, when own is -1, on a duplicate of
+// the holder's.
+func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
+	img, err := e.env.image(r)
+	if err != nil {
+		return nil, err
+	}
+	rows := askRows(img.Type)
+	if len(rows) == 0 {
+		return img, nil
+	}
+	fd := own
+	if own < 0 {
+		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+		}
+		defer unix.Close(fd)
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Ino != r.Inode {
+			// The holder closed it and reused the number since the pass.
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: image.ErrNoSocket}
+		}
+	}
+	if err := stock.ReadRows(fd, img, rows); err != nil {
+		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+	}
+	return img, nil
 }

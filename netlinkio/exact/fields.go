@@ -68,10 +68,9 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 	fields := []string{"sock_common.skc_flags:SOCK_LINGER"}
 	for i := range image.Options {
 		o := &image.Options[i]
-		if o.Field == "" {
-			return nil, &CannotRun{Why: fmt.Sprintf("row %s names no kernel field", o.Path())}
+		if o.Field != "" { // a row that names none is read with getsockopt (askRows)
+			fields = append(fields, o.Field)
 		}
-		fields = append(fields, o.Field)
 	}
 	var values map[string]uint64
 	for _, f := range fields {
@@ -295,6 +294,9 @@ func (e *env) image(r *record) (*image.Image, error) {
 	opts := image.SharedOptionsFor(img.Type)
 	img.Values = make(map[uint16]image.Value, len(opts))
 	for _, o := range opts {
+		if o.Field == "" {
+			continue // asked of the socket itself (Exact.complete)
+		}
 		v, err := e.value(r, o)
 		if err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
@@ -334,4 +336,17 @@ func datagramState(peer netip.AddrPort) uint8 {
 
 func netipAddrPort(ap netip.AddrPort, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr(), port)
+}
+
+// askRows lists the rows of a socket type that name no kernel field the
+// program reads: the exact reader asks the socket for them with
+// getsockopt, on a duplicate (Exact.complete).
+func askRows(typ uint16) []*image.Option {
+	var out []*image.Option
+	for _, o := range image.SharedOptionsFor(typ) {
+		if o.Field == "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
