@@ -44,6 +44,20 @@ func jsonSampleImage(t *testing.T, typ, proto uint16, state uint8) *image.Image 
 			text = "10.0.0.1"
 		case image.RawOptions:
 			text = "94040000"
+		case image.U64, image.Tstamp:
+			text = "2"
+		case image.S32:
+			text = "-1"
+		case image.Name:
+			text = "reno"
+		case image.Filter:
+			text = "06000000ffffffff"
+		case image.TstampNew:
+			text = "1"
+		case image.Timestamping:
+			text = "26"
+		case image.TxTime:
+			text = "1 2"
 		}
 		v, err := o.Parse(text)
 		if err != nil {
@@ -142,7 +156,7 @@ func TestJSONShape(t *testing.T) {
 	}
 	s := string(b)
 	for _, want := range []string{
-		`{"version":1,"family":"AF_INET","type":"SOCK_DGRAM","protocol":"udp","state":"CLOSE","local":"10.0.0.1:5000","peer":"0.0.0.0:0","sockopt":{"reuseaddr":`,
+		`{"version":1,"table_revision":` + strconv.Itoa(int(image.TableRevision)) + `,"family":"AF_INET","type":"SOCK_DGRAM","protocol":"udp","state":"CLOSE","local":"10.0.0.1:5000","peer":"0.0.0.0:0","sockopt":{"reuseaddr":`,
 		`"ttl":"3"`,
 		`"sndbuf":"212992"`,
 		`"linger":"1 7"`,

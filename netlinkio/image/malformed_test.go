@@ -156,6 +156,22 @@ func mfValues(typ uint16) map[uint16]image.Value {
 			v.Bytes = mfIP("127.0.0.1")
 		case image.RawOptions:
 			v.Bytes = []byte{0x94, 0x04, 0x00, 0x00} // router alert
+		case image.U64:
+			v.Num = 1 << 40
+		case image.S32:
+			v.Num = 3
+		case image.Name:
+			v.Bytes = []byte("reno")
+		case image.Filter:
+			v.Bytes = []byte{0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff} // ret #-1
+		case image.Tstamp:
+			v.Num = 2
+		case image.TstampNew:
+			v.Num = 1
+		case image.Timestamping:
+			v.Num = 26
+		case image.TxTime:
+			v.Num, v.Num2 = 1, 2
 		}
 		vals[o.Attr] = v
 	}
@@ -338,7 +354,7 @@ func malformedImages(t testing.TB) []malformedCase {
 		{"nla_len 2", header(udp, family, 2), "FAMILY"},
 		{"nla_len 0", header(tcp, ttl, 0), "IPOPT_TTL"},
 		{"nla_len past end", header(udp, ttl, 0x4000), "IPOPT_TTL"},
-		{"cut in last attribute", udp[:len(udp)-4], "IPOPT_SOURCE_FILTERS"},
+		{"cut in last attribute", udp[:len(udp)-4], "TABLE_REVISION"},
 		{"padding missing at end", func() []byte {
 			b := edit(tcp, func(a []mfAttr) []mfAttr {
 				i := mfIndex(t, a, ttl)
@@ -358,7 +374,7 @@ func malformedImages(t testing.TB) []malformedCase {
 		{"VERSION repeated", add(udp, version, mfU32(1)), "VERSION"},
 
 		// Ids and flags of the header.
-		{"unknown id 39", add(udp, 39, mfU32(0)), "attribute 39"},
+		{"unknown id 169", add(udp, 169, mfU32(0)), "attribute 169"},
 		{"unknown id 70", add(tcp, 70, nil), "attribute 70"},
 		{"unknown id 0", add(udp, 0, mfU32(0)), "attribute 0"},
 		{"unknown id 0x3fff", add(raw, 0x3fff, nil), "attribute 16383"},

@@ -9,7 +9,7 @@ import "fmt"
 // unknown to it: not off, not missing, and a restore leaves that option of
 // the socket as it is. A backup made today restores unchanged after rows
 // are added.
-const TableRevision uint32 = 1
+const TableRevision uint32 = 2
 
 // AttrTableRevision is the image's TABLE_REVISION attribute (u32, the last
 // attribute; absent when the revision is 1).

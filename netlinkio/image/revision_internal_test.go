@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -9,16 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// withNewerRow adds a revision-2 row (a u32 and a flag) for the length of
-// a test, as the next batch of rows will.
+// withNewerRow adds rows of the next revision (a u32 and a flag) for the
+// length of a test, as the next batch of rows will.
 func withNewerRow(t *testing.T) (u32, flag *Option) {
 	t.Helper()
 	saved, savedRev, savedBy := Options, currentRevision, optionsByType
 	Options = append(slicesClone(Options),
-		Option{Name: "newer_u32", Dir: "sockopt", Attr: 309, Level: unix.SOL_SOCKET, Opt: 1000, Kind: U32, Types: All, Max: 100, Since: 2},
-		Option{Name: "newer_flag", Dir: "sockopt", Attr: 308, Level: unix.SOL_SOCKET, Opt: 1001, Kind: Flag, Types: All, Since: 2},
+		Option{Name: "newer_u32", Dir: "sockopt", Attr: 309, Level: unix.SOL_SOCKET, Opt: 1000, Kind: U32, Types: All, Max: 100, Since: TableRevision + 1},
+		Option{Name: "newer_flag", Dir: "sockopt", Attr: 308, Level: unix.SOL_SOCKET, Opt: 1001, Kind: Flag, Types: All, Since: TableRevision + 1},
 	)
-	currentRevision = 2
+	currentRevision = TableRevision + 1
 	optionsByType = byType()
 	t.Cleanup(func() { Options, currentRevision, optionsByType = saved, savedRev, savedBy })
 	return &Options[len(Options)-2], &Options[len(Options)-1]
@@ -26,10 +27,11 @@ func withNewerRow(t *testing.T) (u32, flag *Option) {
 
 func slicesClone(o []Option) []Option { return append([]Option(nil), o...) }
 
-func udpImage() *Image {
+// udpImage is an image of table revision rev (0: the current one).
+func udpImage(rev uint32) *Image {
 	img := &Image{Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7,
 		Local: netip.MustParseAddrPort("0.0.0.0:5000"), Peer: netip.MustParseAddrPort("0.0.0.0:0"),
-		Values: map[uint16]Value{}, Memberships: []Membership{}}
+		Values: map[uint16]Value{}, Memberships: []Membership{}, Revision: rev}
 	for _, o := range OptionsFor(img.Type) {
 		if img.Knows(o) {
 			img.Values[o.Attr] = lowest(o)
@@ -42,7 +44,7 @@ func udpImage() *Image {
 // encodes back to the same bytes; one made after carries the row and says
 // its revision.
 func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
-	old := udpImage().Encode() // revision 1: no TABLE_REVISION
+	old := udpImage(1).Encode() // revision 1: no TABLE_REVISION
 	attrs, err := ParseAttrs(old, "image")
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +69,7 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 	if got := img.Encode(); string(got) != string(old) {
 		t.Fatalf("re-encoded revision-1 image differs:\n% x\n% x", got, old)
 	}
-	now := udpImage()
+	now := udpImage(0)
 	now.Values[u32.Attr] = Value{Num: 7}
 	now.Values[flag.Attr] = Value{Num: 1}
 	for _, c := range Diff(now, img) {
@@ -94,7 +96,7 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Rev() != 2 || back.Values[u32.Attr].Num != 7 || back.Values[flag.Attr].Num != 1 {
+	if back.Rev() != TableRevision+1 || back.Values[u32.Attr].Num != 7 || back.Values[flag.Attr].Num != 1 {
 		t.Fatalf("current image: revision %d, u32 %v, flag %v", back.Rev(), back.Values[u32.Attr], back.Values[flag.Attr])
 	}
 }
@@ -103,13 +105,14 @@ func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 // revision this reader does not know, nor spell revision 1 out.
 func TestRevisionRefusals(t *testing.T) {
 	u32, _ := withNewerRow(t)
-	old := udpImage()
-	old.Revision = 1
+	old := udpImage(1)
 	bad := AppendAttr(old.Encode(), u32.Attr, []byte{1, 0, 0, 0})
+	cur := udpImage(0).Encode()
+	next := TableRevision + 2
 	cases := map[string][]byte{
-		"added in table revision 2, but the image is of revision 1": bad,
-		"3; this reader knows revisions 1 to 2":                     AppendAttr(udpImage().Encode()[:len(udpImage().Encode())-8], AttrTableRevision, []byte{3, 0, 0, 0}),
-		"1; an image of revision 1 leaves it out":                   AppendAttr(old.Encode(), AttrTableRevision, []byte{1, 0, 0, 0}),
+		fmt.Sprintf("added in table revision %d, but the image is of revision 1", TableRevision+1): bad,
+		fmt.Sprintf("%d; this reader knows revisions 1 to %d", next, TableRevision+1):              AppendAttr(cur[:len(cur)-8], AttrTableRevision, native.AppendUint32(nil, next)),
+		"1; an image of revision 1 leaves it out":                                                  AppendAttr(old.Encode(), AttrTableRevision, []byte{1, 0, 0, 0}),
 	}
 	for want, b := range cases {
 		_, err := Decode(b)
