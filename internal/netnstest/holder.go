@@ -206,3 +206,24 @@ func (s *Sock) Flip(level, opt int, values ...int) (stop func() (iterations, for
 		return r.Iterations, r.Foreign
 	}
 }
+
+// AttachFilter attaches a classic BPF filter (struct sock_filter
+// instructions, 8 bytes each) inside the holder.
+func (s *Sock) AttachFilter(insns []byte) error {
+	return s.Do("attach_filter", map[string]any{"insns": hex.EncodeToString(insns)})
+}
+
+// GetFilter reads the socket's classic BPF filter inside the holder
+// (SO_GET_FILTER); empty when none is attached.
+func (s *Sock) GetFilter() []byte {
+	s.H.t.Helper()
+	var r struct {
+		Hex string `json:"hex"`
+	}
+	s.H.Must(map[string]any{"op": "get_filter", "fd": s.Fd}, &r)
+	b, err := hex.DecodeString(r.Hex)
+	if err != nil {
+		s.H.t.Fatal(err)
+	}
+	return b
+}

@@ -342,7 +342,7 @@ var Options = []Option{
 	// Option coverage (issue 14), TCP level (tcpopt/): ids 170-229. They
 	// hold for unconnected sockets and listeners, which restore reaches.
 	{Name: "nodelay", Dir: "tcpopt", Attr: 170, Level: unix.SOL_TCP, Opt: unix.TCP_NODELAY, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_NODELAY"},
-	{Name: "maxseg", Dir: "tcpopt", Attr: 171, Level: unix.SOL_TCP, Opt: unix.TCP_MAXSEG, Kind: U32, Types: Stream, Min: 88, Max: 32767, Since: 2, Doc: "TCP_MAXSEG; an unconnected socket that never set it reads 536"},
+	{Name: "maxseg", Dir: "tcpopt", Attr: 171, Level: unix.SOL_TCP, Opt: unix.TCP_MAXSEG, Kind: U32, Types: Stream, Max: 65535, Since: 2, Doc: "TCP_MAXSEG: what a listener or unconnected socket was given (88-32767), else the MSS in use (536 before a connection, less with IP options)"},
 	{Name: "cork", Dir: "tcpopt", Attr: 172, Level: unix.SOL_TCP, Opt: unix.TCP_CORK, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_CORK"},
 	{Name: "keepidle", Dir: "tcpopt", Attr: 173, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPIDLE, Kind: U32, Types: Stream, Min: 1, Max: 32767, Since: 2, Doc: "TCP_KEEPIDLE in seconds"},
 	{Name: "keepintvl", Dir: "tcpopt", Attr: 174, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPINTVL, Kind: U32, Types: Stream, Min: 1, Max: 32767, Since: 2, Doc: "TCP_KEEPINTVL in seconds"},

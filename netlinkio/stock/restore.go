@@ -57,13 +57,20 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	if err := sameIdentity(before, want); err != nil {
 		return nil, err
 	}
-	var plan []step
+	var plan, last []step
 	for _, o := range image.OptionsFor(want.Type) {
-		if !want.Knows(o) {
+		if !want.Knows(o) || follows(o, before, want) {
 			continue // a row newer than the image: left as the socket has it
 		}
 		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
+		if err := oneWay(o, before, want); err != nil {
+			return nil, err
+		}
 		if old.Equal(nv) {
+			continue
+		}
+		if o.OneWay {
+			last = append(last, lastStep(setStep(fd, o, old, nv)))
 			continue
 		}
 		plan = append(plan, setStep(fd, o, old, nv))
@@ -73,7 +80,7 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(plan, tail...), nil
+	return append(append(plan, tail...), last...), nil
 }
 
 func sameIdentity(before, want *image.Image) error {

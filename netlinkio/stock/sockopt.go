@@ -58,6 +58,15 @@ var kinds = [...]kindOps{
 	image.InAddr:     {getInAddr, setBytes},
 	image.IfIndexBE:  {getIfIndexBE, setIfIndexBE},
 	image.RawOptions: {getRawOptions, setBytes},
+
+	image.U64:          {getU64, setU64},
+	image.S32:          {getUint, setInt},
+	image.Name:         {getName, setBytes},
+	image.Filter:       {getSockFilter, setSockFilter},
+	image.Tstamp:       {getTstamp, setTstamp},
+	image.TstampNew:    {getTstampNew, setTstampNew},
+	image.Timestamping: {getTimestamping, setTimestamping},
+	image.TxTime:       {getTxTime, setTxTime},
 }
 
 // get reads the row's value from a socket.
@@ -75,13 +84,21 @@ func setStep(fd int, o *image.Option, old, nv image.Value) step {
 	return step{
 		name: "set " + o.AttrName() + " to " + o.Format(nv),
 		do: func() error {
+			if cur, err := get(fd, o); err == nil && cur.Equal(nv) {
+				return nil // an earlier step made it so (IP_OPTIONS lowers TCP_MAXSEG)
+			}
 			var err error
 			if kept, err = readKept(fd, o.Keeps); err != nil {
 				return err
 			}
 			return kinds[o.Kind].set(fd, o, nv)
 		},
-		check: func() error { return settle(fd, o, nv, kept) },
+		check: func() error {
+			if kept == nil {
+				return nil // do found it made
+			}
+			return settle(fd, o, nv, kept)
+		},
 		// The undo puts back what do found, the kept options included:
 		// a do that failed halfway may have changed them. A do that failed
 		// before it read them changed nothing.

@@ -1,0 +1,107 @@
+package stock_test
+
+import (
+	"testing"
+
+	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
+	"golang.org/x/sys/unix"
+)
+
+// notSettableHere lists the rows of which this kernel takes no value but
+// the default, on a socket type or on every one, and why. The walk below
+// fails for a row it cannot set that is not listed, and for a listed row
+// it can set.
+var notSettableHere = map[string]string{
+	"sockopt/reserve_mem":      "SO_RESERVE_MEM needs the socket charged to a memory cgroup; EOPNOTSUPP otherwise",
+	"udplite sockopt/zerocopy": "SO_ZEROCOPY is TCP's and UDP's; UDP-Lite refuses it (EOPNOTSUPP)",
+	"udp udpopt/send_cscov":    "UDPLITE_SEND_CSCOV is UDP-Lite's; UDP reads 0 and refuses it (ENOPROTOOPT)",
+	"udp udpopt/recv_cscov":    "UDPLITE_RECV_CSCOV is UDP-Lite's; UDP reads 0 and refuses it (ENOPROTOOPT)",
+}
+
+// The table walked: for every row and socket type, a program (the
+// holder) sets the option to a value other than a fresh socket's; the
+// dump agrees with getsockopt in the holder; the image, encoded and
+// decoded, is restored onto a fresh socket of the same type; and
+// getsockopt in that socket's holder reads the same value.
+func TestEveryRowClones(t *testing.T) {
+	ifindex := netnstest.Veth(t, "kcl", "10.72.0.1/24")
+	st := stock.NewStock()
+	h := netnstest.NewHolder(t)
+	rows := 0
+	for _, kind := range []string{"udp", "udplite", "tcp", "raw17"} {
+		typ := map[string]uint16{"udp": unix.SOCK_DGRAM, "udplite": unix.SOCK_DGRAM, "tcp": unix.SOCK_STREAM, "raw17": unix.SOCK_RAW}[kind]
+		for _, o := range image.OptionsFor(typ) {
+			name := kind + " " + o.Path()
+			why, excused := notSettableHere[name]
+			if !excused {
+				why, excused = notSettableHere[o.Path()]
+			}
+			carried := cloneOneRow(t, st, h, kind, o, ifindex)
+			switch {
+			case !carried && !excused:
+				t.Errorf("%s: the kernel took no value but a fresh socket's, and the row is not listed as such", name)
+			case carried && excused:
+				t.Errorf("%s: listed as not settable here (%s), but a program set it", name, why)
+			case carried:
+				rows++
+			}
+		}
+	}
+	t.Logf("%d rows set, dumped, cloned and read back in the clone's holder", rows)
+}
+
+// cloneOneRow tries the row's kernel states until one differs from a
+// fresh socket's, and clones that one. It reports whether it found one.
+func cloneOneRow(t *testing.T, st *stock.Stock, h *netnstest.Holder, kind string, o *image.Option, ifindex int) bool {
+	t.Helper()
+	probe := h.Socket(kind)
+	fresh := holderValue(t, probe, o)
+	probe.Close()
+	for _, calls := range kernelStates(o, ifindex) {
+		src := h.Socket(kind)
+		if !doCalls(src, calls) {
+			src.Close()
+			continue
+		}
+		set := holderValue(t, src, o)
+		if set == fresh {
+			src.Close()
+			continue
+		}
+		what := kind + " " + o.Path() + " " + set
+		img, err := st.Dump(src.Inode)
+		if err != nil {
+			t.Fatalf("%s: dump: %v", what, err)
+		}
+		if got := o.Format(img.Values[o.Attr]); got != set {
+			t.Errorf("%s: the dump says %q", what, got)
+		}
+		dec, err := image.Decode(img.Encode())
+		if err != nil {
+			t.Fatalf("%s: the dump does not decode: %v", what, err)
+		}
+		dst := h.Socket(kind)
+		if err := st.Restore(dst.Inode, dec); err != nil {
+			t.Errorf("%s: restore onto a fresh socket: %v", what, err)
+		} else if got := holderValue(t, dst, o); got != set {
+			t.Errorf("%s: getsockopt in the clone's holder reads %q", what, got)
+		}
+		src.Close()
+		dst.Close()
+		return true
+	}
+	return false
+}
+
+// doCalls makes a state's calls in the holder; false when the kernel
+// refuses one.
+func doCalls(s *netnstest.Sock, calls []call) bool {
+	for _, c := range calls {
+		if doCall(s, c) != nil {
+			return false
+		}
+	}
+	return true
+}
