@@ -114,7 +114,7 @@ func coverageStates(o *image.Option) [][]call {
 			out = append(out, one([]byte(n))...)
 		}
 	case image.Filter:
-		ret := []byte{0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}                 // ret #-1
+		ret := []byte{0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}                   // ret #-1
 		lenRet := []byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0x16, 0, 0, 0, 0, 0, 0, 0} // ld len; ret a
 		out = append(out, []call{{attachFilter, 0, ret}}, []call{{attachFilter, 0, lenRet}},
 			[]call{{attachFilter, 0, lenRet}, {unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0}},
