@@ -79,7 +79,7 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Num: uint64(o.Attr % 2)}
 		case image.U8:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x81))}
-		case image.U32, image.IfIndexBE:
+		case image.U32, image.IfIndexBE, image.MSS:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x01020304))}
 		case image.BufSize:
 			return image.Value{Num: 0x00030102}

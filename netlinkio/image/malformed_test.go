@@ -140,7 +140,7 @@ func mfValues(typ uint16) map[uint16]image.Value {
 			v.Num = 1
 		case image.U8:
 			v.Num = clamp(64, o)
-		case image.U32:
+		case image.U32, image.MSS:
 			v.Num = clamp(3, o)
 		case image.IfIndexBE:
 			v.Num = 1

@@ -83,6 +83,11 @@ const (
 	// TxTime is SO_TXTIME's struct sock_txtime: an 8-byte attribute
 	// (clockid, flags as host order u32), text "CLOCKID FLAGS".
 	TxTime
+	// MSS is TCP_MAXSEG: a u32 attribute. A listener or an unconnected
+	// socket reports what it was given (88-32767), else the MSS in use;
+	// below 88 that can only be the MSS in use (IP options lower it),
+	// which nobody sets: a restore leaves it.
+	MSS
 )
 
 // kindInfo is what the image knows of a kind without looking at a row:
@@ -121,7 +126,17 @@ var kinds = [...]kindInfo{
 	TstampNew:    {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
 	Timestamping: {8, "binary 8", false, wireLinger, unwireLinger, checkTimestamping, formatTimestamping, parseTimestamping, textTimestamping},
 	TxTime:       {8, "binary 8", false, wireLinger, unwireLinger, checkTxTime, formatLinger, parseTxTime, textTxTime},
+	MSS:          {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
 }
+
+// MinMSS is the least TCP_MAXSEG anyone sets (TCP_MIN_MSS); a socket
+// that reports less reports the MSS in use.
+const MinMSS = 88
+
+// KernelsOwn reports whether v is a value the kernel reports for the row
+// but takes from nobody (an MSS in use below MinMSS): a restore leaves
+// the socket's value.
+func (o *Option) KernelsOwn(v Value) bool { return o.Kind == MSS && v.Num < MinMSS }
 
 // IsFlag reports whether a value of the kind is left out of an image when
 // it is off (Flag, BufLock); every other kind is always present.
@@ -342,7 +357,7 @@ var Options = []Option{
 	// Option coverage (issue 14), TCP level (tcpopt/): ids 170-229. They
 	// hold for unconnected sockets and listeners, which restore reaches.
 	{Name: "nodelay", Dir: "tcpopt", Attr: 170, Level: unix.SOL_TCP, Opt: unix.TCP_NODELAY, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_NODELAY"},
-	{Name: "maxseg", Dir: "tcpopt", Attr: 171, Level: unix.SOL_TCP, Opt: unix.TCP_MAXSEG, Kind: U32, Types: Stream, Max: 65535, Since: 2, Doc: "TCP_MAXSEG: what a listener or unconnected socket was given (88-32767), else the MSS in use (536 before a connection, less with IP options)"},
+	{Name: "maxseg", Dir: "tcpopt", Attr: 171, Level: unix.SOL_TCP, Opt: unix.TCP_MAXSEG, Kind: MSS, Types: Stream, Max: 65535, Since: 2, Doc: "TCP_MAXSEG: what a listener or unconnected socket was given (88-32767), else the MSS in use (536 before a connection, less with IP options, which a restore leaves)"},
 	{Name: "cork", Dir: "tcpopt", Attr: 172, Level: unix.SOL_TCP, Opt: unix.TCP_CORK, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_CORK"},
 	{Name: "keepidle", Dir: "tcpopt", Attr: 173, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPIDLE, Kind: U32, Types: Stream, Min: 1, Max: 32767, Since: 2, Doc: "TCP_KEEPIDLE in seconds"},
 	{Name: "keepintvl", Dir: "tcpopt", Attr: 174, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPINTVL, Kind: U32, Types: Stream, Min: 1, Max: 32767, Since: 2, Doc: "TCP_KEEPINTVL in seconds"},

@@ -67,6 +67,7 @@ var kinds = [...]kindOps{
 	image.TstampNew:    {getTstampNew, setTstampNew},
 	image.Timestamping: {getTimestamping, setTimestamping},
 	image.TxTime:       {getTxTime, setTxTime},
+	image.MSS:          {getUint, setInt},
 }
 
 // get reads the row's value from a socket.
@@ -237,8 +238,14 @@ func getLinger(fd int, o *image.Option) (image.Value, error) {
 	return image.Value{Num: uint64(l.Onoff), Num2: uint64(uint32(l.Linger))}, nil
 }
 
+// getIfName: a socket bound to an index no device has (SO_BINDTOIFINDEX
+// takes any, and devices go away) has no name; the index is the
+// bindtoifindex row's.
 func getIfName(fd int, o *image.Option) (image.Value, error) {
 	s, err := unix.GetsockoptString(fd, o.Level, o.Opt)
+	if errors.Is(err, unix.ENODEV) {
+		return image.Value{Bytes: []byte{}}, nil
+	}
 	if err != nil {
 		return image.Value{}, err
 	}
