@@ -227,3 +227,14 @@ func (s *Sock) GetFilter() []byte {
 	}
 	return b
 }
+
+// RecvCmsg receives one datagram inside the holder (waiting at most 5 s)
+// and returns the level and type of each control message that came with
+// it.
+func (s *Sock) RecvCmsg() ([][2]int, error) {
+	var r struct {
+		Cmsgs [][2]int `json:"cmsgs"`
+	}
+	err := s.H.Call(map[string]any{"op": "recv_cmsg", "fd": s.Fd}, &r)
+	return r.Cmsgs, err
+}

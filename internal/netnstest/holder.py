@@ -94,6 +94,15 @@ def handle(req):
         if n.value and libc.getsockopt(fd, socket.SOL_SOCKET, 26, buf, ctypes.byref(n)) != 0:
             raise OSError(ctypes.get_errno(), "SO_GET_FILTER")
         return dict(hex=buf.raw[:8 * n.value].hex())
+    if op == "recv_cmsg":
+        # One datagram, and the (level, type) of each control message the
+        # kernel attached (timestamps, packet info).
+        s.settimeout(req.get("timeout", 5))
+        try:
+            data, anc, flags, addr = s.recvmsg(65536, 4096)
+        finally:
+            s.settimeout(None)
+        return dict(len=len(data), cmsgs=[[lvl, typ] for lvl, typ, _ in anc])
     if op == "bind":
         s.bind((req["addr"], req["port"]))
         return dict(local=list(s.getsockname()))
