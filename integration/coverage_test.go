@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -136,4 +137,33 @@ func TestSocatGSOSurvivesTar(t *testing.T) {
 	if got := fresh.GetInt(unix.SOL_UDP, unix.UDP_GRO); got != 1 {
 		t.Errorf("UDP_GRO in the fresh socket's holder is %d, want 1", got)
 	}
+}
+
+// holderTextMore is holderText for the kinds that take more than one
+// getsockopt: the filter (SO_GET_FILTER counts instructions) and the
+// timestamp options that share SOCK_TSTAMP_NEW.
+func holderTextMore(s *netnstest.Sock, o *image.Option) (string, bool) {
+	on := func(opts ...int) bool {
+		for _, opt := range opts {
+			if s.GetInt(unix.SOL_SOCKET, opt) != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	switch o.Kind {
+	case image.Filter:
+		return hex.EncodeToString(s.GetFilter()), true
+	case image.Tstamp:
+		switch {
+		case on(unix.SO_TIMESTAMPNS_OLD, unix.SO_TIMESTAMPNS_NEW):
+			return "2", true
+		case on(unix.SO_TIMESTAMP_OLD, unix.SO_TIMESTAMP_NEW):
+			return "1", true
+		}
+		return "0", true
+	case image.TstampNew:
+		return b2s(on(unix.SO_TIMESTAMP_NEW, unix.SO_TIMESTAMPNS_NEW, unix.SO_TIMESTAMPING_NEW)), true
+	}
+	return "", false
 }
