@@ -1,6 +1,11 @@
 package stock_test
 
 import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
@@ -104,4 +109,72 @@ func doCalls(s *netnstest.Sock, calls []call) bool {
 		}
 	}
 	return true
+}
+
+// SO_LOCK_FILTER never comes off. A restore sets it after every other
+// step has succeeded, so a restore that fails leaves no lock behind; and
+// a socket whose filter is locked refuses, before anything changes, an
+// image that would unlock it or change its filter.
+func TestLockFilterLastAndRefused(t *testing.T) {
+	st := stock.NewStock()
+	h := netnstest.NewHolder(t)
+	ret := []byte{0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff} // ret #-1
+	lenRet := []byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0x16, 0, 0, 0, 0, 0, 0, 0}
+
+	// A filter, the lock and a port another socket holds: the bind
+	// fails, and the socket has neither filter nor lock.
+	taken := h.Socket("udp")
+	taken.Must("bind", map[string]any{"addr": "127.0.0.1", "port": 47002})
+	src := h.Socket("udp")
+	if err := src.AttachFilter(ret); err != nil {
+		t.Fatal(err)
+	}
+	src.SetInt(unix.SOL_SOCKET, unix.SO_LOCK_FILTER, 1)
+	src.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 9)
+	img := netnstest.Dump(t, st, src.Inode)
+	img.Local = netip.MustParseAddrPort("127.0.0.1:47002")
+	dst := h.Socket("udp")
+	err := st.Restore(dst.Inode, img)
+	if !errors.Is(err, unix.EADDRINUSE) {
+		t.Fatalf("restore onto a taken port: %v, want EADDRINUSE", err)
+	}
+	if got := dst.GetInt(unix.SOL_SOCKET, unix.SO_LOCK_FILTER); got != 0 {
+		t.Errorf("the failed restore left SO_LOCK_FILTER %d", got)
+	}
+	if got := dst.GetFilter(); len(got) != 0 {
+		t.Errorf("the failed restore left the filter %x", got)
+	}
+	if got := dst.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got == 9 {
+		t.Errorf("the failed restore left IP_TTL 9")
+	}
+
+	// The same image on a free port: filter and lock, last.
+	img.Local = netip.MustParseAddrPort("127.0.0.1:0")
+	if err := st.Restore(dst.Inode, img); err != nil {
+		t.Fatal(err)
+	}
+	if dst.GetInt(unix.SOL_SOCKET, unix.SO_LOCK_FILTER) != 1 || !bytes.Equal(dst.GetFilter(), ret) {
+		t.Fatalf("restored: lock %d, filter %x", dst.GetInt(unix.SOL_SOCKET, unix.SO_LOCK_FILTER), dst.GetFilter())
+	}
+
+	// Now locked: an image that unlocks, or changes the filter, is
+	// refused before anything changes.
+	before := netnstest.Dump(t, st, dst.Inode)
+	for _, c := range []struct {
+		path, text, want string
+	}{
+		{"sockopt/lock_filter", "0", "SOCKOPT_LOCK_FILTER: is on, and the kernel lets nobody turn it off"},
+		{"sockopt/filter", hex.EncodeToString(lenRet), "SOCKOPT_FILTER: cannot change: SOCKOPT_LOCK_FILTER is on"},
+		{"sockopt/filter", "", "SOCKOPT_FILTER: cannot change"},
+	} {
+		want := before.Clone()
+		dir, name, _ := strings.Cut(c.path, "/")
+		setText(t, want, dir, name, c.text)
+		setText(t, want, "ipopt", "ttl", "77")
+		err := st.Restore(dst.Inode, want)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s %q onto a locked socket: %v, want %q", c.path, c.text, err, c.want)
+		}
+		netnstest.SameImage(t, "after the refused "+c.path, before, netnstest.Dump(t, st, dst.Inode))
+	}
 }
