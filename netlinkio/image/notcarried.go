@@ -111,3 +111,18 @@ func LevelName(level int) string {
 	}
 	return fmt.Sprint(level)
 }
+
+// RevisionRows renders the rows a table revision added as docs/options.md
+// shows them: file, attribute, kind, socket types, what it is.
+func RevisionRows(rev uint32) string {
+	var b strings.Builder
+	b.WriteString("| file | id | type | applies to | option |\n|---|---:|---|---|---|\n")
+	for i := range Options {
+		o := &Options[i]
+		if o.since() != rev {
+			continue
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %s |\n", o.Path(), o.Attr, kinds[o.Kind].typ, typesText(o.Types), strings.ReplaceAll(o.Doc, "|", `\|`))
+	}
+	return b.String()
+}

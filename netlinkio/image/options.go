@@ -296,7 +296,7 @@ var Options = []Option{
 	{Name: "tstamp_new", Dir: "sockopt", Attr: 34, Level: unix.SOL_SOCKET, Opt: unix.SO_TIMESTAMPING_NEW, Kind: TstampNew, Types: All, Since: 2, Doc: "the timestamping options were set in their _NEW form (SO_TIMESTAMP_NEW, ...: 64-bit times in control messages); 1 needs timestamp or timestamping on"},
 	{Name: "txtime", Dir: "sockopt", Attr: 35, Level: unix.SOL_SOCKET, Opt: unix.SO_TXTIME, Kind: TxTime, Types: All, Since: 2, Doc: "SO_TXTIME as \"CLOCKID FLAGS\" (struct sock_txtime); a clock other than CLOCK_MONOTONIC (1) needs CAP_NET_ADMIN"},
 	{Name: "rcvmark", Dir: "sockopt", Attr: 36, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVMARK, Kind: Flag, Types: All, Since: 2, Doc: "SO_RCVMARK"},
-	{Name: "busy_poll", Dir: "sockopt", Attr: 37, Level: unix.SOL_SOCKET, Opt: unix.SO_BUSY_POLL, Kind: U32, Types: All, Max: 1<<31 - 1, Since: 2, Doc: "SO_BUSY_POLL in microseconds; raising it needs CAP_NET_ADMIN"},
+	{Name: "busy_poll", Dir: "sockopt", Attr: 37, Level: unix.SOL_SOCKET, Opt: unix.SO_BUSY_POLL, Kind: U32, Types: All, Max: 1<<31 - 1, Since: 2, Doc: "SO_BUSY_POLL in microseconds"},
 	{Name: "prefer_busy_poll", Dir: "sockopt", Attr: 38, Level: unix.SOL_SOCKET, Opt: unix.SO_PREFER_BUSY_POLL, Kind: Flag, Types: All, Since: 2, Doc: "SO_PREFER_BUSY_POLL; on needs CAP_NET_ADMIN"},
 	{Name: "incoming_cpu", Dir: "sockopt", Attr: 39, Level: unix.SOL_SOCKET, Opt: unix.SO_INCOMING_CPU, Kind: S32, Types: All, SMin: -1 << 31, Max: 1<<31 - 1, Since: 2, Doc: "SO_INCOMING_CPU, -1 for none"},
 
