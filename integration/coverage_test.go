@@ -167,3 +167,51 @@ func holderTextMore(s *netnstest.Sock, o *image.Option) (string, bool) {
 	}
 	return "", false
 }
+
+// TestEchoSetsTCPOptions: every file of tcpopt/ takes a value by echo,
+// reads it back, and getsockopt in the holder agrees; a TCP_MAXSEG below
+// 88, which only the kernel sets, fails with EINVAL.
+func TestEchoSetsTCPOptions(t *testing.T) {
+	mnt := mount(t)
+	s := netnstest.NewHolder(t).Socket("tcp")
+	dir := sockDir(mnt, s)
+	congestion := "reno"
+	if strings.TrimSpace(netnstest.ReadFile(t, filepath.Join(dir, "tcpopt", "congestion"))) == "reno" {
+		congestion = "cubic"
+	}
+	values := map[string]string{
+		"nodelay": "1", "maxseg": "1000", "cork": "1", "keepidle": "77", "keepintvl": "7", "keepcnt": "3",
+		"syncnt": "3", "linger2": "-1", "defer_accept": "3", "window_clamp": "5000", "quickack": "0",
+		"congestion": congestion, "thin_linear_timeouts": "1", "user_timeout": "5000", "fastopen": "5",
+		"notsent_lowat": "1000", "save_syn": "1", "fastopen_connect": "1", "fastopen_no_cookie": "1",
+		"inq": "1", "tx_delay": "100", "rto_max_ms": "5000", "rto_min_us": "8000", "delack_max_us": "8000",
+	}
+	for _, o := range image.OptionsFor(unix.SOCK_STREAM) {
+		if o.Dir != "tcpopt" {
+			continue
+		}
+		v, ok := values[o.Name]
+		if !ok {
+			t.Errorf("tcpopt/%s: no value to try", o.Name)
+			continue
+		}
+		p := filepath.Join(dir, o.Dir, o.Name)
+		if out, code := netnstest.Sh(t, "echo "+v+" > "+p); code != 0 {
+			t.Errorf("echo %s > %s: exit %d: %s", v, o.Path(), code, out)
+			continue
+		}
+		if got := strings.TrimSpace(netnstest.ReadFile(t, p)); got != v {
+			t.Errorf("%s: wrote %s, reads %s", o.Path(), v, got)
+		}
+		if want, ok := holderText(t, s, o); !ok || want != v {
+			t.Errorf("%s: getsockopt in the holder says %q, want %q", o.Path(), want, v)
+		}
+	}
+	p := filepath.Join(dir, "tcpopt", "maxseg")
+	if out, code := netnstest.Sh(t, "echo 50 > "+p); code == 0 || !strings.Contains(out, "Invalid argument") {
+		t.Errorf("echo 50 > tcpopt/maxseg: exit %d: %s (want Invalid argument)", code, out)
+	}
+	if got := s.GetInt(unix.SOL_TCP, unix.TCP_MAXSEG); got != 1000 {
+		t.Errorf("TCP_MAXSEG %d in the holder after the refused write, want 1000", got)
+	}
+}

@@ -22,19 +22,3 @@ func lastStep(st step) step {
 	st.undo = nil
 	return st
 }
-
-// follows reports whether a restore leaves row o as the socket has it:
-// a value the kernel takes from nobody, or a row that follows its shadow
-// row, which the restore changes to a name (SO_BINDTOIFINDEX follows the
-// device's name, which means the same in another namespace). An image
-// without the name (none, or a device that is gone) goes by the index.
-func follows(o *image.Option, before, want *image.Image) bool {
-	if o.KernelsOwn(want.Values[o.Attr]) {
-		return true // the kernel's own value, which nobody sets
-	}
-	if o.Shadow == 0 {
-		return false
-	}
-	nv := want.Values[o.Shadow]
-	return len(nv.Bytes) > 0 && !before.Values[o.Shadow].Equal(nv)
-}

@@ -59,8 +59,8 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	}
 	var plan, last []step
 	for _, o := range image.OptionsFor(want.Type) {
-		if !want.Knows(o) || follows(o, before, want) {
-			continue // a row newer than the image: left as the socket has it
+		if !want.Knows(o) || o.Follows(before, want) {
+			continue // a row newer than the image, or one that follows: left as the socket has it
 		}
 		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
 		if err := oneWay(o, before, want); err != nil {
