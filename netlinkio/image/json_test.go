@@ -167,6 +167,10 @@ func TestJSONShape(t *testing.T) {
 			t.Errorf("JSON lacks %s\n%s", want, s)
 		}
 	}
+	// A level's object is there for the socket types with its rows.
+	if !strings.Contains(s, `"udpopt":{"cork":`) || strings.Contains(s, `"tcpopt"`) {
+		t.Errorf("UDP's JSON: want udpopt and no tcpopt\n%s", s)
+	}
 	raw := jsonSampleImage(t, unix.SOCK_RAW, 255, 7)
 	b, _ = json.Marshal(raw)
 	if !strings.Contains(string(b), `"protocol":255,`) {
@@ -176,6 +180,9 @@ func TestJSONShape(t *testing.T) {
 	b, _ = json.Marshal(tcp)
 	if strings.Contains(string(b), "memberships") || strings.Contains(string(b), "pktinfo") || !strings.Contains(string(b), `"state":"LISTEN"`) {
 		t.Errorf("TCP JSON: %s", b)
+	}
+	if !strings.Contains(string(b), `"tcpopt":{"nodelay":`) || strings.Contains(string(b), `"udpopt"`) {
+		t.Errorf("TCP's JSON: want tcpopt and no udpopt\n%s", b)
 	}
 }
 
