@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,4 +213,56 @@ func sysctlInt(t *testing.T, name string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestCongestionJudgedAsCaller: a congestion control algorithm outside
+// net.ipv4.tcp_allowed_congestion_control needs CAP_NET_ADMIN. A, who
+// holds a TCP socket, may pick an allowed one through tcpopt/congestion
+// but gets EPERM for another, by echo and by an image alike; root may.
+func TestCongestionJudgedAsCaller(t *testing.T) {
+	allowed := strings.Fields(netnstest.ReadFile(t, "/proc/sys/net/ipv4/tcp_allowed_congestion_control"))
+	restricted := ""
+	for _, ca := range strings.Fields(netnstest.ReadFile(t, "/proc/sys/net/ipv4/tcp_available_congestion_control")) {
+		if !slices.Contains(allowed, ca) {
+			restricted = ca
+		}
+	}
+	if restricted == "" || len(allowed) == 0 {
+		t.Skipf("this kernel allows every algorithm it has (%v): none to refuse", allowed)
+	}
+	mnt, _ := publicMount(t, nil)
+	a := holderAs(t, userA).Socket("tcp")
+	file := filepath.Join(sockDir(mnt, a), "tcpopt", "congestion")
+	congestion := func() string {
+		return strings.TrimRight(string(a.GetBytes(unix.SOL_TCP, unix.TCP_CONGESTION, 16)), "\x00")
+	}
+
+	mustAsUser(t, userA, "echo "+allowed[0]+" > "+file)
+	if got := congestion(); got != allowed[0] {
+		t.Fatalf("A: echo %s > tcpopt/congestion: the holder reads %s", allowed[0], got)
+	}
+	out, code := asUser(t, userA, "echo "+restricted+" > "+file)
+	if code == 0 || !strings.Contains(out, "Operation not permitted") {
+		t.Errorf("A: echo %s > tcpopt/congestion: exit %d: %s (want Operation not permitted)", restricted, code, out)
+	}
+	img, err := image.Decode([]byte(netnstest.ReadFile(t, filepath.Join(sockDir(mnt, a), "image.bin"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := image.LookupOption("tcpopt", "congestion")
+	img.Values[o.Attr] = image.Value{Bytes: []byte(restricted)}
+	p := filepath.Join(userDir(t, userA), "congestion.bin")
+	if err := os.WriteFile(p, img.Encode(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := asUser(t, userA, "cp "+p+" "+filepath.Join(sockDir(mnt, a), "image.bin")); code == 0 || !strings.Contains(out, "Operation not permitted") {
+		t.Errorf("A: cp of an image with congestion %s: exit %d: %s (want Operation not permitted)", restricted, code, out)
+	}
+	if got := congestion(); got != allowed[0] {
+		t.Errorf("after A's refused writes the holder reads %s, want %s", got, allowed[0])
+	}
+	netnstest.MustSh(t, "echo "+restricted+" > "+file)
+	if got := congestion(); got != restricted {
+		t.Errorf("root: echo %s > tcpopt/congestion: the holder reads %s; the test proves nothing", restricted, got)
+	}
 }

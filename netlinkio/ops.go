@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"syscall"
 
 	"github.com/inetcr/inetcr/netlinkio/creds"
@@ -62,6 +63,11 @@ func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...
 	return t.update("set "+o.Path(), who, func(img *image.Image) error {
 		if !o.Types.Has(img.Type) {
 			return image.NotApplicable(o.Path(), img.Type)
+		}
+		if o.KernelsOwn(v) && !img.Values[o.Attr].Equal(v) {
+			// A restore leaves such a value; a write that asks for it
+			// asks for what nobody can set.
+			return &image.AttrError{Attr: o.Path(), Reason: o.Format(v) + " is a value only the kernel sets (below " + strconv.Itoa(image.MinMSS) + ": the MSS in use)"}
 		}
 		img.Set(o, v) // a value the socket has changes nothing
 		return nil

@@ -45,8 +45,10 @@ func (f *fake) add(ino uint64, typ, proto uint16, listed bool) {
 		switch o.Kind {
 		case image.InAddr:
 			v.Bytes = []byte{0, 0, 0, 0}
-		case image.IfName, image.RawOptions:
+		case image.IfName, image.RawOptions, image.Filter:
 			v.Bytes = []byte{}
+		case image.Name:
+			v.Bytes = []byte("cubic")
 		case image.BufSize:
 			v.Num = 212992
 		case image.U8, image.U32:

@@ -61,10 +61,10 @@ func TestListing(t *testing.T) {
 	if got, want := netnstest.Names(t, mnt), []string{"1001", "1002", "1003", "1004"}; !slices.Equal(got, want) {
 		t.Fatalf("root: %v, want %v", got, want)
 	}
-	if got, want := netnstest.Names(t, filepath.Join(mnt, "1001")), []string{"image.bin", "info", "ipopt", "membership", "sockopt"}; !slices.Equal(got, want) {
+	if got, want := netnstest.Names(t, filepath.Join(mnt, "1001")), []string{"image.bin", "info", "ipopt", "membership", "sockopt", "udpopt"}; !slices.Equal(got, want) {
 		t.Fatalf("socket dir: %v, want %v", got, want)
 	}
-	if out := netnstest.MustSh(t, fmt.Sprintf("stat -c %%i %s %s/1001 && ls -a %s/1001 | tr '\\n' ' '", mnt, mnt, mnt)); out != "1\n1001\n. .. image.bin info ipopt membership sockopt " {
+	if out := netnstest.MustSh(t, fmt.Sprintf("stat -c %%i %s %s/1001 && ls -a %s/1001 | tr '\\n' ' '", mnt, mnt, mnt)); out != "1\n1001\n. .. image.bin info ipopt membership sockopt udpopt " {
 		t.Errorf("inode numbers and ls -a: %q", out)
 	}
 	// The unbound socket is not listed but can be looked up.

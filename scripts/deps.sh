@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what inetcr's tests drive: socat and python3 make the sockets,
+# Installs what inetcr's tests drive: socat, ptp4l (linuxptp) and python3 make the sockets,
 # ss and ip (iproute2) check them, tcpdump counts IGMP reports, fusermount3 (fuse3) serves non-root
 # mounts, GNU tar (with gzip) and coreutils are the tools under test; setpriv and unshare
 # (util-linux) and a set-uid passwd make the other users of the trust tests.
@@ -42,6 +42,7 @@ pairs=(
 	iperf:iperf
 	nsenter:util-linux
 	smcrouted:smcroute
+
 )
 for pair in "${pairs[@]}"; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")

@@ -124,7 +124,15 @@ func writeText(w io.Writer, img *image.Image) error {
 // hint says in words what a value means, where the number alone does not.
 func hint(o *image.Option, v image.Value) string {
 	switch o.Kind {
-	case image.Flag, image.BufLock:
+	case image.Filter:
+		if v.Num == 1 {
+			return "an eBPF filter, which cannot be restored"
+		}
+		if len(v.Bytes) == 0 {
+			return "none"
+		}
+		return plural(len(v.Bytes)/8, "instruction")
+	case image.Flag, image.BufLock, image.TstampNew:
 		if v.Num != 0 {
 			return "on"
 		}

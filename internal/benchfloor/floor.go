@@ -229,6 +229,12 @@ func valueSize(k image.Kind) int {
 		return 4
 	case image.RawOptions:
 		return 40
+	case image.U64, image.Timestamping, image.TxTime:
+		return 8
+	case image.Name:
+		return 16
+	case image.Filter:
+		return 0 // SO_GET_FILTER's count of instructions
 	}
 	return 4
 }

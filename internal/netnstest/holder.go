@@ -206,3 +206,35 @@ func (s *Sock) Flip(level, opt int, values ...int) (stop func() (iterations, for
 		return r.Iterations, r.Foreign
 	}
 }
+
+// AttachFilter attaches a classic BPF filter (struct sock_filter
+// instructions, 8 bytes each) inside the holder.
+func (s *Sock) AttachFilter(insns []byte) error {
+	return s.Do("attach_filter", map[string]any{"insns": hex.EncodeToString(insns)})
+}
+
+// GetFilter reads the socket's classic BPF filter inside the holder
+// (SO_GET_FILTER); empty when none is attached.
+func (s *Sock) GetFilter() []byte {
+	s.H.t.Helper()
+	var r struct {
+		Hex string `json:"hex"`
+	}
+	s.H.Must(map[string]any{"op": "get_filter", "fd": s.Fd}, &r)
+	b, err := hex.DecodeString(r.Hex)
+	if err != nil {
+		s.H.t.Fatal(err)
+	}
+	return b
+}
+
+// RecvCmsg receives one datagram inside the holder (waiting at most 5 s)
+// and returns the level and type of each control message that came with
+// it.
+func (s *Sock) RecvCmsg() ([][2]int, error) {
+	var r struct {
+		Cmsgs [][2]int `json:"cmsgs"`
+	}
+	err := s.H.Call(map[string]any{"op": "recv_cmsg", "fd": s.Fd}, &r)
+	return r.Cmsgs, err
+}

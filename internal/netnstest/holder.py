@@ -1,7 +1,9 @@
 # A socket holder for inetcr's tests: a process we did not write the socket
 # code of (python3's socket module) that makes and holds sockets on request.
 # It reads one JSON request per line on stdin and answers one JSON line.
-import json, os, resource, socket, struct, sys, threading
+import ctypes, json, os, resource, socket, struct, sys, threading
+
+libc = ctypes.CDLL(None, use_errno=True)
 
 # Hold as many sockets as root may (CAP_SYS_RESOURCE raises the hard
 # limit), or else as the hard limit allows.
@@ -74,6 +76,33 @@ def handle(req):
         if n:
             return dict(hex=s.getsockopt(req["level"], req["opt"], n).hex())
         return dict(value=s.getsockopt(req["level"], req["opt"]))
+    if op == "attach_filter":
+        # struct sock_fprog: the length in instructions, then a pointer
+        # to them (python's setsockopt cannot build it).
+        ins = bytes.fromhex(req["insns"])
+        buf = ctypes.create_string_buffer(ins, len(ins))
+        s.setsockopt(socket.SOL_SOCKET, 26, struct.pack("HxxxxxxP", len(ins) // 8, ctypes.addressof(buf)))
+        return {}
+    if op == "get_filter":
+        # SO_GET_FILTER counts instructions, not bytes: ask for the count,
+        # then for that many (python's getsockopt cannot say so).
+        fd = s.fileno()
+        n = ctypes.c_uint32(0)
+        if libc.getsockopt(fd, socket.SOL_SOCKET, 26, None, ctypes.byref(n)) != 0:
+            raise OSError(ctypes.get_errno(), "SO_GET_FILTER")
+        buf = ctypes.create_string_buffer(8 * n.value + 8)
+        if n.value and libc.getsockopt(fd, socket.SOL_SOCKET, 26, buf, ctypes.byref(n)) != 0:
+            raise OSError(ctypes.get_errno(), "SO_GET_FILTER")
+        return dict(hex=buf.raw[:8 * n.value].hex())
+    if op == "recv_cmsg":
+        # One datagram, and the (level, type) of each control message the
+        # kernel attached (timestamps, packet info).
+        s.settimeout(req.get("timeout", 5))
+        try:
+            data, anc, flags, addr = s.recvmsg(65536, 4096)
+        finally:
+            s.settimeout(None)
+        return dict(len=len(data), cmsgs=[[lvl, typ] for lvl, typ, _ in anc])
     if op == "bind":
         s.bind((req["addr"], req["port"]))
         return dict(local=list(s.getsockname()))

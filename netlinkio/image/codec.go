@@ -314,3 +314,164 @@ func validIfName(b []byte) bool {
 	}
 	return true
 }
+
+// The codecs of the option coverage's kinds (issue 14).
+
+// filterEBPF is the Filter payload that stands for an eBPF filter, whose
+// program SO_GET_FILTER does not give back.
+const filterEBPF = "ebpf"
+
+func wireFilter(b []byte, o *Option, v Value) []byte {
+	if v.Num == 1 {
+		return AppendAttr(b, o.Attr, []byte(filterEBPF))
+	}
+	return AppendAttr(b, o.Attr, v.Bytes)
+}
+
+func unwireFilter(b []byte) Value {
+	if string(b) == filterEBPF {
+		return Value{Num: 1}
+	}
+	return unwireBytes(b)
+}
+
+func checkFilter(o *Option, v Value) error {
+	switch {
+	case v.Num > 1 || v.Num2 != 0 || v.Num == 1 && len(v.Bytes) > 0:
+		return AttrErrorf(o.Attr, "is either instructions or ebpf")
+	case len(v.Bytes)%8 != 0:
+		return AttrErrorf(o.Attr, "%d bytes is not whole struct sock_filter instructions of 8 bytes", len(v.Bytes))
+	case len(v.Bytes) > MaxFilterLen*8:
+		return AttrErrorf(o.Attr, "%d instructions, more than the kernel takes (%d)", len(v.Bytes)/8, MaxFilterLen)
+	}
+	return nil
+}
+
+func formatFilter(v Value) string {
+	if v.Num == 1 {
+		return filterEBPF
+	}
+	return formatHex(v)
+}
+
+func parseFilter(s string) (Value, string) {
+	if s == filterEBPF {
+		return Value{Num: 1}, ""
+	}
+	return parseHex(s)
+}
+
+func textFilter(*Option) string {
+	return "lowercase hex of 8-byte instructions, empty for none; ebpf for an eBPF filter"
+}
+
+// An S32 value holds the int's two's complement in Num's low 32 bits.
+
+func checkS32(o *Option, v Value) error {
+	n := int64(int32(v.Num))
+	if v.Num > 1<<32-1 || n < o.SMin || n > int64(o.Max) {
+		return AttrErrorf(o.Attr, "value %s out of range %d-%d", formatS32(v), o.SMin, o.Max)
+	}
+	return nil
+}
+
+func formatS32(v Value) string {
+	if v.Num > 1<<32-1 {
+		return formatUint(v)
+	}
+	return strconv.FormatInt(int64(int32(v.Num)), 10)
+}
+
+func parseS32(s string) (Value, string) {
+	neg := strings.HasPrefix(s, "-")
+	n, err := parseUint(strings.TrimPrefix(s, "-"))
+	if err != nil || neg && n > 1<<31 || !neg && n > 1<<31-1 {
+		return Value{}, "is not an integer from -2147483648 to 2147483647"
+	}
+	if neg {
+		return Value{Num: uint64(uint32(-int64(n)))}, ""
+	}
+	return Value{Num: n}, ""
+}
+
+func textS32(o *Option) string { return fmt.Sprintf("integer %d-%d", o.SMin, o.Max) }
+
+func checkName(o *Option, v Value) error {
+	if len(v.Bytes) == 0 || len(v.Bytes) > 15 {
+		return AttrErrorf(o.Attr, "name of %d bytes, want 1-15", len(v.Bytes))
+	}
+	if !validIfName(v.Bytes) {
+		return AttrErrorf(o.Attr, "name %q: only printable ASCII without slash, colon or space", v.Bytes)
+	}
+	return nil
+}
+
+func textName(*Option) string { return "name" }
+
+func textTstamp(*Option) string { return "0 none, 1 SO_TIMESTAMP, 2 SO_TIMESTAMPNS" }
+
+// Timestamping values: Num the SOF_TIMESTAMPING_* flags, Num2 bind_phc.
+const (
+	sofTimestampingBindPHC = 1 << 15
+	// sofTimestampingMask is every flag this kernel knows (6.18: up to
+	// SOF_TIMESTAMPING_OPT_TX_SWHW); it refuses others.
+	sofTimestampingMask = 1<<19 - 1
+)
+
+func checkTimestamping(o *Option, v Value) error {
+	if v.Num&^sofTimestampingMask != 0 {
+		return AttrErrorf(o.Attr, "flags %#x: unknown SOF_TIMESTAMPING flags %#x", v.Num, v.Num&^sofTimestampingMask)
+	}
+	if v.Num2 > 1<<31-1 {
+		return AttrErrorf(o.Attr, "PHC index %d out of range 0-%d", v.Num2, 1<<31-1)
+	}
+	if v.Num2 != 0 && v.Num&sofTimestampingBindPHC == 0 {
+		return AttrErrorf(o.Attr, "PHC index %d without SOF_TIMESTAMPING_BIND_PHC", v.Num2)
+	}
+	return nil
+}
+
+func formatTimestamping(v Value) string {
+	if v.Num&sofTimestampingBindPHC == 0 && v.Num2 == 0 {
+		return formatUint(v)
+	}
+	return formatLinger(v)
+}
+
+func parseTimestamping(s string) (Value, string) {
+	if !strings.ContainsAny(s, " \t") {
+		return parseNum(s)
+	}
+	v, why := parseLinger(s)
+	if why != "" {
+		return Value{}, "is not \"FLAGS\" or \"FLAGS PHC\""
+	}
+	return v, ""
+}
+
+func textTimestamping(*Option) string {
+	return fmt.Sprintf("FLAGS (0-%d), then PHC with BIND_PHC", sofTimestampingMask)
+}
+
+// TxTime values: Num the clockid, Num2 the SOF_TXTIME_* flags.
+func checkTxTime(o *Option, v Value) error {
+	switch v.Num {
+	case 0, 1, 11: // CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_TAI
+	default:
+		return AttrErrorf(o.Attr, "clock %d: SO_TXTIME takes CLOCK_REALTIME (0), CLOCK_MONOTONIC (1) or CLOCK_TAI (11)", v.Num)
+	}
+	if v.Num2 > 3 {
+		return AttrErrorf(o.Attr, "flags %d: SOF_TXTIME_DEADLINE_MODE (1) and SOF_TXTIME_REPORT_ERRORS (2) are all there are", v.Num2)
+	}
+	return nil
+}
+
+func parseTxTime(s string) (Value, string) {
+	v, why := parseLinger(s)
+	if why != "" {
+		return Value{}, "is not \"CLOCKID FLAGS\""
+	}
+	return v, ""
+}
+
+func textTxTime(*Option) string { return "CLOCKID FLAGS: 0, 1 or 11, then 0-3" }

@@ -39,8 +39,12 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Bytes: []byte{}}
 		case image.InAddr:
 			return image.Value{Bytes: []byte{0, 0, 0, 0}}
-		case image.Linger:
+		case image.Linger, image.Filter, image.Timestamping, image.TxTime:
 			return image.Value{}
+		case image.S32:
+			return image.Value{Num: uint64(uint32(int32(o.SMin)))}
+		case image.Name:
+			return image.Value{Bytes: []byte("x")}
 		}
 		return image.Value{Num: o.Min}
 	}},
@@ -56,6 +60,16 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Bytes: bytes.Repeat([]byte{0x01}, 40)}
 		case image.Linger:
 			return image.Value{Num: 1, Num2: o.Max}
+		case image.TstampNew:
+			return image.Value{Num: 1}
+		case image.Name:
+			return image.Value{Bytes: []byte("abcdefghijklmno")}
+		case image.Filter:
+			return image.Value{Bytes: bytes.Repeat([]byte{0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, image.MaxFilterLen)}
+		case image.Timestamping:
+			return image.Value{Num: 1<<19 - 1, Num2: 1<<31 - 1}
+		case image.TxTime:
+			return image.Value{Num: 11, Num2: 3}
 		}
 		return image.Value{Num: o.Max}
 	}},
@@ -65,7 +79,7 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Num: uint64(o.Attr % 2)}
 		case image.U8, image.DefaultTTL:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x81))}
-		case image.U32, image.IfIndexBE, image.McastIfIndex:
+		case image.U32, image.IfIndexBE, image.McastIfIndex, image.MSS:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x01020304))}
 		case image.BufSize:
 			return image.Value{Num: 0x00030102}
@@ -79,6 +93,22 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Bytes: []byte{192, 0, 2, 1}}
 		case image.RawOptions:
 			return image.Value{Bytes: []byte{0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00}}
+		case image.U64:
+			return image.Value{Num: 0x0102030405060708}
+		case image.S32:
+			return image.Value{Num: 0xffffffff} // -1
+		case image.Name:
+			return image.Value{Bytes: []byte("cubic")}
+		case image.Filter:
+			return image.Value{Bytes: []byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0x16, 0, 0, 0, 0, 0, 0, 0}}
+		case image.Tstamp:
+			return image.Value{Num: 1}
+		case image.TstampNew:
+			return image.Value{Num: 1}
+		case image.Timestamping:
+			return image.Value{Num: 26}
+		case image.TxTime:
+			return image.Value{Num: 1, Num2: 2}
 		}
 		panic(fmt.Sprintf("no value for kind %d", o.Kind))
 	}},
@@ -327,7 +357,7 @@ func TestCodecNonFlagsAlwaysPresent(t *testing.T) {
 		img.Values = codecValueSets[0].values(img.Type) // zeros, empty strings
 		b := img.Encode()
 		for _, o := range image.OptionsFor(img.Type) {
-			if o.Kind == image.Flag || o.Kind == image.BufLock {
+			if o.Kind.IsFlag() {
 				continue
 			}
 			if codecFindAttr(t, b, o.Attr) == nil {
@@ -452,7 +482,7 @@ func TestCodecWireUnwire(t *testing.T) {
 		for _, vs := range codecValueSets {
 			v := vs.pick(&o)
 			payload, present := o.Wire(v)
-			flag := o.Kind == image.Flag || o.Kind == image.BufLock
+			flag := o.Kind.IsFlag()
 			if flag {
 				if present != (v.Num != 0) || len(payload) != 0 {
 					t.Errorf("%s %s: Wire(%+v) = %x, %v", o.Path(), vs.name, v, payload, present)
@@ -509,8 +539,10 @@ func TestCodecAttrNames(t *testing.T) {
 		}
 		seen[o.Attr] = o.Path()
 		switch {
-		case o.Dir == "sockopt" && (o.Attr < 9 || o.Attr > 39):
-			t.Errorf("%s: socket option id %d outside 9-39", o.Path(), o.Attr)
+		case o.Dir == "sockopt" && (o.Attr < 9 || o.Attr > 39) && (o.Attr < 100 || o.Attr > 139):
+			t.Errorf("%s: socket option id %d outside 9-39 and 100-139", o.Path(), o.Attr)
+		case o.Dir == "udpopt" && (o.Attr < 140 || o.Attr > 169), o.Dir == "tcpopt" && (o.Attr < 170 || o.Attr > 229):
+			t.Errorf("%s: id %d outside its level's range", o.Path(), o.Attr)
 		case o.Dir == "ipopt" && o.Attr < 40:
 			t.Errorf("%s: IP option id %d below 40", o.Path(), o.Attr)
 		case o.Attr == image.AttrMembership || o.Attr == image.AttrMreq || (o.Attr >= image.AttrSourceFilters && o.Attr <= image.AttrMsfSource):

@@ -35,7 +35,7 @@ func Diff(before, want *Image) []Change {
 	}
 	add("peer", before.Peer.String(), want.Peer.String())
 	for _, o := range OptionsFor(want.Type) {
-		if !want.Knows(o) {
+		if !want.Knows(o) || o.Follows(before, want) {
 			continue // left as the socket has it
 		}
 		if old, nw := before.Values[o.Attr], want.Values[o.Attr]; !old.Equal(nw) {

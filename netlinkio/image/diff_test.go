@@ -42,6 +42,8 @@ func other(o *image.Option, v image.Value) image.Value {
 		return image.Value{Num: 1, Num2: 5}
 	case image.Flag, image.BufLock:
 		return image.Value{Num: 1 - v.Num}
+	case image.MSS:
+		return image.Value{Num: 1000} // below 88 a restore leaves it (TestDiffLeavesWhatFollows)
 	}
 	return image.Value{Num: v.Num + 1}
 }
@@ -99,5 +101,23 @@ func TestDiffAddressesAndMemberships(t *testing.T) {
 		if c.Path == "local" {
 			t.Errorf("bound socket: %v", c)
 		}
+	}
+}
+
+// A restore leaves a value only the kernel sets, and an index that
+// follows a changed interface name; Diff does not list them.
+func TestDiffLeavesWhatFollows(t *testing.T) {
+	before := defaults(unix.SOCK_STREAM)
+	want := before.Clone()
+	mss, _ := image.LookupOption("tcpopt", "maxseg")
+	dev, _ := image.LookupOption("sockopt", "bindtodevice")
+	idx, _ := image.LookupOption("sockopt", "bindtoifindex")
+	want.Values[mss.Attr] = image.Value{Num: 68}
+	want.Values[dev.Attr] = image.Value{Bytes: []byte("eth0")}
+	want.Values[idx.Attr] = image.Value{Num: 7}
+	got := image.Diff(before, want)
+	exp := []image.Change{{Path: "sockopt/bindtodevice", Old: "", New: "eth0"}}
+	if !slices.Equal(got, exp) {
+		t.Errorf("%v, want %v", got, exp)
 	}
 }

@@ -53,10 +53,13 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	b = appendSockaddrIn(appendAttrHeader(b, AttrLocal, 16), c.Local)
 	b = appendSockaddrIn(appendAttrHeader(b, AttrPeer, 16), c.Peer)
 	// Attributes follow in ascending id. The table is in ascending id, so
-	// the two membership attributes are merged into it where their ids fall.
+	// the attributes that are not rows (the membership list and filters,
+	// the order flag, the interface names) are merged into it where their
+	// ids fall.
 	lists := MembershipApplies(c.Type)
 	list, filters := lists, lists && slices.ContainsFunc(c.Memberships, Membership.HasFilter)
 	order := lists && c.JoinOrder
+	names := true // IFNAMES (90), when the image names an interface
 	// A Micros row's Ext attribute (27, 28) follows the rows of lower id.
 	var ext []*Option
 	rev := c.Rev()
@@ -79,6 +82,9 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 		if order && o.Attr > AttrMembershipOrder {
 			b, order = c.appendOrder(b), false
 		}
+		if names && o.Attr > AttrIfnames {
+			b, names = c.appendIfnames(b), false
+		}
 		b = o.appendWire(b, c.Values[o.Attr])
 		if o.Kind == Micros && c.Values[o.Attr].Num2 != 0 {
 			ext = append(ext, o)
@@ -96,7 +102,9 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	if order {
 		b = c.appendOrder(b)
 	}
-	b = c.appendIfnames(b)
+	if names {
+		b = c.appendIfnames(b)
+	}
 	if rev > 1 {
 		b = native.AppendUint32(appendAttrHeader(b, AttrTableRevision, 4), rev)
 	}

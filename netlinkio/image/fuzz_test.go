@@ -569,6 +569,8 @@ func fzImage(typ uint16) *image.Image {
 			v.Num = 4608
 		case image.InAddr:
 			v.Bytes = []byte{0, 0, 0, 0}
+		case image.Name:
+			v.Bytes = []byte("reno")
 		}
 		img.Values[o.Attr] = v
 	}
@@ -713,16 +715,25 @@ func fzEdgeParse(w *fzWriter) {
 	// Texts every kind must handle, then texts aimed at one kind.
 	generic := []string{"", "\n", "\n\n", " \n", "1\n\n", "1\n2", "\x00", "\xff\xfe", " 1 \n", "\u00a01\u2028"}
 	byKind := map[image.Kind][]string{
-		image.Flag:       {"0", "1", "2", "0x1", "01", "+1", "-0", "1 "},
-		image.U8:         {"255", "256", "0xff", "0x", "0x+1", "0X1F", "-1", "1_0"},
-		image.U32:        {"4294967295", "4294967296", "18446744073709551615", "18446744073709551616", "0x10000000000000000"},
-		image.BufSize:    {"4608", "4607", "2147483646", "2147483648", "0"},
-		image.Micros:     {"9223372036854775807", "9223372036854775808", "0x7fffffffffffffff"},
-		image.Linger:     {"1 30", "0 0", "1", "1 2 3", " 1\t2 ", "2 1", "1 2147483648", "0x1 0x10"},
-		image.IfName:     {"lo", "eth0.100", "abcdefghijklmno", "abcdefghijklmnop", "a/b", "a b", "a\x00b", "\xff", "a\vb", " lo "},
-		image.InAddr:     {"1.2.3.4", "0.0.0.0", "::ffff:1.2.3.4", "01.2.3.4", "1.2.3.4%eth0", "1.2.3", "255.255.255.255"},
-		image.IfIndexBE:  {"1", "2147483647", "2147483648"},
-		image.RawOptions: {"94040000", "9404000", "9404000g", "AbCd0000", strings.Repeat("00", 40), strings.Repeat("00", 44), "94 04 00 00"},
+		image.Flag:         {"0", "1", "2", "0x1", "01", "+1", "-0", "1 "},
+		image.U8:           {"255", "256", "0xff", "0x", "0x+1", "0X1F", "-1", "1_0"},
+		image.U32:          {"4294967295", "4294967296", "18446744073709551615", "18446744073709551616", "0x10000000000000000"},
+		image.BufSize:      {"4608", "4607", "2147483646", "2147483648", "0"},
+		image.Micros:       {"9223372036854775807", "9223372036854775808", "0x7fffffffffffffff"},
+		image.Linger:       {"1 30", "0 0", "1", "1 2 3", " 1\t2 ", "2 1", "1 2147483648", "0x1 0x10"},
+		image.IfName:       {"lo", "eth0.100", "abcdefghijklmno", "abcdefghijklmnop", "a/b", "a b", "a\x00b", "\xff", "a\vb", " lo "},
+		image.InAddr:       {"1.2.3.4", "0.0.0.0", "::ffff:1.2.3.4", "01.2.3.4", "1.2.3.4%eth0", "1.2.3", "255.255.255.255"},
+		image.IfIndexBE:    {"1", "2147483647", "2147483648"},
+		image.U64:          {"18446744073709551615", "18446744073709551616", "0xffffffffffffffff"},
+		image.S32:          {"-1", "-0", "--1", "-2147483648", "-2147483649", "2147483647", "2147483648", "-0x1"},
+		image.Name:         {"reno", "", "abcdefghijklmnop", "a b", "\xff"},
+		image.Filter:       {"", "ebpf", "EBPF", "0600000000000000", "06000000000000", "0600000000000000ebpf"},
+		image.Tstamp:       {"0", "1", "2", "3"},
+		image.TstampNew:    {"0", "1", "2"},
+		image.Timestamping: {"26", "0x8000 1", "26 1", "524288", "1 2 3"},
+		image.TxTime:       {"1 0", "11 3", "2 0", "1 4", "1"},
+		image.MSS:          {"88", "87", "65535", "65536"},
+		image.RawOptions:   {"94040000", "9404000", "9404000g", "AbCd0000", strings.Repeat("00", 40), strings.Repeat("00", 44), "94 04 00 00"},
 	}
 	done := map[image.Kind]bool{}
 	for i := range image.Options {

@@ -58,6 +58,9 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	field("local", AddrPortString(c.Local))
 	field("peer", AddrPortString(c.Peer))
 	for _, dir := range optionDirs {
+		if !c.knowsDir(dir) {
+			continue // udpopt of a TCP socket; tcpopt of an image from before it
+		}
 		b.WriteString(`,"` + dir + `":{`)
 		n := 0
 		for _, o := range OptionsFor(c.Type) {
@@ -297,9 +300,12 @@ func decodeImageJSON(data []byte) (*Image, error) {
 
 	// Options.
 	for _, dir := range optionDirs {
-		raw, err := need(dir)
-		if err != nil {
-			return nil, err
+		raw, has := get(dir)
+		if !has && !img.knowsDir(dir) {
+			continue
+		}
+		if !has {
+			return nil, &AttrError{Attr: dir, Reason: "missing"}
 		}
 		if err := decodeOptionsJSON(img, dir, raw); err != nil {
 			return nil, err
@@ -342,6 +348,17 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	}
 	img.Canonicalize()
 	return img, nil
+}
+
+// knowsDir reports whether the image knows a row of the directory: only
+// then does its JSON form have the directory's object.
+func (img *Image) knowsDir(dir string) bool {
+	for _, o := range SharedOptionsFor(img.Type) {
+		if o.Dir == dir && img.Knows(o) {
+			return true
+		}
+	}
+	return false
 }
 
 func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {

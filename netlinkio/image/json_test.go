@@ -32,7 +32,7 @@ func jsonSampleImage(t *testing.T, typ, proto uint16, state uint8) *image.Image 
 		switch o.Kind {
 		case image.Flag, image.BufLock:
 			text = strconv.Itoa(i % 2)
-		case image.U8, image.U32, image.IfIndexBE, image.Micros, image.McastIfIndex, image.DefaultTTL:
+		case image.U8, image.U32, image.IfIndexBE, image.Micros, image.McastIfIndex, image.DefaultTTL, image.MSS:
 			text = strconv.FormatUint(max(o.Min, min(o.Max, 3)), 10)
 		case image.BufSize:
 			text = "212992"
@@ -44,6 +44,20 @@ func jsonSampleImage(t *testing.T, typ, proto uint16, state uint8) *image.Image 
 			text = "10.0.0.1"
 		case image.RawOptions:
 			text = "94040000"
+		case image.U64, image.Tstamp:
+			text = "2"
+		case image.S32:
+			text = "-1"
+		case image.Name:
+			text = "reno"
+		case image.Filter:
+			text = "06000000ffffffff"
+		case image.TstampNew:
+			text = "1"
+		case image.Timestamping:
+			text = "26"
+		case image.TxTime:
+			text = "1 2"
 		}
 		v, err := o.Parse(text)
 		if err != nil {
@@ -153,6 +167,10 @@ func TestJSONShape(t *testing.T) {
 			t.Errorf("JSON lacks %s\n%s", want, s)
 		}
 	}
+	// A level's object is there for the socket types with its rows.
+	if !strings.Contains(s, `"udpopt":{"cork":`) || strings.Contains(s, `"tcpopt"`) {
+		t.Errorf("UDP's JSON: want udpopt and no tcpopt\n%s", s)
+	}
 	raw := jsonSampleImage(t, unix.SOCK_RAW, 255, 7)
 	b, _ = json.Marshal(raw)
 	if !strings.Contains(string(b), `"protocol":255,`) {
@@ -162,6 +180,9 @@ func TestJSONShape(t *testing.T) {
 	b, _ = json.Marshal(tcp)
 	if strings.Contains(string(b), "memberships") || strings.Contains(string(b), "pktinfo") || !strings.Contains(string(b), `"state":"LISTEN"`) {
 		t.Errorf("TCP JSON: %s", b)
+	}
+	if !strings.Contains(string(b), `"tcpopt":{"nodelay":`) || strings.Contains(string(b), `"udpopt"`) {
+		t.Errorf("TCP's JSON: want tcpopt and no udpopt\n%s", b)
 	}
 }
 

@@ -140,7 +140,7 @@ func mfValues(typ uint16) map[uint16]image.Value {
 			v.Num = 1
 		case image.U8:
 			v.Num = clamp(64, o)
-		case image.U32:
+		case image.U32, image.MSS:
 			v.Num = clamp(3, o)
 		case image.IfIndexBE:
 			v.Num = 1
@@ -156,6 +156,22 @@ func mfValues(typ uint16) map[uint16]image.Value {
 			v.Bytes = mfIP("127.0.0.1")
 		case image.RawOptions:
 			v.Bytes = []byte{0x94, 0x04, 0x00, 0x00} // router alert
+		case image.U64:
+			v.Num = 1 << 40
+		case image.S32:
+			v.Num = 3
+		case image.Name:
+			v.Bytes = []byte("reno")
+		case image.Filter:
+			v.Bytes = []byte{0x06, 0, 0, 0, 0xff, 0xff, 0xff, 0xff} // ret #-1
+		case image.Tstamp:
+			v.Num = 2
+		case image.TstampNew:
+			v.Num = 1
+		case image.Timestamping:
+			v.Num = 26
+		case image.TxTime:
+			v.Num, v.Num2 = 1, 2
 		}
 		vals[o.Attr] = v
 	}
@@ -358,7 +374,7 @@ func malformedImages(t testing.TB) []malformedCase {
 		{"VERSION repeated", add(udp, version, mfU32(1)), "VERSION"},
 
 		// Ids and flags of the header.
-		{"unknown id 39", add(udp, 39, mfU32(0)), "attribute 39"},
+		{"unknown id 169", add(udp, 169, mfU32(0)), "attribute 169"},
 		{"unknown id 307", add(tcp, 307, nil), "attribute 307"},
 		{"unknown id 0", add(udp, 0, mfU32(0)), "attribute 0"},
 		{"unknown id 0x3fff", add(raw, 0x3fff, nil), "attribute 16383"},

@@ -59,6 +59,45 @@ const (
 	// text 1 (follows) or 0 (its own TTL, its With row). 1 is set as IP_TTL
 	// -1, 0 as its With row's value.
 	DefaultTTL
+
+	// Kinds of the option coverage (issue 14).
+
+	// U64 is an integer carried as a u64 attribute; the socket call takes
+	// an unsigned long (SO_MAX_PACING_RATE).
+	U64
+	// S32 is a signed int (-1 means something: TCP_LINGER2, SO_PEEK_OFF,
+	// SO_INCOMING_CPU): a u32 attribute holding its two's complement, text
+	// in signed decimal, range SMin to Max.
+	S32
+	// Name is a name the kernel looks up (TCP_CONGESTION): a string
+	// attribute of 1 to 15 bytes without a NUL.
+	Name
+	// Filter is the classic BPF socket filter (SO_ATTACH_FILTER, read back
+	// with SO_GET_FILTER): its struct sock_filter instructions, 8 bytes
+	// each, none when no filter is attached; text in lowercase hex. An
+	// eBPF filter, which the kernel does not let anyone read back, is the
+	// 4-byte payload "ebpf", text ebpf: it cannot be restored.
+	Filter
+	// Tstamp is SO_TIMESTAMP and SO_TIMESTAMPNS together (one sets or
+	// clears the other): a u8 attribute, 0 off, 1 microseconds, 2
+	// nanoseconds.
+	Tstamp
+	// TstampNew is SOCK_TSTAMP_NEW: the timestamping options were set in
+	// their _NEW form (64-bit times in control messages). A flag, visible
+	// only while a timestamping option is on.
+	TstampNew
+	// Timestamping is SO_TIMESTAMPING's struct so_timestamping: an 8-byte
+	// attribute (flags, bind_phc as host order u32), text "FLAGS", or
+	// "FLAGS PHC" with SOF_TIMESTAMPING_BIND_PHC.
+	Timestamping
+	// TxTime is SO_TXTIME's struct sock_txtime: an 8-byte attribute
+	// (clockid, flags as host order u32), text "CLOCKID FLAGS".
+	TxTime
+	// MSS is TCP_MAXSEG: a u32 attribute. A listener or an unconnected
+	// socket reports what it was given (88-32767), else the MSS in use;
+	// below 88 that can only be the MSS in use (IP options lower it),
+	// which nobody sets: a restore leaves it.
+	MSS
 )
 
 // kindInfo is what the image knows of a kind without looking at a row:
@@ -90,7 +129,26 @@ var kinds = [...]kindInfo{
 	RawOptions:   {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false, wireBytes, unwireBytes, checkRawOptions, formatHex, parseHex, textHex},
 	McastIfIndex: {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
 	DefaultTTL:   {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
+
+	U64:          {8, "u64", false, wireU64, unwireU64, checkRange, formatUint, parseNum, textRange},
+	S32:          {4, "u32 (s32)", false, wireU32, unwireU32, checkS32, formatS32, parseS32, textS32},
+	Name:         {-1, "string 1-15", false, wireBytes, unwireBytes, checkName, formatBytes, parseBytes, textName},
+	Filter:       {-1, "binary 0-" + strconv.Itoa(MaxFilterLen*8), false, wireFilter, unwireFilter, checkFilter, formatFilter, parseFilter, textFilter},
+	Tstamp:       {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textTstamp},
+	TstampNew:    {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	Timestamping: {8, "binary 8", false, wireLinger, unwireLinger, checkTimestamping, formatTimestamping, parseTimestamping, textTimestamping},
+	TxTime:       {8, "binary 8", false, wireLinger, unwireLinger, checkTxTime, formatLinger, parseTxTime, textTxTime},
+	MSS:          {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
 }
+
+// MinMSS is the least TCP_MAXSEG anyone sets (TCP_MIN_MSS); a socket
+// that reports less reports the MSS in use.
+const MinMSS = 88
+
+// KernelsOwn reports whether v is a value the kernel reports for the row
+// but takes from nobody (an MSS in use below MinMSS): a restore leaves
+// the socket's value.
+func (o *Option) KernelsOwn(v Value) bool { return o.Kind == MSS && v.Num < MinMSS }
 
 // IsFlag reports whether a value of the kind is left out of an image when
 // it is off (Flag, BufLock); every other kind is always present.
@@ -160,7 +218,21 @@ type Option struct {
 	// this one from what is wanted, so the kernel decides it as it does for
 	// a plain setsockopt.
 	With uint16
-	Doc  string
+	// SMin is an S32 row's least value (Max its greatest).
+	SMin int64
+	// OneWay marks an option the kernel lets nobody turn off again
+	// (SO_LOCK_FILTER): a restore sets it after every other step, and
+	// refuses an image that has it off for a socket that has it on.
+	OneWay bool
+	// LockedBy is the OneWay row that, while on, forbids changing this one
+	// (0: none); a restore that would is refused before anything changes.
+	LockedBy uint16
+	// Shadow is the row this one shows another view of (SO_BINDTOIFINDEX
+	// beside SO_BINDTODEVICE; 0: none). A restore that changes the shadow
+	// row leaves this one to follow it: an interface's name means the same
+	// in another namespace, its index does not.
+	Shadow uint16
+	Doc    string
 }
 
 // Sockopt names a socket option by level and number.
@@ -181,7 +253,14 @@ const (
 	sockSndbufLock  = 1    // SOCK_SNDBUF_LOCK
 	sockRcvbufLock  = 2    // SOCK_RCVBUF_LOCK
 	maxTimeoutMicro = MaxMicros
+
+	udpliteSendCscov = 10 // UDPLITE_SEND_CSCOV
+	udpliteRecvCscov = 11 // UDPLITE_RECV_CSCOV
 )
+
+// MaxFilterLen is the most instructions a classic BPF filter has
+// (BPF_MAXINSNS).
+const MaxFilterLen = 4096
 
 // MaxMicros is the longest timeout a Micros attribute holds on its own, in
 // microseconds (about 292,000 years); a longer one takes the row's Ext
@@ -236,6 +315,19 @@ var Options = []Option{
 	{Name: "bindtodevice", Dir: "sockopt", Attr: 25, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTODEVICE, Kind: IfName, Types: All, Field: "sock_common.skc_bound_dev_if", Doc: "SO_BINDTODEVICE: an interface name, empty for none"},
 	{Name: "mark", Dir: "sockopt", Attr: 26, Level: unix.SOL_SOCKET, Opt: unix.SO_MARK, Kind: U32, Types: All, Max: 1<<32 - 1, Field: "sock.sk_mark", Doc: "SO_MARK; needs CAP_NET_ADMIN"},
 
+	// Option coverage (issue 14), socket level: ids 29-39, then 100-139.
+	{Name: "debug", Dir: "sockopt", Attr: 29, Level: unix.SOL_SOCKET, Opt: unix.SO_DEBUG, Kind: Flag, Types: All, Since: 2, Doc: "SO_DEBUG; on needs CAP_NET_ADMIN"},
+	{Name: "filter", Dir: "sockopt", Attr: 30, Level: unix.SOL_SOCKET, Opt: unix.SO_ATTACH_FILTER, Kind: Filter, Types: All, LockedBy: 31, Since: 2, Doc: "the classic BPF socket filter (SO_ATTACH_FILTER, read with SO_GET_FILTER) as struct sock_filter instructions in lowercase hex, empty for none; ebpf for an eBPF filter, which cannot be read back or restored"},
+	{Name: "lock_filter", Dir: "sockopt", Attr: 31, Level: unix.SOL_SOCKET, Opt: unix.SO_LOCK_FILTER, Kind: Flag, Types: All, OneWay: true, Since: 2, Doc: "SO_LOCK_FILTER: the filter can no longer be changed, and this lock never comes off; a restore sets it last"},
+	{Name: "timestamp", Dir: "sockopt", Attr: 32, Level: unix.SOL_SOCKET, Opt: unix.SO_TIMESTAMP_OLD, Kind: Tstamp, Types: All, Max: 2, Since: 2, Doc: "SO_TIMESTAMP (1, microseconds) or SO_TIMESTAMPNS (2, nanoseconds) receive timestamps, 0 for none"},
+	{Name: "timestamping", Dir: "sockopt", Attr: 33, Level: unix.SOL_SOCKET, Opt: unix.SO_TIMESTAMPING_OLD, Kind: Timestamping, Types: All, Since: 2, Doc: "SO_TIMESTAMPING: the SOF_TIMESTAMPING_* flags, then the PHC index when SOF_TIMESTAMPING_BIND_PHC is set (struct so_timestamping)"},
+	{Name: "tstamp_new", Dir: "sockopt", Attr: 34, Level: unix.SOL_SOCKET, Opt: unix.SO_TIMESTAMPING_NEW, Kind: TstampNew, Types: All, Since: 2, Doc: "the timestamping options were set in their _NEW form (SO_TIMESTAMP_NEW, ...: 64-bit times in control messages); 1 needs timestamp or timestamping on"},
+	{Name: "txtime", Dir: "sockopt", Attr: 35, Level: unix.SOL_SOCKET, Opt: unix.SO_TXTIME, Kind: TxTime, Types: All, Since: 2, Doc: "SO_TXTIME as \"CLOCKID FLAGS\" (struct sock_txtime); a clock other than CLOCK_MONOTONIC (1) needs CAP_NET_ADMIN"},
+	{Name: "rcvmark", Dir: "sockopt", Attr: 36, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVMARK, Kind: Flag, Types: All, Since: 2, Doc: "SO_RCVMARK"},
+	{Name: "busy_poll", Dir: "sockopt", Attr: 37, Level: unix.SOL_SOCKET, Opt: unix.SO_BUSY_POLL, Kind: U32, Types: All, Max: 1<<31 - 1, Since: 2, Doc: "SO_BUSY_POLL in microseconds"},
+	{Name: "prefer_busy_poll", Dir: "sockopt", Attr: 38, Level: unix.SOL_SOCKET, Opt: unix.SO_PREFER_BUSY_POLL, Kind: Flag, Types: All, Since: 2, Doc: "SO_PREFER_BUSY_POLL; on needs CAP_NET_ADMIN"},
+	{Name: "incoming_cpu", Dir: "sockopt", Attr: 39, Level: unix.SOL_SOCKET, Opt: unix.SO_INCOMING_CPU, Kind: S32, Types: All, SMin: -1 << 31, Max: 1<<31 - 1, Since: 2, Doc: "SO_INCOMING_CPU, -1 for none"},
+
 	{Name: "options", Dir: "ipopt", Attr: 40, Level: unix.IPPROTO_IP, Opt: unix.IP_OPTIONS, Kind: RawOptions, Types: All, Field: "inet_sock.inet_opt", Doc: "IP_OPTIONS as lowercase hex, empty when none"},
 	{Name: "pktinfo", Dir: "ipopt", Attr: 41, Level: unix.IPPROTO_IP, Opt: unix.IP_PKTINFO, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_PKTINFO", Doc: "IP_PKTINFO"},
 	{Name: "recvtos", Dir: "ipopt", Attr: 42, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVTOS, Kind: Flag, Types: NoTCP, Field: "inet_sock.inet_flags:INET_FLAGS_TOS", Doc: "IP_RECVTOS"},
@@ -264,6 +356,63 @@ var Options = []Option{
 	// cannot see, which only the exact reader's images carry.
 	{Name: "multicast_ifindex", Dir: "ipopt", Attr: 70, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: McastIfIndex, Types: NoTCP, Max: 1<<31 - 1, With: 56, ExactOnly: true, Since: 2, Field: "inet_sock.mc_index", Doc: "the interface of IP_MULTICAST_IF, chosen by index (struct ip_mreqn's imr_ifindex), 0 for none; set together with multicast_if in one ip_mreqn"},
 	{Name: "ttl_default", Dir: "ipopt", Attr: 71, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: DefaultTTL, Types: All, Max: 1, With: 47, ExactOnly: true, Since: 2, Field: "inet_sock.uc_ttl", Doc: "1: the socket follows net.ipv4.ip_default_ttl (IP_TTL -1; ttl shows the default's value), 0: ttl is its own"},
+
+	{Name: "zerocopy", Dir: "sockopt", Attr: 100, Level: unix.SOL_SOCKET, Opt: unix.SO_ZEROCOPY, Kind: Flag, Types: Dgram | Stream, Since: 2, Doc: "SO_ZEROCOPY (TCP and UDP; UDP-Lite refuses it)"},
+	{Name: "select_err_queue", Dir: "sockopt", Attr: 101, Level: unix.SOL_SOCKET, Opt: unix.SO_SELECT_ERR_QUEUE, Kind: Flag, Types: All, Since: 2, Doc: "SO_SELECT_ERR_QUEUE"},
+	{Name: "max_pacing_rate", Dir: "sockopt", Attr: 102, Level: unix.SOL_SOCKET, Opt: unix.SO_MAX_PACING_RATE, Kind: U64, Types: All, Max: 1<<64 - 1, Since: 2, Doc: "SO_MAX_PACING_RATE in bytes per second, 18446744073709551615 for none"},
+	{Name: "reserve_mem", Dir: "sockopt", Attr: 103, Level: unix.SOL_SOCKET, Opt: unix.SO_RESERVE_MEM, Kind: U32, Types: All, Max: 1<<31 - 1, Since: 2, Doc: "SO_RESERVE_MEM in bytes, whole pages; only where the socket is charged to a memory cgroup"},
+	{Name: "bindtoifindex", Dir: "sockopt", Attr: 104, Level: unix.SOL_SOCKET, Opt: unix.SO_BINDTOIFINDEX, Kind: U32, Types: All, Max: 1<<31 - 1, Shadow: 25, Since: 2, Doc: "SO_BINDTOIFINDEX: bindtodevice's interface by index, 0 for none; a restore that changes bindtodevice goes by the name"},
+	{Name: "peek_off", Dir: "sockopt", Attr: 105, Level: unix.SOL_SOCKET, Opt: unix.SO_PEEK_OFF, Kind: S32, Types: Dgram | Stream, SMin: -1 << 31, Max: 1<<31 - 1, Since: 2, Doc: "SO_PEEK_OFF, -1 for off"},
+	{Name: "rxq_ovfl", Dir: "sockopt", Attr: 106, Level: unix.SOL_SOCKET, Opt: unix.SO_RXQ_OVFL, Kind: Flag, Types: All, Since: 2, Doc: "SO_RXQ_OVFL"},
+	{Name: "wifi_status", Dir: "sockopt", Attr: 107, Level: unix.SOL_SOCKET, Opt: unix.SO_WIFI_STATUS, Kind: Flag, Types: All, Since: 2, Doc: "SO_WIFI_STATUS"},
+	{Name: "nofcs", Dir: "sockopt", Attr: 108, Level: unix.SOL_SOCKET, Opt: unix.SO_NOFCS, Kind: Flag, Types: All, Since: 2, Doc: "SO_NOFCS"},
+	{Name: "rcvpriority", Dir: "sockopt", Attr: 109, Level: unix.SOL_SOCKET, Opt: unix.SO_RCVPRIORITY, Kind: Flag, Types: All, Since: 2, Doc: "SO_RCVPRIORITY"},
+	{Name: "txrehash", Dir: "sockopt", Attr: 110, Level: unix.SOL_SOCKET, Opt: unix.SO_TXREHASH, Kind: Flag, Types: Stream, Since: 2, Doc: "SO_TXREHASH (net.core.txrehash when never set)"},
+
+	// Option coverage (issue 14), IP level: the IPv4 ranges belong to
+	// other work, so these take ids of this work's range, 130-139.
+	{Name: "passsec", Dir: "ipopt", Attr: 130, Level: unix.IPPROTO_IP, Opt: unix.IP_PASSSEC, Kind: Flag, Types: All, Since: 2, Doc: "IP_PASSSEC"},
+	{Name: "checksum", Dir: "ipopt", Attr: 131, Level: unix.IPPROTO_IP, Opt: unix.IP_CHECKSUM, Kind: Flag, Types: All, Since: 2, Doc: "IP_CHECKSUM"},
+	{Name: "recvfragsize", Dir: "ipopt", Attr: 132, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVFRAGSIZE, Kind: Flag, Types: NoTCP, Since: 2, Doc: "IP_RECVFRAGSIZE"},
+	{Name: "recverr_rfc4884", Dir: "ipopt", Attr: 133, Level: unix.IPPROTO_IP, Opt: unix.IP_RECVERR_RFC4884, Kind: Flag, Types: All, Since: 2, Doc: "IP_RECVERR_RFC4884"},
+	{Name: "local_port_range", Dir: "ipopt", Attr: 134, Level: unix.IPPROTO_IP, Opt: unix.IP_LOCAL_PORT_RANGE, Kind: U32, Types: All, Max: 1<<32 - 1, Since: 2, Doc: "IP_LOCAL_PORT_RANGE: the upper port times 65536 plus the lower, 0 for the namespace's range"},
+
+	// Option coverage (issue 14), UDP level (udpopt/): ids 140-169.
+	{Name: "cork", Dir: "udpopt", Attr: 140, Level: unix.SOL_UDP, Opt: unix.UDP_CORK, Kind: Flag, Types: Dgram, Since: 2, Doc: "UDP_CORK"},
+	{Name: "encap", Dir: "udpopt", Attr: 141, Level: unix.SOL_UDP, Opt: unix.UDP_ENCAP, Kind: U32, Types: Dgram, Max: unix.UDP_ENCAP_L2TPINUDP, Since: 2, Doc: "UDP_ENCAP: 0 none, 2 ESP in UDP, 3 L2TP in UDP (1 the kernel refuses)"},
+	{Name: "no_check6_tx", Dir: "udpopt", Attr: 142, Level: unix.SOL_UDP, Opt: unix.UDP_NO_CHECK6_TX, Kind: Flag, Types: Dgram, Since: 2, Doc: "UDP_NO_CHECK6_TX"},
+	{Name: "no_check6_rx", Dir: "udpopt", Attr: 143, Level: unix.SOL_UDP, Opt: unix.UDP_NO_CHECK6_RX, Kind: Flag, Types: Dgram, Since: 2, Doc: "UDP_NO_CHECK6_RX"},
+	{Name: "segment", Dir: "udpopt", Attr: 144, Level: unix.SOL_UDP, Opt: unix.UDP_SEGMENT, Kind: U32, Types: Dgram, Max: 65535, Since: 2, Doc: "UDP_SEGMENT: the GSO segment size, 0 for none"},
+	{Name: "gro", Dir: "udpopt", Attr: 145, Level: unix.SOL_UDP, Opt: unix.UDP_GRO, Kind: Flag, Types: Dgram, Since: 2, Doc: "UDP_GRO"},
+	{Name: "send_cscov", Dir: "udpopt", Attr: 146, Level: unix.SOL_UDP, Opt: udpliteSendCscov, Kind: U32, Types: Dgram, Max: 65535, Since: 2, Doc: "UDPLITE_SEND_CSCOV: 0 (the whole datagram) or 8-65535; UDP-Lite only, always 0 on UDP"},
+	{Name: "recv_cscov", Dir: "udpopt", Attr: 147, Level: unix.SOL_UDP, Opt: udpliteRecvCscov, Kind: U32, Types: Dgram, Max: 65535, Since: 2, Doc: "UDPLITE_RECV_CSCOV: 0 (the whole datagram) or 8-65535; UDP-Lite only, always 0 on UDP"},
+
+	// Option coverage (issue 14), TCP level (tcpopt/): ids 170-229. They
+	// hold for unconnected sockets and listeners, which restore reaches.
+	{Name: "nodelay", Dir: "tcpopt", Attr: 170, Level: unix.SOL_TCP, Opt: unix.TCP_NODELAY, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_NODELAY"},
+	{Name: "maxseg", Dir: "tcpopt", Attr: 171, Level: unix.SOL_TCP, Opt: unix.TCP_MAXSEG, Kind: MSS, Types: Stream, Max: 65535, Since: 2, Doc: "TCP_MAXSEG: what a listener or unconnected socket was given (88-32767), else the MSS in use (536 before a connection, less with IP options, which a restore leaves)"},
+	{Name: "cork", Dir: "tcpopt", Attr: 172, Level: unix.SOL_TCP, Opt: unix.TCP_CORK, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_CORK"},
+	{Name: "keepidle", Dir: "tcpopt", Attr: 173, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPIDLE, Kind: U32, Types: Stream, Min: 1, Max: 32767, Since: 2, Doc: "TCP_KEEPIDLE in seconds"},
+	{Name: "keepintvl", Dir: "tcpopt", Attr: 174, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPINTVL, Kind: U32, Types: Stream, Min: 1, Max: 32767, Since: 2, Doc: "TCP_KEEPINTVL in seconds"},
+	{Name: "keepcnt", Dir: "tcpopt", Attr: 175, Level: unix.SOL_TCP, Opt: unix.TCP_KEEPCNT, Kind: U32, Types: Stream, Min: 1, Max: 127, Since: 2, Doc: "TCP_KEEPCNT"},
+	{Name: "syncnt", Dir: "tcpopt", Attr: 176, Level: unix.SOL_TCP, Opt: unix.TCP_SYNCNT, Kind: U32, Types: Stream, Min: 1, Max: 127, Since: 2, Doc: "TCP_SYNCNT"},
+	{Name: "linger2", Dir: "tcpopt", Attr: 177, Level: unix.SOL_TCP, Opt: unix.TCP_LINGER2, Kind: S32, Types: Stream, SMin: -1, Max: 120, Since: 2, Doc: "TCP_LINGER2 in seconds, -1 for no FIN_WAIT2 wait; unset reads net.ipv4.tcp_fin_timeout"},
+	{Name: "defer_accept", Dir: "tcpopt", Attr: 178, Level: unix.SOL_TCP, Opt: unix.TCP_DEFER_ACCEPT, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_DEFER_ACCEPT in seconds as the kernel rounds it (0, 1, 3, 7, 15, ...)"},
+	{Name: "window_clamp", Dir: "tcpopt", Attr: 179, Level: unix.SOL_TCP, Opt: unix.TCP_WINDOW_CLAMP, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_WINDOW_CLAMP in bytes, 0 for none, else at least 1152"},
+	{Name: "quickack", Dir: "tcpopt", Attr: 180, Level: unix.SOL_TCP, Opt: unix.TCP_QUICKACK, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_QUICKACK (on unless delayed acks were asked for)"},
+	{Name: "congestion", Dir: "tcpopt", Attr: 181, Level: unix.SOL_TCP, Opt: unix.TCP_CONGESTION, Kind: Name, Types: Stream, Since: 2, Doc: "TCP_CONGESTION: the algorithm's name; one outside net.ipv4.tcp_allowed_congestion_control needs CAP_NET_ADMIN"},
+	{Name: "thin_linear_timeouts", Dir: "tcpopt", Attr: 182, Level: unix.SOL_TCP, Opt: unix.TCP_THIN_LINEAR_TIMEOUTS, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_THIN_LINEAR_TIMEOUTS"},
+	{Name: "user_timeout", Dir: "tcpopt", Attr: 183, Level: unix.SOL_TCP, Opt: unix.TCP_USER_TIMEOUT, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_USER_TIMEOUT in milliseconds, 0 for the system's"},
+	{Name: "fastopen", Dir: "tcpopt", Attr: 184, Level: unix.SOL_TCP, Opt: unix.TCP_FASTOPEN, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_FASTOPEN: the listener's queue of fast-open requests, 0 for off"},
+	{Name: "notsent_lowat", Dir: "tcpopt", Attr: 185, Level: unix.SOL_TCP, Opt: unix.TCP_NOTSENT_LOWAT, Kind: U32, Types: Stream, Max: 1<<32 - 1, Since: 2, Doc: "TCP_NOTSENT_LOWAT in bytes, 0 for net.ipv4.tcp_notsent_lowat"},
+	{Name: "save_syn", Dir: "tcpopt", Attr: 186, Level: unix.SOL_TCP, Opt: unix.TCP_SAVE_SYN, Kind: U32, Types: Stream, Max: 2, Since: 2, Doc: "TCP_SAVE_SYN: 0 off, 1 the SYN's IP and TCP headers, 2 with its MAC header"},
+	{Name: "fastopen_connect", Dir: "tcpopt", Attr: 187, Level: unix.SOL_TCP, Opt: unix.TCP_FASTOPEN_CONNECT, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_FASTOPEN_CONNECT"},
+	{Name: "fastopen_no_cookie", Dir: "tcpopt", Attr: 188, Level: unix.SOL_TCP, Opt: unix.TCP_FASTOPEN_NO_COOKIE, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_FASTOPEN_NO_COOKIE"},
+	{Name: "inq", Dir: "tcpopt", Attr: 189, Level: unix.SOL_TCP, Opt: unix.TCP_INQ, Kind: Flag, Types: Stream, Since: 2, Doc: "TCP_INQ"},
+	{Name: "tx_delay", Dir: "tcpopt", Attr: 190, Level: unix.SOL_TCP, Opt: unix.TCP_TX_DELAY, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_TX_DELAY in microseconds"},
+	{Name: "rto_max_ms", Dir: "tcpopt", Attr: 191, Level: unix.SOL_TCP, Opt: unix.TCP_RTO_MAX_MS, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_RTO_MAX_MS (the kernel takes 1000-120000)"},
+	{Name: "rto_min_us", Dir: "tcpopt", Attr: 192, Level: unix.SOL_TCP, Opt: unix.TCP_RTO_MIN_US, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_RTO_MIN_US, in whole jiffies as the kernel keeps it"},
+	{Name: "delack_max_us", Dir: "tcpopt", Attr: 193, Level: unix.SOL_TCP, Opt: unix.TCP_DELACK_MAX_US, Kind: U32, Types: Stream, Max: 1<<31 - 1, Since: 2, Doc: "TCP_DELACK_MAX_US, in whole jiffies as the kernel keeps it"},
 }
 
 // Attribute ids that are not options (docs/image-format.md).
@@ -294,7 +443,8 @@ const (
 const ImageVersion = 1
 
 // MaxImageSize bounds what a reader accepts, so a huge write cannot exhaust
-// memory.
+// memory. It holds the longest socket filter (32 KiB) with the kernel's
+// default limits of memberships, or the longest lists without a filter.
 const MaxImageSize = 64 << 10
 
 // LookupOption finds a row by directory and file name.

@@ -10,12 +10,14 @@ import (
 	"syscall"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
 // parseRowRange is the range of a row's integer text: flags are 0 or 1.
 func parseRowRange(o *image.Option) (lo, hi uint64) {
-	if o.Kind == image.Flag || o.Kind == image.BufLock {
+	if o.Kind == image.Flag || o.Kind == image.BufLock || o.Kind == image.TstampNew {
 		return 0, 1
 	}
 	return o.Min, o.Max
@@ -56,6 +58,32 @@ func parseGoodInputs(o *image.Option) []parseGoodCase {
 			{"255.255.255.255\n", b(255, 255, 255, 255)},
 			{"239.1.2.3", b(239, 1, 2, 3)},
 		}
+	case image.S32:
+		return []parseGoodCase{
+			{strconv.FormatInt(o.SMin, 10), n(uint64(uint32(int32(o.SMin))))},
+			{"-1", n(1<<32 - 1)},
+			{"-0x1\n", n(1<<32 - 1)},
+			{strconv.FormatUint(o.Max, 10), n(o.Max)},
+			{"0", n(0)},
+		}
+	case image.Name:
+		return []parseGoodCase{{"reno", b([]byte("reno")...)}, {"bbr\n", b([]byte("bbr")...)}, {"abcdefghijklmno", b([]byte("abcdefghijklmno")...)}}
+	case image.Filter:
+		return []parseGoodCase{
+			{"", b()},
+			{"0600000000000100\n", b(6, 0, 0, 0, 0, 0, 1, 0)},
+			{"ebpf", image.Value{Num: 1}},
+			{strings.Repeat("06000000ffffffff", image.MaxFilterLen), b(bytes.Repeat([]byte{6, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, image.MaxFilterLen)...)},
+		}
+	case image.Timestamping:
+		return []parseGoodCase{
+			{"0", image.Value{}},
+			{"26\n", n(26)},
+			{"0x8000 3", image.Value{Num: 0x8000, Num2: 3}},
+			{"524287", n(524287)},
+		}
+	case image.TxTime:
+		return []parseGoodCase{{"0 0", image.Value{}}, {"1 2", image.Value{Num: 1, Num2: 2}}, {"11 3\n", image.Value{Num: 11, Num2: 3}}}
 	case image.RawOptions:
 		return []parseGoodCase{
 			{"", b()},
@@ -97,6 +125,16 @@ func parseBadInputs(o *image.Option) []string {
 	case image.InAddr:
 		return append(bad, "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::1", "::ffff:1.2.3.4", "01.2.3.4",
 			"abc", "1.2.3.4 5", "-1", "0x01020304", "16909060")
+	case image.S32:
+		return append(bad, "", "abc", "--1", "+1", strconv.FormatInt(o.SMin-1, 10), strconv.FormatUint(o.Max+1, 10), "4294967295", "-2147483649")
+	case image.Name:
+		return append(bad, "", "a b", "a/b", "abcdefghijklmnop")
+	case image.Filter:
+		return append(bad, "06", "0600000000000100ff", "zz", "EBPF ", strings.Repeat("06000000ffffffff", image.MaxFilterLen+1))
+	case image.Timestamping:
+		return append(bad, "", "-1", "524288", "26 1", "0x8000 -1", "0x8000 2147483648", "1 2 3", "a")
+	case image.TxTime:
+		return append(bad, "", "1", "2 0", "1 4", "-1 0", "1 2 3", "12 0")
 	case image.RawOptions:
 		return append(bad, "940", "zz000000", "940400", "94 04 00 00", "0x94040000",
 			strings.Repeat("00", 41), strings.Repeat("00", 44))
@@ -249,7 +287,8 @@ func TestParseRowNames(t *testing.T) {
 		if o.Name != strings.ToLower(o.Name) || strings.HasPrefix(o.Name, "ip_") || strings.HasPrefix(o.Name, "so_") || strings.ContainsAny(o.Name, "/ ") {
 			t.Errorf("file name %q", o.Name)
 		}
-		if (o.Dir == "ipopt") != (o.AttrName()[:6] == "IPOPT_") || (o.Dir != "ipopt" && o.Dir != "sockopt") {
+		byLevel := map[int]string{unix.SOL_SOCKET: "sockopt", unix.IPPROTO_IP: "ipopt", unix.SOL_UDP: "udpopt", unix.SOL_TCP: "tcpopt"}
+		if byLevel[o.Level] != o.Dir || !strings.HasPrefix(o.AttrName(), strings.ToUpper(strings.TrimSuffix(o.Dir, "opt"))+"OPT_") {
 			t.Errorf("%s: directory %q, attribute %s", o.Path(), o.Dir, o.AttrName())
 		}
 		if got, ok := image.LookupOption(o.Dir, o.Name); !ok || got.Attr != o.Attr {

@@ -46,6 +46,9 @@ func (img *Image) Validate() error {
 			return err
 		}
 	}
+	if err := img.validateTstampNew(); err != nil {
+		return err
+	}
 	if err := img.validateMemberships(); err != nil {
 		return err
 	}
@@ -60,6 +63,9 @@ func (img *Image) Validate() error {
 // lists can come near, so only such an image is encoded to be measured.
 func (img *Image) validateSize() error {
 	n := 0
+	for _, v := range img.Values {
+		n += len(v.Bytes) // a socket filter takes up to 32 KiB
+	}
 	for _, m := range img.Memberships {
 		n += 2*(nlaHdrLen+12) + 3*nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)
 	}

@@ -169,5 +169,8 @@ func TestUnroutablePeerRefusedBeforeBind(t *testing.T) {
 	}
 	got := netnstest.Dump(t, st, s.Inode)
 	img.Local = netip.AddrPortFrom(got.Local.Addr(), 4444) // connect picks the source address
+	if o, ok := image.LookupOption("sockopt", "bindtoifindex"); ok {
+		img.Values[o.Attr] = got.Values[o.Attr] // the index follows the name
+	}
 	netnstest.SameImage(t, "restored", img, got)
 }

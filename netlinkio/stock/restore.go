@@ -56,10 +56,10 @@ func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 	if err := sameIdentity(before, want); err != nil {
 		return nil, err
 	}
-	var plan []step
+	var plan, last []step
 	for _, o := range image.OptionsFor(want.Type) {
-		if !want.Knows(o) {
-			continue // a row newer than the image, or one its reader cannot see: left as the socket has it
+		if !want.Knows(o) || o.Follows(before, want) {
+			continue // a row newer than the image, one its reader cannot see, or one that follows: left as the socket has it
 		}
 		if p := o.Paired(); p != nil && want.Knows(p) {
 			continue // set in one call with p, below
@@ -71,7 +71,14 @@ func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 			continue
 		}
 		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
+		if err := oneWay(o, before, want); err != nil {
+			return nil, err
+		}
 		if old.Equal(nv) {
+			continue
+		}
+		if o.OneWay {
+			last = append(last, lastStep(setStep(fd, o, old, nv)))
 			continue
 		}
 		plan = append(plan, setStep(fd, o, old, nv))
@@ -81,7 +88,7 @@ func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(plan, tail...), nil
+	return append(append(plan, tail...), last...), nil
 }
 
 func sameIdentity(before, want *image.Image) error {

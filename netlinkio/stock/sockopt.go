@@ -62,6 +62,16 @@ var kinds = [...]kindOps{
 	// with their With row (pair.go).
 	image.McastIfIndex: {getUnreadable, nil},
 	image.DefaultTTL:   {getUnreadable, nil},
+
+	image.U64:          {getU64, setU64},
+	image.S32:          {getUint, setInt},
+	image.Name:         {getName, setBytes},
+	image.Filter:       {getSockFilter, setSockFilter},
+	image.Tstamp:       {getTstamp, setTstamp},
+	image.TstampNew:    {getTstampNew, setTstampNew},
+	image.Timestamping: {getTimestamping, setTimestamping},
+	image.TxTime:       {getTxTime, setTxTime},
+	image.MSS:          {getUint, setInt},
 }
 
 // get reads the row's value from a socket.
@@ -79,13 +89,21 @@ func setStep(fd int, o *image.Option, old, nv image.Value) step {
 	return step{
 		name: "set " + o.AttrName() + " to " + o.Format(nv),
 		do: func() error {
+			if cur, err := get(fd, o); err == nil && cur.Equal(nv) {
+				return nil // an earlier step made it so (IP_OPTIONS lowers TCP_MAXSEG)
+			}
 			var err error
 			if kept, err = readKept(fd, o.Keeps); err != nil {
 				return err
 			}
 			return kinds[o.Kind].set(fd, o, nv)
 		},
-		check: func() error { return settle(fd, o, nv, kept) },
+		check: func() error {
+			if kept == nil {
+				return nil // do found it made
+			}
+			return settle(fd, o, nv, kept)
+		},
 		// The undo puts back what do found, the kept options included:
 		// a do that failed halfway may have changed them. A do that failed
 		// before it read them changed nothing.
@@ -224,8 +242,14 @@ func getLinger(fd int, o *image.Option) (image.Value, error) {
 	return image.Value{Num: uint64(l.Onoff), Num2: uint64(uint32(l.Linger))}, nil
 }
 
+// getIfName: a socket bound to an index no device has (SO_BINDTOIFINDEX
+// takes any, and devices go away) has no name; the index is the
+// bindtoifindex row's.
 func getIfName(fd int, o *image.Option) (image.Value, error) {
 	s, err := unix.GetsockoptString(fd, o.Level, o.Opt)
+	if errors.Is(err, unix.ENODEV) {
+		return image.Value{Bytes: []byte{}}, nil
+	}
 	if err != nil {
 		return image.Value{}, err
 	}

@@ -36,6 +36,31 @@ func holderValue(t *testing.T, s *netnstest.Sock, o *image.Option) string {
 		return netip.AddrFrom4([4]byte(s.GetBytes(o.Level, o.Opt, 4))).String()
 	case image.RawOptions:
 		return fmt.Sprintf("%x", s.GetBytes(o.Level, o.Opt, 40))
+	case image.U64:
+		return strconv.FormatUint(ne.Uint64(s.GetBytes(o.Level, o.Opt, 8)), 10)
+	case image.S32:
+		return strconv.Itoa(int(int32(s.GetInt(o.Level, o.Opt))))
+	case image.Name:
+		return strings.TrimRight(string(s.GetBytes(o.Level, o.Opt, 16)), "\x00")
+	case image.Filter:
+		return fmt.Sprintf("%x", s.GetFilter())
+	case image.Timestamping, image.TxTime:
+		b := s.GetBytes(o.Level, o.Opt, 8)
+		return o.Format(image.Value{Num: uint64(ne.Uint32(b)), Num2: uint64(ne.Uint32(b[4:]))})
+	case image.Tstamp:
+		for _, f := range []struct{ v, old, new int }{{2, unix.SO_TIMESTAMPNS_OLD, unix.SO_TIMESTAMPNS_NEW}, {1, unix.SO_TIMESTAMP_OLD, unix.SO_TIMESTAMP_NEW}} {
+			if s.GetInt(unix.SOL_SOCKET, f.old) != 0 || s.GetInt(unix.SOL_SOCKET, f.new) != 0 {
+				return strconv.Itoa(f.v)
+			}
+		}
+		return "0"
+	case image.TstampNew:
+		for _, opt := range []int{unix.SO_TIMESTAMP_NEW, unix.SO_TIMESTAMPNS_NEW, unix.SO_TIMESTAMPING_NEW} {
+			if s.GetInt(unix.SOL_SOCKET, opt) != 0 {
+				return "1"
+			}
+		}
+		return "0"
 	}
 	n := s.GetInt(o.Level, o.Opt)
 	switch o.Kind {
