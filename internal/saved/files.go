@@ -23,7 +23,7 @@ func parseInfo(text string) (*Info, error) {
 	for line := range strings.Lines(text) {
 		line = strings.TrimSuffix(line, "\n")
 		key, val, _ := strings.Cut(line, " ")
-		if key != "holder" && seen[key] {
+		if key != "holder" && key != "cgroup" && seen[key] {
 			return nil, fmt.Errorf("info: %q given twice", key)
 		}
 		seen[key] = true
@@ -48,7 +48,14 @@ func parseInfo(text string) (*Info, error) {
 		case "netns":
 			i.NetnsInode, i.NetnsName, err = parseNetns(val)
 		case "cgroup":
-			i.Cgroup = val
+			// "cgroup PID PATH", one line per holding process (the tree
+			// writes it so), or "cgroup PATH": the first holder's counts.
+			if pid, path, ok := strings.Cut(val, " "); ok && strings.Trim(pid, "0123456789") == "" {
+				val = path
+			}
+			if i.Cgroup == "" {
+				i.Cgroup = val
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("info: line %q: %v", line, err)

@@ -296,7 +296,8 @@ func TestRefusedDirectory(t *testing.T) {
 	}
 }
 
-// TestParseInfo reads the lines a newer tree adds: namespace and cgroup.
+// TestParseInfo reads the lines that say where a socket lived: namespace
+// and cgroup.
 func TestParseInfo(t *testing.T) {
 	for _, c := range []struct {
 		text        string
@@ -306,6 +307,8 @@ func TestParseInfo(t *testing.T) {
 		{"netns net:[4026531840]\n", 4026531840, "", ""},
 		{"netns net:[4026532001] blue\ncgroup /system.slice/feed.service\n", 4026532001, "blue", "/system.slice/feed.service"},
 		{"netns net:[4026532001] (/run/netns/red)\nrqueue 0\n", 4026532001, "red", ""},
+		// As the tree writes it: one line per holding process, the first counts.
+		{"cgroup 4242 /system.slice/feed.service\ncgroup 4243 /other\nnetns net:[4026532001] blue\n", 4026532001, "blue", "/system.slice/feed.service"},
 	} {
 		i, err := parseInfo("protocol tcp (6)\nlocal 0.0.0.0:80\npeer 0.0.0.0:0\n" + c.text)
 		if err != nil {
