@@ -157,7 +157,7 @@ func checkAgrees(t *testing.T, mnt string, s *netnstest.Sock, typ uint16) {
 	t.Helper()
 	dir := sockDir(mnt, s)
 	checked := 0
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		got := netnstest.ReadFile(t, filepath.Join(dir, o.Dir, o.Name))
 		want, ok := holderText(t, s, o)
 		if !ok {
@@ -217,7 +217,7 @@ func TestLayout(t *testing.T) {
 	}{{u, unix.SOCK_DGRAM}, {tc, unix.SOCK_STREAM}, {r, unix.SOCK_RAW}} {
 		for _, dir := range []string{"ipopt", "sockopt"} {
 			var want []string
-			for _, o := range image.OptionsFor(c.typ) {
+			for _, o := range image.OptionsFor(unix.AF_INET, c.typ) {
 				if o.Dir == dir {
 					want = append(want, o.Name)
 				}
@@ -363,7 +363,7 @@ func TestEchoSetsOptions(t *testing.T) {
 			typ = unix.SOCK_RAW
 		}
 		dir := sockDir(mnt, s)
-		for _, o := range image.OptionsFor(typ) {
+		for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 			p := filepath.Join(dir, o.Dir, o.Name)
 			cur := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
 			v := newValue(o, cur)

@@ -197,7 +197,7 @@ func (w *worker) dump(j job) (bool, error) {
 	}
 	opts, ok := w.options[typ]
 	if !ok {
-		opts = image.OptionsFor(uint16(typ))
+		opts = image.OptionsFor(unix.AF_INET, uint16(typ))
 		w.options[typ] = opts
 	}
 	for _, o := range opts {

@@ -160,7 +160,7 @@ func ktSample() *image.Image {
 			Ifindex: 2,
 		}},
 	}
-	for _, o := range image.OptionsFor(img.Type) {
+	for _, o := range image.OptionsFor(img.Family, img.Type) {
 		v := image.Value{Num: o.Min}
 		if o.Kind == image.InAddr {
 			v.Bytes = []byte{0, 0, 0, 0}

@@ -41,6 +41,8 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Bytes: []byte{0, 0, 0, 0}}
 		case image.Linger:
 			return image.Value{}
+		case image.AddrPrefs:
+			return image.Value{Num: 0x500}
 		}
 		return image.Value{Num: o.Min}
 	}},
@@ -56,6 +58,8 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Bytes: bytes.Repeat([]byte{0x01}, 40)}
 		case image.Linger:
 			return image.Value{Num: 1, Num2: o.Max}
+		case image.AddrPrefs:
+			return image.Value{Num: 0x401}
 		}
 		return image.Value{Num: o.Max}
 	}},
@@ -79,6 +83,8 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Bytes: []byte{192, 0, 2, 1}}
 		case image.RawOptions:
 			return image.Value{Bytes: []byte{0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00}}
+		case image.AddrPrefs:
+			return image.Value{Num: 0x104}
 		}
 		panic(fmt.Sprintf("no value for kind %d", o.Kind))
 	}},
@@ -86,7 +92,7 @@ var codecValueSets = []codecValueSet{
 
 func (s codecValueSet) values(typ uint16) map[uint16]image.Value {
 	m := map[uint16]image.Value{}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		m[o.Attr] = s.pick(o)
 	}
 	return m
@@ -284,7 +290,7 @@ func TestCodecMembershipOrderIrrelevant(t *testing.T) {
 
 func TestCodecFlagsAbsentWhenOff(t *testing.T) {
 	for _, shape := range codecShapes() {
-		for _, o := range image.OptionsFor(shape.Type) {
+		for _, o := range image.OptionsFor(shape.Family, shape.Type) {
 			if o.Kind != image.Flag && o.Kind != image.BufLock {
 				continue
 			}
@@ -326,7 +332,7 @@ func TestCodecNonFlagsAlwaysPresent(t *testing.T) {
 		img := shape.Clone()
 		img.Values = codecValueSets[0].values(img.Type) // zeros, empty strings
 		b := img.Encode()
-		for _, o := range image.OptionsFor(img.Type) {
+		for _, o := range image.OptionsFor(img.Family, img.Type) {
 			if o.Kind == image.Flag || o.Kind == image.BufLock {
 				continue
 			}
@@ -335,7 +341,7 @@ func TestCodecNonFlagsAlwaysPresent(t *testing.T) {
 			}
 		}
 		for _, o := range image.Options {
-			if !o.Types.Has(img.Type) && codecFindAttr(t, b, o.Attr) != nil {
+			if !o.Types.Has(img.Family, img.Type) && codecFindAttr(t, b, o.Attr) != nil {
 				t.Errorf("type %d: %s present but does not apply", img.Type, o.AttrName())
 			}
 		}

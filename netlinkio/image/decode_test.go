@@ -28,7 +28,8 @@ func TestDecodeGolden(t *testing.T) {
 	want := &image.Image{
 		Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7,
 		Local: cAddrPort("192.0.2.10:4660"), Peer: cAddrPort("0.0.0.0:0"),
-		Values: map[uint16]image.Value{},
+		Values:   map[uint16]image.Value{},
+		Revision: 1, // no TABLE_REVISION: made by the first table
 		Memberships: []image.Membership{
 			{Group: cAddr("239.0.0.2"), Address: cAddr("0.0.0.0"), Ifindex: 1},
 			{Group: cAddr("239.0.0.1"), Address: cAddr("192.0.2.10"), Ifindex: 7, Mode: image.ModeInclude, Sources: cAddrs("198.51.100.7")},
@@ -40,7 +41,7 @@ func TestDecodeGolden(t *testing.T) {
 	listPlaced := false
 	// Every option row of SOCK_DGRAM with a value of its kind; flags off,
 	// so absent, except the ones set here. The list takes its place by id.
-	for _, o := range image.OptionsFor(unix.SOCK_DGRAM) {
+	for _, o := range image.OptionsFor(unix.AF_INET, unix.SOCK_DGRAM) {
 		if o.Attr > 54 && !listPlaced {
 			b = mfPut(b, 54|mfFNested, list)
 			listPlaced = true
@@ -121,7 +122,7 @@ func TestDecodeFlagsAbsent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("type %d without flags: %v", img.Type, err)
 		}
-		for _, o := range image.OptionsFor(img.Type) {
+		for _, o := range image.OptionsFor(img.Family, img.Type) {
 			v, ok := got.Values[o.Attr]
 			if o.Kind == image.Flag || o.Kind == image.BufLock {
 				if !ok || !v.Equal(image.Value{}) {
@@ -132,8 +133,8 @@ func TestDecodeFlagsAbsent(t *testing.T) {
 				t.Errorf("type %d: %s missing from Values", img.Type, o.Path())
 			}
 		}
-		if len(got.Values) != len(image.OptionsFor(img.Type)) {
-			t.Errorf("type %d: %d values, want one per applicable row (%d)", img.Type, len(got.Values), len(image.OptionsFor(img.Type)))
+		if len(got.Values) != len(image.OptionsFor(img.Family, img.Type)) {
+			t.Errorf("type %d: %d values, want one per applicable row (%d)", img.Type, len(got.Values), len(image.OptionsFor(img.Family, img.Type)))
 		}
 		img.Canonicalize()
 		if diff := cmp.Diff(img, got, codecImageCmp); diff != "" {
@@ -309,7 +310,8 @@ func TestValidate(t *testing.T) {
 		edit func(img *image.Image)
 		attr string
 	}{
-		{"family", func(img *image.Image) { img.Family = unix.AF_INET6 }, "FAMILY"},
+		{"family", func(img *image.Image) { img.Family = unix.AF_UNIX }, "FAMILY"},
+		{"family AF_INET6 with IPv4 addresses", func(img *image.Image) { img.Family = unix.AF_INET6 }, "LOCAL"},
 		{"type", func(img *image.Image) { img.Type = unix.SOCK_SEQPACKET }, "TYPE"},
 		{"protocol", func(img *image.Image) { img.Protocol = unix.IPPROTO_TCP }, "PROTOCOL"},
 		{"state", func(img *image.Image) { img.State = 10 }, "STATE"},
@@ -323,7 +325,10 @@ func TestValidate(t *testing.T) {
 			img.Type, img.Protocol, img.Values = unix.SOCK_STREAM, unix.IPPROTO_TCP, codecValueSets[2].values(unix.SOCK_STREAM)
 		}, "IPOPT_MEMBERSHIP"},
 		{"group unicast", func(img *image.Image) { img.Memberships[0].Group = cAddr("10.0.0.1") }, "IPOPT_MREQ"},
-		{"group IPv6", func(img *image.Image) { img.Memberships[0].Group = cAddr("ff02::1") }, "IPOPT_MREQ"},
+		{"group IPv6", func(img *image.Image) {
+			img.Memberships[0].Group, img.Memberships[0].Address = cAddr("ff02::1"), netip.Addr{}
+		}, "IP6OPT_MEMBERSHIP"},
+		{"group IPv6 with an address", func(img *image.Image) { img.Memberships[0].Group = cAddr("ff02::1") }, "IP6OPT_MREQ"},
 		{"ifindex 0", func(img *image.Image) { img.Memberships[0].Ifindex = 0 }, "IPOPT_MREQ"},
 		{"duplicate membership", func(img *image.Image) {
 			img.Memberships = append(img.Memberships, img.Memberships[0])

@@ -560,7 +560,7 @@ func fzImage(typ uint16) *image.Image {
 		img.Protocol = unix.IPPROTO_ICMP
 		img.Memberships = []image.Membership{}
 	}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		var v image.Value
 		switch o.Kind {
 		case image.U8, image.U32, image.Micros, image.IfIndexBE:

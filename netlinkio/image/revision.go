@@ -9,7 +9,7 @@ import "fmt"
 // unknown to it: not off, not missing, and a restore leaves that option of
 // the socket as it is. A backup made today restores unchanged after rows
 // are added.
-const TableRevision uint32 = 1
+const TableRevision uint32 = 2
 
 // AttrTableRevision is the image's TABLE_REVISION attribute (u32, the last
 // attribute; absent when the revision is 1).
@@ -34,7 +34,7 @@ func (img *Image) Rev() uint32 {
 // is no newer than its table revision. A restore leaves an option the
 // image does not know as the socket has it.
 func (img *Image) Knows(o *Option) bool {
-	return o.Types.Has(img.Type) && o.since() <= img.Rev()
+	return o.Types.Has(img.Family, img.Type) && o.since() <= img.Rev()
 }
 
 // checkRevision refuses a revision this reader does not know.

@@ -30,7 +30,7 @@ func udpImage() *Image {
 	img := &Image{Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7,
 		Local: netip.MustParseAddrPort("0.0.0.0:5000"), Peer: netip.MustParseAddrPort("0.0.0.0:0"),
 		Values: map[uint16]Value{}, Memberships: []Membership{}}
-	for _, o := range OptionsFor(img.Type) {
+	for _, o := range OptionsFor(img.Family, img.Type) {
 		if img.Knows(o) {
 			img.Values[o.Attr] = lowest(o)
 		}
@@ -42,7 +42,9 @@ func udpImage() *Image {
 // encodes back to the same bytes; one made after carries the row and says
 // its revision.
 func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
-	old := udpImage().Encode() // revision 1: no TABLE_REVISION
+	first := udpImage()
+	first.Revision = 1 // made before the first new rows
+	old := first.Encode() // revision 1: no TABLE_REVISION
 	attrs, err := ParseAttrs(old, "image")
 	if err != nil {
 		t.Fatal(err)

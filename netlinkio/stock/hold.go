@@ -56,6 +56,14 @@ func (s *Stock) hold(inode uint64) (*heldSocket, error) {
 	return &heldSocket{s: s, inode: inode, fd: fd, igmp: igmp, sameNetns: sameNetns(pid)}, nil
 }
 
+// candidates reads the held groups files, whatever the pid.
+func (h *heldSocket) candidates(_ int, v6 bool) ([]image.MembershipKey, error) {
+	if v6 {
+		return h.igmp.Keys6()
+	}
+	return h.igmp.Keys()
+}
+
 // Close lets the duplicate go.
 func (h *heldSocket) Close() error {
 	h.mu.Lock()
@@ -80,7 +88,7 @@ func (h *heldSocket) Update(who *creds.Creds, edit held.Edit, guards ...held.Gua
 	if h.fd < 0 {
 		return fail("", syscall.EBADF)
 	}
-	before, err := dumpFd(h.fd, 0, func(int) ([]image.MembershipKey, error) { return h.igmp.Keys() })
+	before, err := dumpFd(h.fd, 0, h.candidates)
 	if err != nil {
 		return fail("dump before", err)
 	}

@@ -98,7 +98,7 @@ func TestEveryKernelStateRoundTrips(t *testing.T) {
 	var tried, held int
 	for _, kind := range []string{"udp", "tcp", "raw17"} {
 		typ := map[string]uint16{"udp": unix.SOCK_DGRAM, "tcp": unix.SOCK_STREAM, "raw17": unix.SOCK_RAW}[kind]
-		for _, o := range image.OptionsFor(typ) {
+		for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 			for _, calls := range kernelStates(o, ifindex) {
 				tried++
 				name := kind + " " + o.Path()

@@ -1,6 +1,7 @@
 package stock
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"os"
@@ -58,13 +59,16 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 		return nil, err
 	}
 	var plan []step
-	for _, o := range image.OptionsFor(want.Type) {
+	for _, o := range image.SharedOptionsFor(want.Family, want.Type) {
 		if !want.Knows(o) {
 			continue // a row newer than the image: left as the socket has it
 		}
 		o, old, nv := o, before.Values[o.Attr], want.Values[o.Attr]
 		if old.Equal(nv) {
 			continue
+		}
+		if o.UnboundOnly && !before.Unbound() {
+			return nil, image.AttrErrorf(o.Attr, "cannot change from %s to %s: the socket is bound (%s), and the kernel changes %s only before bind", o.Format(old), o.Format(nv), image.AddrPortString(before.Local), o.Path())
 		}
 		plan = append(plan, setStep(fd, o, old, nv))
 	}
@@ -77,6 +81,9 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 }
 
 func sameIdentity(before, want *image.Image) error {
+	if before.Family != want.Family {
+		return image.AttrErrorf(image.AttrFamily, "image is %s, socket is %s: a restore never changes a socket's family", image.FamilyName(want.Family), image.FamilyName(before.Family))
+	}
 	if before.Type != want.Type {
 		return image.AttrErrorf(image.AttrType, "image is %s, socket is %s", image.TypeName(want.Type), image.TypeName(before.Type))
 	}
@@ -129,8 +136,30 @@ func withAddress(n, m image.Membership) image.Membership {
 	return n
 }
 
-func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
+// sockaddr is ap as a bind takes it: a sockaddr_in for an IPv4 address, a
+// sockaddr_in6 (the zone its scope id) for an IPv6 one.
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if a := ap.Addr(); a.Is6() {
+		return &unix.SockaddrInet6{Port: int(ap.Port()), ZoneId: image.ScopeID(a), Addr: a.As16()}
+	}
 	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+}
+
+// connect connects fd to p; an IPv6 peer is a sockaddr_in6 with its flow
+// information, which unix.SockaddrInet6 has no field for.
+func connect(fd int, p netip.AddrPort, flowinfo uint32) error {
+	a := p.Addr()
+	if !a.Is6() {
+		return unix.Connect(fd, sockaddr(p))
+	}
+	sa := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: a.As16(), Scope_id: image.ScopeID(a)}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], p.Port())
+	binary.BigEndian.PutUint32((*[4]byte)(unsafe.Pointer(&sa.Flowinfo))[:], flowinfo)
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unix.SizeofSockaddrInet6)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // addressSteps binds, connects and listens. It refuses, before anything
@@ -147,7 +176,7 @@ func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, er
 	if want.Type == unix.SOCK_STREAM {
 		return tcpSteps(fd, before, want, steps)
 	}
-	if before.Peer == want.Peer {
+	if before.Peer == want.Peer && before.Flowinfo == want.Flowinfo {
 		return steps, nil
 	}
 	if want.State == image.StateEstablished && sameNetns {
@@ -155,19 +184,19 @@ func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, er
 			return nil, err
 		}
 	}
-	connectTo := func(p netip.AddrPort) func() error {
+	connectTo := func(p netip.AddrPort, flowinfo uint32) func() error {
 		return func() error {
 			if p.Addr().IsUnspecified() {
 				return disconnect(fd)
 			}
-			return unix.Connect(fd, sockaddr(p))
+			return connect(fd, p, flowinfo)
 		}
 	}
 	name := "connect to " + want.Peer.String()
 	if want.State != image.StateEstablished {
 		name = "disconnect"
 	}
-	return append(steps, step{name: name, do: connectTo(want.Peer), undo: connectTo(before.Peer)}), nil
+	return append(steps, step{name: name, do: connectTo(want.Peer, want.Flowinfo), undo: connectTo(before.Peer, before.Flowinfo)}), nil
 }
 
 func tcpSteps(fd int, before, want *image.Image, steps []step) ([]step, error) {
@@ -205,14 +234,14 @@ func disconnect(fd int) error {
 // freebind, transparent) and the local address the target will have. A
 // failure wraps the kernel's errno (ENETUNREACH, EHOSTUNREACH, ...).
 func routable(before, want *image.Image) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(int(want.Family), unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
 	for _, name := range routeOptions {
 		o, ok := image.LookupOption(name[0], name[1])
-		if !ok || !o.Types.Has(want.Type) {
+		if !ok || !o.Types.Has(want.Family, unix.SOCK_DGRAM) || !o.Types.Has(want.Family, want.Type) {
 			continue
 		}
 		v, ok := want.Values[o.Attr]
@@ -228,11 +257,11 @@ func routable(before, want *image.Image) error {
 		local = before.Local
 	}
 	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() {
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: a.As4()}); err != nil {
+		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(a, 0))); err != nil {
 			return &RouteError{Peer: want.Peer, Why: "from " + a.String(), Err: err}
 		}
 	}
-	if err := unix.Connect(fd, sockaddr(want.Peer)); err != nil {
+	if err := connect(fd, want.Peer, want.Flowinfo); err != nil {
 		return &RouteError{Peer: want.Peer, Err: err}
 	}
 	return nil
@@ -242,6 +271,8 @@ func routable(before, want *image.Image) error {
 var routeOptions = [][2]string{
 	{"ipopt", "freebind"}, {"ipopt", "transparent"}, {"sockopt", "bindtodevice"},
 	{"sockopt", "mark"}, {"ipopt", "tos"}, {"ipopt", "unicast_if"}, {"ipopt", "multicast_if"},
+	{"ip6opt", "v6only"}, {"ip6opt", "freebind"}, {"ip6opt", "transparent"}, {"ip6opt", "tclass"},
+	{"ip6opt", "unicast_if"}, {"ip6opt", "multicast_if"}, {"ip6opt", "flowinfo_send"},
 }
 
 // RouteError is a peer that a socket configured as the image says cannot

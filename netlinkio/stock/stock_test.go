@@ -92,7 +92,7 @@ func TestDumpMatchesGetsockoptInHolder(t *testing.T) {
 			s := h.Socket(typ)
 			tune(s, typ)
 			img := netnstest.Dump(t, stock, s.Inode)
-			for _, o := range image.OptionsFor(img.Type) {
+			for _, o := range image.OptionsFor(img.Family, img.Type) {
 				if got, want := o.Format(img.Values[o.Attr]), holderValue(t, s, o); got != want {
 					t.Errorf("%s: dump says %q, getsockopt in the holder says %q", o.Path(), got, want)
 				}
