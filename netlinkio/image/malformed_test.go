@@ -170,8 +170,8 @@ func mfBases(t testing.TB) (udp, tcp, raw []byte) {
 	t.Helper()
 	u := &image.Image{
 		Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 1,
-		Local:  netip.MustParseAddrPort("127.0.0.1:5000"),
-		Peer:   netip.MustParseAddrPort("127.0.0.2:6000"),
+		Local:    netip.MustParseAddrPort("127.0.0.1:5000"),
+		Peer:     netip.MustParseAddrPort("127.0.0.2:6000"),
 		Values:   mfValues(unix.SOCK_DGRAM),
 		Revision: 1, // as images made before table revisions: ends with its lists
 		Memberships: []image.Membership{
@@ -184,8 +184,8 @@ func mfBases(t testing.TB) (udp, tcp, raw []byte) {
 	}
 	tc := &image.Image{
 		Family: unix.AF_INET, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP, State: 10,
-		Local:  netip.MustParseAddrPort("0.0.0.0:8080"),
-		Peer:   netip.MustParseAddrPort("0.0.0.0:0"),
+		Local:    netip.MustParseAddrPort("0.0.0.0:8080"),
+		Peer:     netip.MustParseAddrPort("0.0.0.0:0"),
 		Values:   mfValues(unix.SOCK_STREAM),
 		Revision: 1,
 	}

@@ -183,10 +183,10 @@ var (
 
 // Constants that golang.org/x/sys/unix does not name.
 const (
-	soBufLock       = 0x48 // SO_BUF_LOCK, Linux 5.14
-	sockSndbufLock  = 1    // SOCK_SNDBUF_LOCK
-	sockRcvbufLock  = 2    // SOCK_RCVBUF_LOCK
-	maxTimeoutMicro = MaxMicros
+	soBufLock        = 0x48 // SO_BUF_LOCK, Linux 5.14
+	sockSndbufLock   = 1    // SOCK_SNDBUF_LOCK
+	sockRcvbufLock   = 2    // SOCK_RCVBUF_LOCK
+	maxTimeoutMicro  = MaxMicros
 	ipv6FlowInfo     = 11 // IPV6_FLOWINFO
 	ipv6FlowInfoSend = 33 // IPV6_FLOWINFO_SEND
 )

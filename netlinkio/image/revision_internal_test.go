@@ -43,7 +43,7 @@ func udpImage() *Image {
 // its revision.
 func TestOlderImageLeavesNewerRowsUnknown(t *testing.T) {
 	first := udpImage()
-	first.Revision = 1 // made before the first new rows
+	first.Revision = 1    // made before the first new rows
 	old := first.Encode() // revision 1: no TABLE_REVISION
 	attrs, err := ParseAttrs(old, "image")
 	if err != nil {

@@ -83,9 +83,9 @@ func TestListIPv6(t *testing.T) {
 	}
 	fe80 := netip.MustParseAddr("fe80::a")
 	want := map[uint64]made{
-		sock(unix.SOCK_DGRAM, unix.IPPROTO_UDP, &unix.SockaddrInet6{Port: 6000}, false): {unix.SOCK_DGRAM, unix.IPPROTO_UDP, netip.MustParseAddrPort("[::]:6000")},
-		sock(unix.SOCK_STREAM, unix.IPPROTO_TCP, &unix.SockaddrInet6{Port: 6001, Addr: netip.IPv6Loopback().As16()}, true): {unix.SOCK_STREAM, unix.IPPROTO_TCP, netip.MustParseAddrPort("[::1]:6001")},
-		sock(unix.SOCK_RAW, unix.IPPROTO_UDP, nil, false): {unix.SOCK_RAW, unix.IPPROTO_UDP, netip.MustParseAddrPort("[::]:17")},
+		sock(unix.SOCK_DGRAM, unix.IPPROTO_UDP, &unix.SockaddrInet6{Port: 6000}, false):                                             {unix.SOCK_DGRAM, unix.IPPROTO_UDP, netip.MustParseAddrPort("[::]:6000")},
+		sock(unix.SOCK_STREAM, unix.IPPROTO_TCP, &unix.SockaddrInet6{Port: 6001, Addr: netip.IPv6Loopback().As16()}, true):          {unix.SOCK_STREAM, unix.IPPROTO_TCP, netip.MustParseAddrPort("[::1]:6001")},
+		sock(unix.SOCK_RAW, unix.IPPROTO_UDP, nil, false):                                                                           {unix.SOCK_RAW, unix.IPPROTO_UDP, netip.MustParseAddrPort("[::]:17")},
 		sock(unix.SOCK_DGRAM, unix.IPPROTO_UDP, &unix.SockaddrInet6{Port: 6002, ZoneId: uint32(ifindex), Addr: fe80.As16()}, false): {unix.SOCK_DGRAM, unix.IPPROTO_UDP, netip.AddrPortFrom(fe80.WithZone(strconv.Itoa(ifindex)), 6002)},
 	}
 	got, err := List()
