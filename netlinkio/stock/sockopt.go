@@ -58,6 +58,7 @@ var kinds = [...]kindOps{
 	image.InAddr:     {getInAddr, setBytes},
 	image.IfIndexBE:  {getIfIndexBE, setIfIndexBE},
 	image.RawOptions: {getRawOptions, setBytes},
+	image.AddrPrefs:  {getUint, setInt},
 }
 
 // get reads the row's value from a socket.
