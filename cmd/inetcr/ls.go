@@ -15,14 +15,16 @@ import (
 func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
-		Usage:     "list the IPv4 sockets of this network namespace",
+		Usage:     "list the IPv4 and IPv6 sockets of this network namespace",
 		UsageText: "inetcr ls [--json] [--no-memberships]",
-		Description: "Lists every AF_INET socket (UDP, UDP-Lite, TCP, RAW) that sock_diag reports, by inode:\n" +
-			"protocol, local and peer address, state, owner uid, the process holding it (pid and\n" +
+		Description: "Lists every AF_INET and AF_INET6 socket (UDP, UDP-Lite, TCP, RAW) that sock_diag\n" +
+			"reports, by inode: protocol (udp6, tcp6, raw6:N for AF_INET6), local and peer address\n" +
+			"(an IPv6 one as [ADDR]:PORT), state, owner uid, the process holding it (pid and\n" +
 			"command; \"+N\" when N more hold it too) and its number of multicast memberships.\n\n" +
 			"Counting memberships needs a dump of the socket, so it is done only when it can matter:\n" +
-			"never for TCP (which cannot join groups), and not at all when /proc/net/igmp shows no\n" +
-			"group beyond the all-hosts group 224.0.0.1 (then every count is 0). A socket that cannot\n" +
+			"never for TCP (which cannot join groups), and not at all when /proc/net/igmp and igmp6\n" +
+			"show no group beyond those the kernel joins itself (224.0.0.1, ff02::1, ff01::1, ff02::2\n" +
+			"and solicited-node groups; then every count is 0). A socket that cannot\n" +
 			"be dumped (no holder, no permission) shows \"?\". --no-memberships skips the column's\n" +
 			"work and shows \"-\".",
 		Flags: []cli.Flag{
@@ -36,6 +38,7 @@ func lsCommand() *cli.Command {
 // lsEntry is one socket of `ls --json`.
 type lsEntry struct {
 	Inode    uint64     `json:"inode"`
+	Family   string     `json:"family"`
 	Type     string     `json:"type"`
 	Protocol any        `json:"protocol"` // "udp", "udplite", "tcp" or a number
 	State    string     `json:"state"`
@@ -73,6 +76,7 @@ func runLs(c *cli.Context) error {
 	for _, s := range socks {
 		e := lsEntry{
 			Inode:    s.Inode,
+			Family:   image.FamilyName(s.Family),
 			Type:     image.TypeName(s.Type),
 			Protocol: image.ProtocolJSON(s.Protocol),
 			State:    image.StateName(s.State),
@@ -121,7 +125,7 @@ func runLs(c *cli.Context) error {
 		case count:
 			groups = "?"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, protoColumn(socks[i].Type, socks[i].Protocol),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, protoColumn(socks[i].Family, socks[i].Type, socks[i].Protocol),
 			e.Local, e.Peer, e.State, e.UID, pid, comm, groups)
 	}
 	return tw.Flush()
@@ -135,10 +139,15 @@ func distinctPids(hs []lsHolder) int {
 	return len(seen)
 }
 
-// protoColumn is the PROTO column: udp, udplite, tcp, or raw:N.
-func protoColumn(typ, proto uint16) string {
-	if typ == unix.SOCK_RAW {
-		return image.SocketName(typ, proto) + ":" + strconv.Itoa(int(proto))
+// protoColumn is the PROTO column: udp, udplite, tcp, or raw:N, with a 6
+// after the name for AF_INET6 (udp6, raw6:17), as netstat writes them.
+func protoColumn(family, typ, proto uint16) string {
+	name := image.SocketName(typ, proto)
+	if family == unix.AF_INET6 {
+		name += "6"
 	}
-	return image.SocketName(typ, proto)
+	if typ == unix.SOCK_RAW {
+		return name + ":" + strconv.Itoa(int(proto))
+	}
+	return name
 }
