@@ -120,7 +120,7 @@ func holderText(t *testing.T, s *netnstest.Sock, o *image.Option) (string, bool)
 		return b2s(r.Value&o.Mask != 0), true
 	case image.U8, image.BufSize:
 		return strconv.Itoa(r.Value), true
-	case image.U32:
+	case image.U32, image.AddrPrefs:
 		return strconv.FormatUint(uint64(uint32(r.Value)), 10), true
 	case image.IfIndexBE:
 		v := uint32(r.Value)
@@ -151,13 +151,19 @@ func b2s(b bool) string {
 	return "0"
 }
 
-// checkAgrees compares every option file of a socket with getsockopt in
-// its holder.
+// checkAgrees compares every option file of an AF_INET socket with
+// getsockopt in its holder.
 func checkAgrees(t *testing.T, mnt string, s *netnstest.Sock, typ uint16) {
+	t.Helper()
+	checkAgreesFamily(t, mnt, s, unix.AF_INET, typ)
+}
+
+// checkAgreesFamily is checkAgrees for a socket of either family.
+func checkAgreesFamily(t *testing.T, mnt string, s *netnstest.Sock, family, typ uint16) {
 	t.Helper()
 	dir := sockDir(mnt, s)
 	checked := 0
-	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
+	for _, o := range image.OptionsFor(family, typ) {
 		got := netnstest.ReadFile(t, filepath.Join(dir, o.Dir, o.Name))
 		want, ok := holderText(t, s, o)
 		if !ok {

@@ -101,6 +101,10 @@ def handle(req):
         mreq = socket.inet_pton(socket.AF_INET6, req["group"]) + struct.pack("=i", req["ifindex"])
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
         return {}
+    if op == "leave6":
+        mreq = socket.inet_pton(socket.AF_INET6, req["group"]) + struct.pack("=i", req["ifindex"])
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_LEAVE_GROUP, mreq)
+        return {}
     if op == "join6_source":
         # struct group_source_req: interface, then two sockaddr_storage
         # (group, source) aligned to 8 (MCAST_JOIN_SOURCE_GROUP)
