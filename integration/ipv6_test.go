@@ -353,3 +353,66 @@ func TestAvahiJoinsFF02FB(t *testing.T) {
 		t.Errorf("ip -6 maddr does not show ff02::fb after touch:\n%s", maddr)
 	}
 }
+
+// newValue6 is a value other than cur for a row of an AF_INET6 socket:
+// newValue's for the rows both families have, and one for each IPv6 row
+// that this namespace (lo is its only interface) accepts.
+func newValue6(o *image.Option, cur string) string {
+	if o.Path() == "ipopt/tos" {
+		return "32" // TCP keeps the ECN bits of TOS as they are
+	}
+	if o.Dir != "ip6opt" {
+		return newValue(o, cur)
+	}
+	v := map[string]string{
+		"unicast_hops": "7", "multicast_hops": "5", "multicast_if": "1", "unicast_if": "1",
+		"minhopcount": "3", "tclass": "40", "mtu_discover": "3", "addr_preferences": "1025",
+	}[o.Name]
+	switch {
+	case o.Kind == image.Flag:
+		return newValue(o, cur)
+	case v == cur:
+		return ""
+	}
+	return v
+}
+
+// Every file of AF_INET6 sockets says what getsockopt says inside the
+// holder, and echo sets each: the IPv6 rows and the IPv4 ones an AF_INET6
+// socket takes.
+func TestIPv6EchoSetsOptions(t *testing.T) {
+	netnstest.Require(t, "bash")
+	mnt := mount(t)
+	h := netnstest.NewHolder(t)
+	for _, c := range []struct {
+		kind string
+		typ  uint16
+	}{{"udp", unix.SOCK_DGRAM}, {"tcp", unix.SOCK_STREAM}, {"raw17", unix.SOCK_RAW}} {
+		s := h.Socket6(c.kind)
+		checkAgreesFamily(t, mnt, s, unix.AF_INET6, c.typ)
+		dir := sockDir(mnt, s)
+		set := 0
+		for _, o := range image.OptionsFor(unix.AF_INET6, c.typ) {
+			p := filepath.Join(dir, o.Dir, o.Name)
+			cur := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
+			v := newValue6(o, cur)
+			if v == "" || o.Kind == image.IfName {
+				continue
+			}
+			if out, code := netnstest.Sh(t, fmt.Sprintf("bash -c 'echo %s > %s' 2>&1", v, p)); code != 0 {
+				t.Errorf("%s6 echo %s > %s: %s", c.kind, v, o.Path(), out)
+				continue
+			}
+			set++
+			if got := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n"); got != v {
+				t.Errorf("%s6 %s: wrote %q, reads %q", c.kind, o.Path(), v, got)
+			}
+			if want, ok := holderText(t, s, o); ok && want != v {
+				t.Errorf("%s6 %s: wrote %q, getsockopt in the holder %q", c.kind, o.Path(), v, want)
+			}
+		}
+		if set < 20 {
+			t.Errorf("%s6: only %d options set", c.kind, set)
+		}
+	}
+}
