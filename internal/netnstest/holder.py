@@ -56,8 +56,9 @@ def handle(req):
         return dict(fd=s.fileno(), inode=os.fstat(s.fileno()).st_ino)
     if op == "many":
         out = []
+        family = socket.AF_INET6 if req.get("family") == 6 else socket.AF_INET
         for _ in range(req["count"]):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s = socket.socket(family, socket.SOCK_DGRAM)
             if req.get("bind"):
                 s.bind((req["bind"], 0))
             socks[s.fileno()] = s
