@@ -112,7 +112,7 @@ def make_sockets(n, script, family=4):
         while count > 0:
             c = min(count, PER_ADDRESS)
             if family == 6:
-                subprocess.run(["ip", "-6", "addr", "add", v6_address(k) + "/128", "dev", "lo", "nodad"], check=True)
+                subprocess.run(["ip", "-6", "addr", "replace", v6_address(k) + "/128", "dev", "lo", "nodad"], check=True)
                 inodes += h.call(op="many", count=c, family=6, bind=v6_address(k))["inodes"]
             else:
                 inodes += h.call(op="many", count=c, bind="127.0.%d.%d" % (k // 256, k % 256 or 1))["inodes"]
