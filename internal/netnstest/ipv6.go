@@ -1,9 +1,6 @@
 package netnstest
 
-import (
-	"os/exec"
-	"testing"
-)
+import "testing"
 
 // Socket6 makes an AF_INET6 socket: kind as Socket's.
 func (h *Holder) Socket6(kind string) *Sock {
@@ -22,14 +19,5 @@ func (h *Holder) Socket6(kind string) *Sock {
 // returns the ifindex of name.
 func Veth6(t testing.TB, name, cidr string) int {
 	t.Helper()
-	Run(t, "ip", "link", "add", name, "type", "veth", "peer", "name", name+"p")
-	t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
-	Run(t, "ip", "link", "set", name+"p", "up")
-	Run(t, "ip", "link", "set", name, "multicast", "on", "up")
-	Run(t, "ip", "-6", "addr", "add", cidr, "dev", name, "nodad")
-	ifi, err := ifindex(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ifi
+	return veth(t, name, "-6", "addr", "add", cidr, "dev", name, "nodad")
 }
