@@ -44,6 +44,9 @@ func (img *Image) Validate() error {
 			return err
 		}
 	}
+	if err := img.checkV6Only(); err != nil {
+		return err
+	}
 	if err := img.validateMemberships(); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ func tune6(s *netnstest.Sock, typ string) {
 	s.SetInt(ip6, unix.IPV6_ADDR_PREFERENCES, 0x401) // tmp, home
 	s.SetInt(ip6, unix.IPV6_MULTICAST_ALL, 0)
 	s.SetInt(unix.SOL_SOCKET, unix.SO_MARK, 0x42)
+	s.SetInt(unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 	if typ != "tcp" {
 		s.SetInt(ip6, unix.IPV6_MULTICAST_HOPS, 9)
 		s.SetInt(ip6, unix.IPV6_RECVPKTINFO, 1)
@@ -226,4 +227,23 @@ func TestV6OnlyOnlyWhileUnbound(t *testing.T) {
 	if len(r.Local) < 2 || r.Local[1] != float64(want.Local.Port()) {
 		t.Errorf("the fresh socket is bound to %v, want port %d", r.Local, want.Local.Port())
 	}
+}
+
+// Every kernel call of a full restore of a dual-stack AF_INET6 socket
+// (IPv6 and IPv4 options, IPv6 groups with an MLDv2 filter, an IPv4
+// group, bind, connect) fails in turn, and each time the target is left
+// as it was.
+func TestEveryFaultRollsBackIPv6(t *testing.T) {
+	ifA := netnstest.Veth6(t, "f6a", "2001:db8:f6::1/64")
+	h := netnstest.NewHolder(t)
+	everyFaultRollsBack(t, func() *netnstest.Sock { return h.Socket6("udp") }, func(src *netnstest.Sock) {
+		tune6(src, "udp")
+		src.Must("bind", map[string]any{"addr": "2001:db8:f6::1", "port": 0})
+		src.Must("connect", map[string]any{"addr": "2001:db8:f6::2", "port": 9})
+		src.Must("join6", map[string]any{"group": "ff15::6", "ifindex": ifA})
+		src.Must("join6_source", map[string]any{"group": "ff35::6", "ifindex": ifA, "source": "2001:db8:f6::3"})
+		src.Must("join", map[string]any{"group": "239.6.6.6", "ifindex": ifA})
+	}, func(target *netnstest.Sock) {
+		target.Must("join6", map[string]any{"group": "ff15::8", "ifindex": ifA}) // something to leave
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
@@ -58,7 +59,8 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 	if err := sameIdentity(before, want); err != nil {
 		return nil, err
 	}
-	var plan []step
+	var plan, atBind []step
+	binds := before.Unbound() && !want.Unbound()
 	for _, o := range image.SharedOptionsFor(want.Family, want.Type) {
 		if !want.Knows(o) {
 			continue // a row newer than the image: left as the socket has it
@@ -67,13 +69,17 @@ func plan(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
 		if old.Equal(nv) {
 			continue
 		}
-		if o.UnboundOnly && !before.Unbound() {
+		switch {
+		case o.UnboundOnly && !before.Unbound():
 			return nil, image.AttrErrorf(o.Attr, "cannot change from %s to %s: the socket is bound (%s), and the kernel changes %s only before bind", o.Format(old), o.Format(nv), image.AddrPortString(before.Local), o.Path())
+		case o.UnboundOnly && binds:
+			atBind = append(atBind, setStep(fd, o, old, nv))
+		default:
+			plan = append(plan, setStep(fd, o, old, nv))
 		}
-		plan = append(plan, setStep(fd, o, old, nv))
 	}
 	plan = append(plan, membershipSteps(fd, before, want)...)
-	tail, err := addressSteps(fd, sameNetns, before, want)
+	tail, err := addressSteps(fd, sameNetns, before, want, atBind)
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +171,13 @@ func connect(fd int, p netip.AddrPort, flowinfo uint32) error {
 // addressSteps binds, connects and listens. It refuses, before anything
 // changes, what the socket API cannot do from outside: connect a TCP
 // socket, take one out of LISTEN, or move a bound socket.
-func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, error) {
+func addressSteps(fd int, sameNetns bool, before, want *image.Image, atBind []step) ([]step, error) {
 	var steps []step
 	if before.Unbound() && !want.Unbound() {
-		steps = append(steps, step{
+		steps = append(steps, bindWith(atBind, step{
 			name: "bind to " + want.Local.String(),
 			do:   func() error { return unix.Bind(fd, sockaddr(want.Local)) },
-		})
+		}))
 	}
 	if want.Type == unix.SOCK_STREAM {
 		return tcpSteps(fd, before, want, steps)
@@ -197,6 +203,48 @@ func addressSteps(fd int, sameNetns bool, before, want *image.Image) ([]step, er
 		name = "disconnect"
 	}
 	return append(steps, step{name: name, do: connectTo(want.Peer, want.Flowinfo), undo: connectTo(before.Peer, before.Flowinfo)}), nil
+}
+
+// bindWith makes one step of the bind and the settings the kernel fixes
+// at bind (IPV6_V6ONLY: the rows marked UnboundOnly), set right before it.
+// A bind cannot be undone, and once it ran neither can they, so they must
+// not be set by a step of their own that a failure after the bind would
+// try to undo; if they or the bind fail, the settings are put back, and
+// the step changed nothing. They run on the caller's thread with the bind:
+// their read-back and undo lend nothing (no Keeps, no privilege).
+func bindWith(settings []step, bind step) step {
+	if len(settings) == 0 {
+		return bind
+	}
+	names := make([]string, 0, len(settings)+1)
+	for _, s := range settings {
+		names = append(names, s.name)
+	}
+	undo := func(done []step) {
+		for i := len(done) - 1; i >= 0; i-- {
+			done[i].undo()
+		}
+	}
+	return step{
+		name: strings.Join(append(names, bind.name), ", then "),
+		do: func() error {
+			for i, s := range settings {
+				err := s.do()
+				if err == nil {
+					err = s.check()
+				}
+				if err != nil {
+					undo(settings[:i+1])
+					return err
+				}
+			}
+			if err := bind.do(); err != nil {
+				undo(settings)
+				return err
+			}
+			return nil
+		},
+	}
 }
 
 func tcpSteps(fd int, before, want *image.Image, steps []step) ([]step, error) {
