@@ -151,7 +151,7 @@ func TestIPv6Rows(t *testing.T) {
 		return false
 	}
 	for _, c := range []struct {
-		path             string
+		path              string
 		udp, tcp, raw, v4 bool
 	}{
 		{"ipopt/ttl", true, true, false, true},
