@@ -51,10 +51,7 @@ func TestIPv6RoundTripOntoFreshSocket(t *testing.T) {
 	ifA := netnstest.Veth6(t, "r6a", "2001:db8:a::1/64")
 	netnstest.Run(t, "ip", "addr", "add", "10.61.0.1/24", "dev", "r6a")
 	ifB := netnstest.Veth6(t, "r6b", "2001:db8:b::1/64")
-	cases := []struct {
-		name, kind string
-		prepare    func(s *netnstest.Sock)
-	}{
+	cases := []roundTripCase{
 		{"udp unbound", "udp", func(s *netnstest.Sock) {}},
 		{"udp dual-stack with IPv4 and IPv6 groups", "udp", func(s *netnstest.Sock) {
 			s.Must("bind", map[string]any{"addr": "::", "port": 0})
@@ -89,36 +86,23 @@ func TestIPv6RoundTripOntoFreshSocket(t *testing.T) {
 		}},
 	}
 	netnstest.Run(t, "ip", "-6", "addr", "add", "fe80::1/64", "dev", "r6a", "nodad")
-	st := stock.NewStock()
 	h := netnstest.NewHolder(t)
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			orig := h.Socket6(c.kind)
-			tune6(orig, c.kind)
-			c.prepare(orig)
-			want := netnstest.Dump(t, st, orig.Inode)
-			if want.Family != unix.AF_INET6 {
-				t.Fatalf("family %d", want.Family)
+	roundTrips(t, cases, h.Socket6, tune6, func(t *testing.T, fresh *netnstest.Sock, kind string) {
+		if img := netnstest.Dump(t, stock.NewStock(), fresh.Inode); img.Family != unix.AF_INET6 {
+			t.Errorf("family %d", img.Family)
+		}
+		if got := fresh.GetInt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS); got != 33 {
+			t.Errorf("hop limit inside the holder is %d, want 33", got)
+		}
+		if got := fresh.GetInt(unix.IPPROTO_IPV6, unix.IPV6_ADDR_PREFERENCES); got != 0x401 {
+			t.Errorf("address preferences inside the holder are %#x, want 0x401", got)
+		}
+		if kind != "raw17" {
+			if got := fresh.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 44 {
+				t.Errorf("IPv4 TTL inside the holder is %d, want 44", got)
 			}
-			orig.Close()
-			fresh := h.Socket6(c.kind)
-			if err := st.Restore(fresh.Inode, want); err != nil {
-				t.Fatalf("restore: %v", err)
-			}
-			netnstest.SameImage(t, "after restore", want, netnstest.Dump(t, st, fresh.Inode))
-			if got := fresh.GetInt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS); got != 33 {
-				t.Errorf("hop limit inside the holder is %d, want 33", got)
-			}
-			if got := fresh.GetInt(unix.IPPROTO_IPV6, unix.IPV6_ADDR_PREFERENCES); got != 0x401 {
-				t.Errorf("address preferences inside the holder are %#x, want 0x401", got)
-			}
-			if c.kind != "raw17" {
-				if got := fresh.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 44 {
-					t.Errorf("IPv4 TTL inside the holder is %d, want 44", got)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // The dump shows what the holder set, read inside the holder: the group

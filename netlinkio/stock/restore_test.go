@@ -18,10 +18,7 @@ import (
 func TestRoundTripOntoFreshSocket(t *testing.T) {
 	ifA := netnstest.Veth(t, "rta", "10.11.0.1/24")
 	ifB := netnstest.Veth(t, "rtb", "10.12.0.1/24")
-	cases := []struct {
-		name, kind string
-		prepare    func(s *netnstest.Sock)
-	}{
+	cases := []roundTripCase{
 		{"udp unbound", "udp", func(s *netnstest.Sock) {}},
 		{"udp bound with memberships", "udp", func(s *netnstest.Sock) {
 			s.Must("bind", map[string]any{"addr": "0.0.0.0", "port": 0})
@@ -53,23 +50,40 @@ func TestRoundTripOntoFreshSocket(t *testing.T) {
 			s.Must("bind", map[string]any{"addr": "10.11.0.1", "port": 0})
 		}},
 	}
-	stock := stock.NewStock()
 	h := netnstest.NewHolder(t)
+	roundTrips(t, cases, h.Socket, tune, func(t *testing.T, fresh *netnstest.Sock, kind string) {
+		if got := fresh.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 33 {
+			t.Errorf("ttl inside the holder is %d, want 33", got)
+		}
+	})
+}
+
+// roundTripCase is a socket a round trip starts from: made of kind, then
+// set up by prepare.
+type roundTripCase struct {
+	name, kind string
+	prepare    func(s *netnstest.Sock)
+}
+
+// roundTrips makes each case's socket (newSock, tune, prepare), dumps it,
+// closes it, restores the image onto a fresh socket of the same kind and
+// requires the fresh socket's image to be byte-identical; check then
+// looks inside the holder.
+func roundTrips(t *testing.T, cases []roundTripCase, newSock func(kind string) *netnstest.Sock, tune func(*netnstest.Sock, string), check func(t *testing.T, fresh *netnstest.Sock, kind string)) {
+	st := stock.NewStock()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			orig := h.Socket(c.kind)
+			orig := newSock(c.kind)
 			tune(orig, c.kind)
 			c.prepare(orig)
-			want := netnstest.Dump(t, stock, orig.Inode)
+			want := netnstest.Dump(t, st, orig.Inode)
 			orig.Close()
-			fresh := h.Socket(c.kind)
-			if err := stock.Restore(fresh.Inode, want); err != nil {
+			fresh := newSock(c.kind)
+			if err := st.Restore(fresh.Inode, want); err != nil {
 				t.Fatalf("restore: %v", err)
 			}
-			netnstest.SameImage(t, "after restore", want, netnstest.Dump(t, stock, fresh.Inode))
-			if got := fresh.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 33 {
-				t.Errorf("ttl inside the holder is %d, want 33", got)
-			}
+			netnstest.SameImage(t, "after restore", want, netnstest.Dump(t, st, fresh.Inode))
+			check(t, fresh, c.kind)
 		})
 	}
 }
