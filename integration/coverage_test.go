@@ -186,7 +186,7 @@ func TestEchoSetsTCPOptions(t *testing.T) {
 		"notsent_lowat": "1000", "save_syn": "1", "fastopen_connect": "1", "fastopen_no_cookie": "1",
 		"inq": "1", "tx_delay": "100", "rto_max_ms": "5000", "rto_min_us": "8000", "delack_max_us": "8000",
 	}
-	for _, o := range image.OptionsFor(unix.SOCK_STREAM) {
+	for _, o := range image.OptionsFor(unix.AF_INET, unix.SOCK_STREAM) {
 		if o.Dir != "tcpopt" {
 			continue
 		}

@@ -137,7 +137,7 @@ func holderText(t *testing.T, s *netnstest.Sock, o *image.Option) (string, bool)
 		return b2s(r.Value&o.Mask != 0), true
 	case image.U8, image.BufSize:
 		return strconv.Itoa(r.Value), true
-	case image.U32, image.MSS:
+	case image.U32, image.MSS, image.AddrPrefs:
 		return strconv.FormatUint(uint64(uint32(r.Value)), 10), true
 	case image.S32:
 		return strconv.Itoa(int(int32(r.Value))), true
@@ -177,13 +177,19 @@ func b2s(b bool) string {
 	return "0"
 }
 
-// checkAgrees compares every option file of a socket with getsockopt in
-// its holder.
+// checkAgrees compares every option file of an AF_INET socket with
+// getsockopt in its holder.
 func checkAgrees(t *testing.T, mnt string, s *netnstest.Sock, typ uint16) {
+	t.Helper()
+	checkAgreesFamily(t, mnt, s, unix.AF_INET, typ)
+}
+
+// checkAgreesFamily is checkAgrees for a socket of either family.
+func checkAgreesFamily(t *testing.T, mnt string, s *netnstest.Sock, family, typ uint16) {
 	t.Helper()
 	dir := sockDir(mnt, s)
 	checked := 0
-	for _, o := range treeRows(typ) {
+	for _, o := range treeRows(family, typ) {
 		got := netnstest.ReadFile(t, filepath.Join(dir, o.Dir, o.Name))
 		want, ok := holderText(t, s, o)
 		if !ok {
@@ -242,13 +248,13 @@ func TestLayout(t *testing.T) {
 		typ uint16
 	}{{u, unix.SOCK_DGRAM}, {tc, unix.SOCK_STREAM}, {r, unix.SOCK_RAW}} {
 		for _, dir := range image.OptionDirs() {
-			if has, want := slices.Contains(netnstest.Names(t, sockDir(mnt, c.s)), dir), slices.Contains(image.DirsFor(c.typ), dir); has != want {
+			if has, want := slices.Contains(netnstest.Names(t, sockDir(mnt, c.s)), dir), slices.Contains(image.DirsFor(unix.AF_INET, c.typ), dir); has != want {
 				t.Errorf("%d: directory %s listed %v, want %v", c.s.Inode, dir, has, want)
 			}
 		}
-		for _, dir := range image.DirsFor(c.typ) {
+		for _, dir := range image.DirsFor(unix.AF_INET, c.typ) {
 			var want []string
-			for _, o := range treeRows(c.typ) {
+			for _, o := range treeRows(unix.AF_INET, c.typ) {
 				if o.Dir == dir {
 					want = append(want, o.Name)
 				}
@@ -410,7 +416,7 @@ func TestEchoSetsOptions(t *testing.T) {
 			typ = unix.SOCK_RAW
 		}
 		dir := sockDir(mnt, s)
-		for _, o := range treeRows(typ) {
+		for _, o := range treeRows(unix.AF_INET, typ) {
 			p := filepath.Join(dir, o.Dir, o.Name)
 			cur := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
 			v := newValue(o, cur)
@@ -880,10 +886,10 @@ func BenchmarkTarTree1000(b *testing.B) {
 }
 
 // treeRows are the rows a tree of the stock engine shows for a socket
-// type: those its images carry (not the exact reader's own).
-func treeRows(typ uint16) []*image.Option {
+// family and type: those its images carry (not the exact reader's own).
+func treeRows(family, typ uint16) []*image.Option {
 	var out []*image.Option
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(family, typ) {
 		if !o.ExactOnly {
 			out = append(out, o)
 		}

@@ -61,8 +61,8 @@ func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...
 		return &image.OpError{Op: "set " + o.Path(), Inode: t.Inode, Err: err}
 	}
 	return t.update("set "+o.Path(), who, func(img *image.Image) error {
-		if !o.Types.Has(img.Type) {
-			return image.NotApplicable(o.Path(), img.Type)
+		if !o.Types.Has(img.Family, img.Type) {
+			return image.NotApplicable(o.Path(), img.Family, img.Type)
 		}
 		if o.KernelsOwn(v) && !img.Values[o.Attr].Equal(v) {
 			// A restore leaves such a value; a write that asks for it
@@ -78,8 +78,8 @@ func (t *Target) SetOption(who *Caller, o *image.Option, text string, guards ...
 // already joined changes nothing).
 func (t *Target) Join(who *Caller, m image.Membership, guards ...held.Guard) error {
 	return t.update("join "+m.Group.String(), who, func(img *image.Image) error {
-		if !image.MembershipApplies(img.Type) {
-			return image.NotApplicable("membership", img.Type)
+		if !image.GroupApplies(img.Family, img.Type, m.Group) {
+			return image.NotApplicable("membership "+m.Group.String(), img.Family, img.Type)
 		}
 		if _, ok := img.Membership(m.Key()); !ok {
 			img.Memberships = append(img.Memberships, m)

@@ -40,7 +40,7 @@ func (f *fake) add(ino uint64, typ, proto uint16, listed bool) {
 	if typ == unix.SOCK_STREAM {
 		img.State = 7
 	}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		var v image.Value
 		switch o.Kind {
 		case image.InAddr:
@@ -102,7 +102,7 @@ func (f *fake) List() ([]image.Socket, error) {
 	var out []image.Socket
 	for ino, s := range f.socks {
 		if s.listed {
-			out = append(out, image.Socket{Inode: ino, Type: s.img.Type, Protocol: s.img.Protocol, State: s.img.State, Local: s.img.Local, Peer: s.img.Peer, UID: s.uid})
+			out = append(out, image.Socket{Inode: ino, Family: s.img.Family, Type: s.img.Type, Protocol: s.img.Protocol, State: s.img.State, Local: s.img.Local, Peer: s.img.Peer, UID: s.uid})
 		}
 	}
 	slices.SortFunc(out, func(a, b image.Socket) int { return int(a.Inode) - int(b.Inode) })

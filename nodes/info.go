@@ -91,6 +91,7 @@ func (s *sock) holders(fresh bool) ([]image.Holder, error) {
 // infoText is info's content.
 func infoText(img *image.Image, uid uint32, hs []image.Holder) string {
 	var b strings.Builder
+	fmt.Fprintf(&b, "family %s\n", image.FamilyName(img.Family))
 	fmt.Fprintf(&b, "protocol %s (%d)\n", image.SocketName(img.Type, img.Protocol), img.Protocol)
 	fmt.Fprintf(&b, "state %s\n", image.SSStateName(img.Type, img.State))
 	fmt.Fprintf(&b, "local %s\n", image.AddrPortString(img.Local))

@@ -17,8 +17,9 @@ import (
 	"github.com/inetcr/inetcr/netlinkio/image"
 )
 
-// membershipDir is membership/: one file per IPv4 multicast membership of
-// the socket, named GROUP@IFNAME. Creating a file joins the group on that
+// membershipDir is membership/: one file per multicast membership of the
+// socket, IPv4 or IPv6 (an AF_INET6 UDP socket may have both), named
+// GROUP@IFNAME ("239.1.2.3@eth0", "ff02::fb@eth0"). Creating a file joins the group on that
 // interface (idempotent), removing it leaves.
 type membershipDir struct {
 	fs.Inode
@@ -178,7 +179,10 @@ func (d *membershipDir) Create(ctx context.Context, name string, flags uint32, m
 	}
 	s.settle()
 	s.beforeChange()
-	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: image.ModeExclude}
+	m := image.Membership{Group: k.Group, Ifindex: k.Ifindex, Mode: image.ModeExclude}
+	if k.Group.Is4() {
+		m.Address = netip.IPv4Unspecified()
+	}
 	err = target.Join(who, m, c.guards()...)
 	s.changed()
 	if e := c.end(err, ""); e != 0 {
@@ -395,8 +399,11 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 			sources = nil
 			for _, a := range f[1:] {
 				addr, err := netip.ParseAddr(a)
-				if err != nil || !addr.Is4() {
+				if m.Group.Is4() && (err != nil || !addr.Is4()) {
 					return bad("source %q is not a dotted-quad IPv4 address", a)
+				}
+				if m.Group.Is6() && (err != nil || !addr.Is6()) {
+					return bad("source %q is not an IPv6 address (an IPv6 group's sources are)", a)
 				}
 				sources = append(sources, addr)
 			}
@@ -423,9 +430,10 @@ func parseFilter(text string, m image.Membership, ifname string) (mode uint32, s
 }
 
 // parseMembershipName reads GROUP@IFNAME: an error that unwraps to EINVAL
-// unless GROUP is an IPv4 multicast address and IFNAME a name, to ENODEV
-// when the socket's namespace (ifs) has no such interface. IFNAME may also
-// be an interface index.
+// unless GROUP is an IPv4 or IPv6 multicast address and IFNAME a name
+// (whether the socket can join a group of that family is the join's to
+// say), to ENODEV when the socket's namespace (ifs) has no such
+// interface. IFNAME may also be an interface index.
 func parseMembershipName(name string, ifs ifnames) (image.MembershipKey, string, error) {
 	bad := func(reason string) (image.MembershipKey, string, error) {
 		return image.MembershipKey{}, "", &image.AttrError{Attr: membershipPath + "/" + name, Reason: reason}
@@ -435,8 +443,8 @@ func parseMembershipName(name string, ifs ifnames) (image.MembershipKey, string,
 		return bad("a membership is named GROUP@IFNAME")
 	}
 	group, err := netip.ParseAddr(g)
-	if err != nil || !group.Is4() {
-		return bad(fmt.Sprintf("group %q is not a dotted-quad IPv4 address", g))
+	if err != nil || group.Zone() != "" {
+		return bad(fmt.Sprintf("group %q is not a dotted-quad IPv4 or an IPv6 address", g))
 	}
 	if err := image.CheckGroup(group); err != nil {
 		return image.MembershipKey{}, "", image.Rename(err, membershipPath+"/"+name)

@@ -110,7 +110,7 @@ func TestReadOptions(t *testing.T) {
 	f, mnt := setup(t)
 	for _, ino := range []uint64{udp, tcp, raw} {
 		img := f.get(ino)
-		for _, o := range image.OptionsFor(img.Type) {
+		for _, o := range image.OptionsFor(img.Family, img.Type) {
 			p := filepath.Join(mnt, fmt.Sprint(ino), o.Dir, o.Name)
 			if o.ExactOnly {
 				// The fake is no exact reader: the file is not there.

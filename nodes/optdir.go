@@ -13,7 +13,8 @@ import (
 
 // optionDir is ipopt/, sockopt/ or another directory of the option
 // table: one file per row of the option table
-// that applies to the socket's type (image.OptionsFor), sorted by name.
+// that applies to the socket's family and type (image.OptionsFor), sorted
+// by name.
 type optionDir struct {
 	fs.Inode
 	refuse
@@ -34,7 +35,7 @@ var (
 // options lists the rows of this directory for the socket, by name.
 func (d *optionDir) options(s *sock) []*image.Option {
 	var out []*image.Option
-	for _, o := range image.OptionsFor(s.sockType()) {
+	for _, o := range image.SharedOptionsFor(s.kind()) {
 		if o.Dir == d.dir && d.t.reads(o) {
 			out = append(out, o)
 		}
@@ -53,7 +54,7 @@ func (t *Tree) reads(o *image.Option) bool {
 // option finds the row for a file name, if it applies to the socket.
 func (d *optionDir) option(s *sock, name string) (*image.Option, bool) {
 	o, ok := image.LookupOption(d.dir, name)
-	if !ok || !o.Types.Has(s.sockType()) || !d.t.reads(o) {
+	if !ok || !o.Types.Has(s.kind()) || !d.t.reads(o) {
 		return nil, false
 	}
 	return o, true

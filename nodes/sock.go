@@ -20,7 +20,8 @@ type sock struct {
 	checked time.Time // last time the socket was seen to exist; under t.mu
 
 	mu     sync.Mutex
-	known  bool // typ and uid are set
+	known  bool   // fam, typ and uid are set
+	fam    uint16 // AF_INET or AF_INET6
 	typ    uint16
 	uid    uint32
 	img    *image.Image
@@ -86,7 +87,7 @@ func (s *sock) dump(fresh bool) (*image.Image, error) {
 		s.img, s.imgAt, s.served = img, time.Now(), s.served[:0]
 		s.frozen.Store(false)
 	}
-	s.typ = img.Type
+	s.fam, s.typ = img.Family, img.Type
 	s.mu.Unlock()
 	return img, nil
 }
@@ -138,11 +139,11 @@ func (s *sock) changed() {
 	s.t.invalidate(s.ino)
 }
 
-// know records the socket's type and owner, which never change.
-func (s *sock) know(typ uint16, uid uint32) {
+// know records the socket's family, type and owner, which never change.
+func (s *sock) know(family, typ uint16, uid uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.typ, s.uid, s.known = typ, uid, true
+	s.fam, s.typ, s.uid, s.known = family, typ, uid, true
 }
 
 func (s *sock) isKnown() bool {
@@ -151,10 +152,12 @@ func (s *sock) isKnown() bool {
 	return s.known
 }
 
-func (s *sock) sockType() uint16 {
+// kind is the socket's family and type, which say which option files
+// and membership groups it has.
+func (s *sock) kind() (family, typ uint16) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.typ
+	return s.fam, s.typ
 }
 
 func (s *sock) owner() uint32 {

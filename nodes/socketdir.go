@@ -35,12 +35,12 @@ type socketEntry struct {
 	mode uint32
 }
 
-// socketEntries is the directory's content for a socket type, sorted: the
-// two files, membership/, and the option table's directories that have a
-// row for the type.
-func socketEntries(typ uint16) []socketEntry {
+// socketEntries is the directory's content for a socket family and type,
+// sorted: the two files, membership/, and the option table's directories
+// that have a row for them.
+func socketEntries(family, typ uint16) []socketEntry {
 	out := []socketEntry{{imagePath, syscall.S_IFREG}, {infoPath, syscall.S_IFREG}, {membershipPath, syscall.S_IFDIR}}
-	for _, dir := range image.DirsFor(typ) {
+	for _, dir := range image.DirsFor(family, typ) {
 		out = append(out, socketEntry{dir, syscall.S_IFDIR})
 	}
 	slices.SortFunc(out, func(a, b socketEntry) int { return strings.Compare(a.name, b.name) })
@@ -49,7 +49,7 @@ func socketEntries(typ uint16) []socketEntry {
 
 func (d *socketDir) attr(s *sock, out *fuse.Attr) {
 	var names []string
-	for _, e := range socketEntries(s.sockType()) {
+	for _, e := range socketEntries(s.kind()) {
 		names = append(names, e.name)
 	}
 	fill(out, modeDir, 0, s.owner(), uint32(len(names)), s.observe("", []byte(strings.Join(names, " "))))
@@ -70,7 +70,7 @@ func (d *socketDir) Readdir(ctx context.Context) (fs.DirStream, syscall.Errno) {
 	}
 	pid := callerPid(ctx)
 	out := dots(s.stable("", syscall.S_IFDIR).Ino, 1)
-	for _, e := range socketEntries(s.sockType()) {
+	for _, e := range socketEntries(s.kind()) {
 		if e.mode == syscall.S_IFREG && s.isHidden(e.name, pid) {
 			continue
 		}
@@ -104,7 +104,7 @@ func (d *socketDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 		}
 		node = n
 	default:
-		if !slices.Contains(image.DirsFor(s.sockType()), name) {
+		if !slices.Contains(image.DirsFor(s.kind()), name) {
 			return nil, syscall.ENOENT
 		}
 		n := &optionDir{t: d.t, ino: d.ino, dir: name}

@@ -282,7 +282,7 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 	if l != nil && t.fresh(l.at) {
 		if ls, ok := l.find(ino); ok {
 			s := t.add(ino)
-			s.know(ls.Type, ls.UID)
+			s.know(ls.Family, ls.Type, ls.UID)
 			t.checked(s)
 			return s, nil
 		}
@@ -299,13 +299,13 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 	}
 	s = t.add(ino)
 	if !s.isKnown() {
-		// The first sight of a socket: a dump gives its type (and proves
-		// it is an AF_INET socket), its inode its owner.
+		// The first sight of a socket: a dump gives its family and type
+		// (and proves it is an inet socket), its inode its owner.
 		img, err := s.image(true)
 		if err != nil {
 			return nil, err
 		}
-		s.know(img.Type, netlinkio.SocketOwner(ino, hs[0]))
+		s.know(img.Family, img.Type, netlinkio.SocketOwner(ino, hs[0]))
 	}
 	t.checked(s)
 	return s, nil

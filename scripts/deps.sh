@@ -43,6 +43,7 @@ pairs=(
 	nsenter:util-linux
 	smcrouted:smcroute
 
+
 )
 for pair in "${pairs[@]}"; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair##*:}")

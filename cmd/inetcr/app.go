@@ -16,8 +16,8 @@ import (
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:  "inetcr",
-		Usage: "checkpoint and restore the state of live IPv4 sockets",
-		Description: "inetcr names each AF_INET socket (UDP, UDP-Lite, TCP, RAW) of the current network\n" +
+		Usage: "checkpoint and restore the state of live IPv4 and IPv6 sockets",
+		Description: "inetcr names each AF_INET and AF_INET6 socket (UDP, UDP-Lite, TCP, RAW) of the current network\n" +
 			"namespace by its sockfs inode, dumps its state, socket options, IP options and multicast\n" +
 			"memberships as an af_inet_cr image, and restores such an image onto a live socket.\n" +
 			"Errors print as \"inetcr: dump 12345: no such socket\" and exit with status 1.",

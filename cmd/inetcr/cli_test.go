@@ -353,7 +353,7 @@ func TestCLISockets(t *testing.T) {
 		}{
 			{"ttl 0", patchAttr(t, image, 47, []byte{0}), "IPOPT_TTL"},
 			{"ttl two bytes", patchAttr(t, image, 47, []byte{64, 0}), "IPOPT_TTL"},
-			{"bad family", patchAttr(t, image, 3, []byte{10, 0}), "FAMILY"},
+			{"bad family", patchAttr(t, image, 3, []byte{1, 0}), "FAMILY"},
 			{"truncated", image[:len(image)-3], ""},
 			{"empty", []byte{}, "VERSION"},
 			{"text", []byte("hello, world\n"), ""},

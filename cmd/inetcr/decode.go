@@ -11,7 +11,6 @@ import (
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 func decodeCommand() *cli.Command {
@@ -68,39 +67,36 @@ func writeText(w io.Writer, img *image.Image) error {
 		fmt.Fprintf(w, "%3d %-32s %s\n", id, name, value)
 	}
 	line(image.AttrVersion, false, strconv.Itoa(image.ImageVersion))
-	line(image.AttrFamily, false, fmt.Sprintf("AF_INET (%d)", img.Family))
+	line(image.AttrFamily, false, fmt.Sprintf("%s (%d)", image.FamilyName(img.Family), img.Family))
 	line(image.AttrType, false, fmt.Sprintf("%s (%d)", image.TypeName(img.Type), img.Type))
 	line(image.AttrProtocol, false, fmt.Sprintf("%s (%d)", image.ProtocolName(img.Protocol), img.Protocol))
 	line(image.AttrState, false, fmt.Sprintf("%s (%d)", image.StateName(img.State), img.State))
 	line(image.AttrLocal, false, image.AddrPortString(img.Local))
-	line(image.AttrPeer, false, image.AddrPortString(img.Peer))
+	peer := image.AddrPortString(img.Peer)
+	if img.Flowinfo != 0 {
+		peer += fmt.Sprintf(" flowinfo %#x", img.Flowinfo)
+	}
+	line(image.AttrPeer, false, peer)
 	c := img.Clone()
 	c.Canonicalize()
-	opts := image.OptionsFor(img.Type)
-	printed := false
-	printMemberships := func() {
-		if printed || img.Type == unix.SOCK_STREAM {
-			return
-		}
-		printed = true
-		n := len(c.Memberships)
-		line(image.AttrMembership, false, plural(n, "membership"))
-		for _, m := range c.Memberships {
-			v := fmt.Sprintf("%s ifindex %d%s address %s", m.Group, m.Ifindex, ifName(int(m.Ifindex)), m.Address)
-			if m.HasFilter() {
-				srcs := make([]string, len(m.Sources))
-				for i, s := range m.Sources {
-					srcs[i] = s.String()
-				}
-				v += " filter " + image.ModeName(m.Mode) + " " + strings.Join(srcs, ",")
+	opts := image.SharedOptionsFor(img.Family, img.Type)
+	v4, v6 := image.GroupFamilies(img.Family, img.Type)
+	lists := []struct {
+		on         bool
+		list, mreq uint16
+		v6         bool
+	}{{v4, image.AttrMembership, image.AttrMreq, false}, {v6, image.AttrMembership6, image.AttrMreq6, true}}
+	printMemberships := func(below uint16) {
+		for len(lists) > 0 && lists[0].list < below {
+			l := lists[0]
+			lists = lists[1:]
+			if l.on {
+				printList(line, c, l.list, l.mreq, l.v6)
 			}
-			line(image.AttrMreq, true, v)
 		}
 	}
 	for _, o := range opts {
-		if o.Attr > image.AttrMembership {
-			printMemberships()
-		}
+		printMemberships(o.Attr)
 		v, known := c.Values[o.Attr]
 		if !known && !c.Knows(o) {
 			line(o.Attr, false, "(not in this image: added in a later table revision; restore leaves it)")
@@ -117,8 +113,33 @@ func writeText(w io.Writer, img *image.Image) error {
 		}
 		line(o.Attr, false, text)
 	}
-	printMemberships()
+	printMemberships(^uint16(0))
 	return nil
+}
+
+// printList prints one list of memberships: the IPv4 or the IPv6 groups.
+func printList(line func(uint16, bool, string), c *image.Image, list, mreq uint16, v6 bool) {
+	var ms []image.Membership
+	for _, m := range c.Memberships {
+		if m.Group.Is6() == v6 {
+			ms = append(ms, m)
+		}
+	}
+	line(list, false, plural(len(ms), "membership"))
+	for _, m := range ms {
+		v := fmt.Sprintf("%s ifindex %d%s", m.Group, m.Ifindex, ifName(int(m.Ifindex)))
+		if !v6 {
+			v += " address " + m.Address.String()
+		}
+		if m.HasFilter() {
+			srcs := make([]string, len(m.Sources))
+			for i, s := range m.Sources {
+				srcs[i] = s.String()
+			}
+			v += " filter " + image.ModeName(m.Mode) + " " + strings.Join(srcs, ",")
+		}
+		line(mreq, true, v)
+	}
 }
 
 // hint says in words what a value means, where the number alone does not.
@@ -169,7 +190,7 @@ func hint(o *image.Option, v image.Value) string {
 			return "default"
 		}
 	}
-	if o.Dir == "ipopt" && o.Name == "mtu_discover" {
+	if (o.Dir == "ipopt" || o.Dir == "ip6opt") && o.Name == "mtu_discover" {
 		names := []string{"dont", "want", "do", "probe", "interface", "omit"}
 		if v.Num < uint64(len(names)) {
 			return names[v.Num]

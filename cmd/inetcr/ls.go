@@ -15,15 +15,17 @@ import (
 func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
-		Usage:     "list the IPv4 sockets of every network namespace",
+		Usage:     "list the IPv4 and IPv6 sockets of every network namespace",
 		UsageText: "inetcr ls [--json] [--no-memberships] [--netns all|self|NAME|PATH]",
-		Description: "Lists every AF_INET socket (UDP, UDP-Lite, TCP, RAW) that some process holds, bound or not, in\n" +
-			"every network namespace (--netns limits it to one), by inode: its namespace (its name under\n" +
-			"/run/netns, or net:[INODE]), protocol, local and peer address, state, owner uid, the process holding it (pid and\n" +
+		Description: "Lists every AF_INET and AF_INET6 socket (UDP, UDP-Lite, TCP, RAW) that some process holds,\n" +
+			"bound or not, in every network namespace (--netns limits it to one), by inode: its namespace\n" +
+			"(its name under /run/netns, or net:[INODE]), protocol (udp6, tcp6, raw6:N for AF_INET6),\n" +
+			"local and peer address (an IPv6 one as [ADDR]:PORT), state, owner uid, the process holding it (pid and\n" +
 			"command; \"+N\" when N more hold it too) and its number of multicast memberships.\n\n" +
 			"Counting memberships needs a dump of the socket, so it is done only when it can matter:\n" +
-			"never for TCP (which cannot join groups), and not at all when /proc/net/igmp shows no\n" +
-			"group beyond the all-hosts group 224.0.0.1 (then every count is 0). A socket that cannot\n" +
+			"never for TCP (which cannot join groups), and not at all when /proc/net/igmp and igmp6\n" +
+			"show no group beyond those the kernel joins itself (224.0.0.1, ff02::1, ff01::1, ff02::2\n" +
+			"and solicited-node groups; then every count is 0). A socket that cannot\n" +
 			"be dumped (no holder, no permission) shows \"?\". --no-memberships skips the column's\n" +
 			"work and shows \"-\".",
 		Flags: []cli.Flag{
@@ -40,6 +42,7 @@ type lsEntry struct {
 	Inode     uint64     `json:"inode"`
 	Netns     uint64     `json:"netns"`      // the inode of its network namespace, net:[NETNS]
 	NetnsName string     `json:"netns_name"` // its name under /run/netns, "" when none
+	Family    string     `json:"family"`
 	Type      string     `json:"type"`
 	Protocol  any        `json:"protocol"` // "udp", "udplite", "tcp" or a number
 	State     string     `json:"state"`
@@ -93,6 +96,7 @@ func runLs(c *cli.Context) error {
 			Inode:     s.Inode,
 			Netns:     s.Netns,
 			NetnsName: nsNames[s.Netns],
+			Family:    image.FamilyName(s.Family),
 			Type:      image.TypeName(s.Type),
 			Protocol:  image.ProtocolJSON(s.Protocol),
 			State:     image.StateName(s.State),
@@ -145,7 +149,7 @@ func runLs(c *cli.Context) error {
 		if ns == "" {
 			ns = netlinkio.NetnsString(e.Netns)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, ns, protoColumn(socks[i].Type, socks[i].Protocol),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, ns, protoColumn(socks[i].Family, socks[i].Type, socks[i].Protocol),
 			e.Local, e.Peer, e.State, e.UID, pid, comm, groups)
 	}
 	return tw.Flush()
@@ -159,10 +163,15 @@ func distinctPids(hs []lsHolder) int {
 	return len(seen)
 }
 
-// protoColumn is the PROTO column: udp, udplite, tcp, or raw:N.
-func protoColumn(typ, proto uint16) string {
-	if typ == unix.SOCK_RAW {
-		return image.SocketName(typ, proto) + ":" + strconv.Itoa(int(proto))
+// protoColumn is the PROTO column: udp, udplite, tcp, or raw:N, with a 6
+// after the name for AF_INET6 (udp6, raw6:17), as netstat writes them.
+func protoColumn(family, typ, proto uint16) string {
+	name := image.SocketName(typ, proto)
+	if family == unix.AF_INET6 {
+		name += "6"
 	}
-	return image.SocketName(typ, proto)
+	if typ == unix.SOCK_RAW {
+		return name + ":" + strconv.Itoa(int(proto))
+	}
+	return name
 }

@@ -106,7 +106,7 @@ func (p *plan) fromImage(ifs interfaces) (*image.Image, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("no such interface in the socket's network namespace for membership %s", strings.Join(missing, ", "))
 	}
-	if o, ok := image.LookupOption("ipopt", "unicast_if"); ok && o.Types.Has(want.Type) {
+	if o, ok := image.LookupOption("ipopt", "unicast_if"); ok && o.Types.Has(want.Family, want.Type) {
 		if v := want.Values[o.Attr]; v.Num != 0 {
 			if name, ok := p.e.IfNames[int32(v.Num)]; ok {
 				idx, ok := ifs.byName[name]
@@ -128,8 +128,8 @@ func (p *plan) fromFiles(before *image.Image, ifs interfaces) (*image.Image, err
 	for _, path := range slices.Sorted(maps.Keys(p.e.Options)) {
 		dir, name, _ := strings.Cut(path, "/")
 		o, _ := image.LookupOption(dir, name)
-		if !o.Types.Has(want.Type) {
-			return nil, fmt.Errorf("%s: %w", path, image.NotApplicable(path, want.Type))
+		if !o.Types.Has(want.Family, want.Type) {
+			return nil, fmt.Errorf("%s: %w", path, image.NotApplicable(path, want.Family, want.Type))
 		}
 		want.Set(o, p.e.Options[path]) // as a write of the file would
 	}
@@ -138,8 +138,8 @@ func (p *plan) fromFiles(before *image.Image, ifs interfaces) (*image.Image, err
 		if !ok {
 			return nil, fmt.Errorf("no such interface in the socket's network namespace for membership %s@%s", nm.Group, nm.IfName)
 		}
-		if !image.MembershipApplies(want.Type) {
-			return nil, image.NotApplicable("membership", want.Type)
+		if !image.MembershipApplies(want.Family, want.Type) {
+			return nil, image.NotApplicable("membership", want.Family, want.Type)
 		}
 		m := nm.Membership
 		m.Ifindex, m.Address = idx, netip.IPv4Unspecified()

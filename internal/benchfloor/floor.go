@@ -2,19 +2,21 @@
 // against (docs/performance.md): the least work that any stock-kernel dump
 // of every socket has to do, and nothing else.
 //
-// Run lists the AF_INET sockets with one sock_diag dump per protocol (as
-// the engine does), finds every holder with one walk of /proc/*/fd, opens
+// Run lists the AF_INET and AF_INET6 sockets with one sock_diag dump per
+// family and protocol (as the engine does), finds every holder with one walk of /proc/*/fd, opens
 // one pidfd per holder process, and for each socket: pidfd_getfd, the same
 // socket calls as the engine's dump (SO_DOMAIN, SO_TYPE, SO_PROTOCOL,
 // getsockname, getpeername, one getsockopt per row of the option table
-// that applies to the socket's type, TCP_INFO for TCP, one MCAST_MSFILTER
-// probe per candidate group of the holder's /proc/<pid>/net/igmp, read once
+// that applies to the socket's family and type, TCP_INFO for TCP, one
+// MCAST_MSFILTER probe per candidate group of the holder's
+// /proc/<pid>/net/igmp and, for an AF_INET6 socket, igmp6, each read once
 // per holder), and close. It builds no image, encodes nothing and writes
 // nothing; buffers are reused, so it allocates next to nothing per socket.
 package benchfloor
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -85,6 +87,7 @@ func Run(workers int) (Stats, error) {
 				p.pidfd = fd
 			}
 			p.groups = igmpGroups(int(r.pid))
+			p.groups6 = igmp6Groups(int(r.pid))
 		}
 		jobs = append(jobs, job{sock: i, fd: r.fd, p: p})
 	}
@@ -133,13 +136,15 @@ func Run(workers int) (Stats, error) {
 }
 
 type proc struct {
-	pidfd  int
-	groups []group // candidate (ifindex, group) pairs of /proc/<pid>/net/igmp
+	pidfd   int
+	groups  []group // candidate (ifindex, group) pairs of /proc/<pid>/net/igmp
+	groups6 []group // and of igmp6
 }
 
 type group struct {
 	ifindex uint32
-	addr    [4]byte
+	v6      bool
+	addr    [16]byte // the first 4 bytes for IPv4
 }
 
 type job struct {
@@ -153,11 +158,11 @@ type worker struct {
 	buf     []byte // getsockopt values, addresses, TCP_INFO
 	msf     []byte // struct group_filter with room for 64 sources
 	calls   int64
-	options map[int][]*image.Option // by socket type
+	options map[[2]int][]*image.Option // by socket family and type
 }
 
 func newWorker() *worker {
-	return &worker{buf: make([]byte, 512), msf: make([]byte, slistOffset+maxProbeSrcs*ssSize), options: map[int][]*image.Option{}}
+	return &worker{buf: make([]byte, 512), msf: make([]byte, slistOffset+maxProbeSrcs*ssSize), options: map[[2]int][]*image.Option{}}
 }
 
 // dump duplicates one socket and makes the engine's socket calls on it. It
@@ -174,7 +179,8 @@ func (w *worker) dump(j job) (bool, error) {
 		return false, fmt.Errorf("pidfd_getfd: %w", err)
 	}
 	defer unix.Close(fd)
-	if _, err := w.getInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN); err != nil {
+	family, err := w.getInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
 		return false, err
 	}
 	typ, err := w.getInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
@@ -195,18 +201,25 @@ func (w *worker) dump(j job) (bool, error) {
 			return false, err
 		}
 	}
-	opts, ok := w.options[typ]
+	opts, ok := w.options[[2]int{family, typ}]
 	if !ok {
-		opts = image.OptionsFor(uint16(typ))
-		w.options[typ] = opts
+		opts = image.OptionsFor(uint16(family), uint16(typ))
+		w.options[[2]int{family, typ}] = opts
 	}
 	for _, o := range opts {
 		if err := w.get(fd, o.Level, o.Opt, valueSize(o.Kind)); err != nil {
 			return false, fmt.Errorf("getsockopt %s: %w", o.AttrName(), err)
 		}
 	}
-	if typ != unix.SOCK_STREAM {
-		for _, g := range j.p.groups {
+	v4, v6 := image.GroupFamilies(uint16(family), uint16(typ))
+	for _, c := range []struct {
+		on     bool
+		groups []group
+	}{{v4, j.p.groups}, {v6, j.p.groups6}} {
+		if !c.on {
+			continue
+		}
+		for _, g := range c.groups {
 			if err := w.probe(fd, g); err != nil {
 				return false, fmt.Errorf("MCAST_MSFILTER: %w", err)
 			}
@@ -285,12 +298,19 @@ func (w *worker) probe(fd int, g group) error {
 	b := w.msf
 	clear(b[:slistOffset])
 	binary.NativeEndian.PutUint32(b, g.ifindex)
-	binary.NativeEndian.PutUint16(b[groupOffset:], unix.AF_INET)
-	copy(b[groupOffset+4:], g.addr[:])
+	level := unix.IPPROTO_IP
+	if g.v6 {
+		level = unix.IPPROTO_IPV6
+		binary.NativeEndian.PutUint16(b[groupOffset:], unix.AF_INET6)
+		copy(b[groupOffset+8:], g.addr[:])
+	} else {
+		binary.NativeEndian.PutUint16(b[groupOffset:], unix.AF_INET)
+		copy(b[groupOffset+4:], g.addr[:4])
+	}
 	binary.NativeEndian.PutUint32(b[fmodeOffset+4:], maxProbeSrcs)
 	n := uint32(len(b))
 	w.calls++
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_IP, mcastMSFilter,
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), mcastMSFilter,
 		uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), 0)
 	if e != 0 && e != unix.EADDRNOTAVAIL && e != unix.ENODEV {
 		return e
@@ -325,9 +345,32 @@ func igmpGroups(pid int) []group {
 		if err != nil || ifindex < 0 {
 			continue
 		}
-		var a [4]byte
+		var a [16]byte
 		binary.NativeEndian.PutUint32(a[:], uint32(g))
 		out = append(out, group{ifindex: uint32(ifindex), addr: a})
+	}
+	return out
+}
+
+// igmp6Groups reads /proc/<pid>/net/igmp6: "IDX NAME GROUP ...", the group
+// as 32 hex digits.
+func igmp6Groups(pid int) []group {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/net/igmp6")
+	if err != nil {
+		return nil
+	}
+	var out []group
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || len(f[2]) != 32 {
+			continue
+		}
+		ifindex, err1 := strconv.ParseUint(f[0], 10, 32)
+		a, err2 := hex.DecodeString(f[2])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, group{ifindex: uint32(ifindex), v6: true, addr: [16]byte(a)})
 	}
 	return out
 }
@@ -338,10 +381,24 @@ type sock struct {
 	typ   uint16
 }
 
-// list asks NETLINK_SOCK_DIAG for the AF_INET sockets of every protocol
-// the engine lists, all states. A protocol whose diag module the kernel
-// lacks (raw_diag, UDP-Lite) is skipped.
+// list asks NETLINK_SOCK_DIAG for the AF_INET and AF_INET6 sockets of
+// every protocol the engine lists, all states. A protocol whose diag
+// module the kernel lacks (raw_diag, UDP-Lite) is skipped.
 func list() ([]sock, error) {
+	var out []sock
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		socks, err := listFamily(family)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, socks...)
+	}
+	slices.SortFunc(out, func(a, b sock) int { return int(a.inode) - int(b.inode) })
+	return out, nil
+}
+
+// listFamily lists the sockets of one family.
+func listFamily(family uint8) ([]sock, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, err
@@ -364,7 +421,7 @@ func list() ([]sock, error) {
 		binary.NativeEndian.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 		binary.NativeEndian.PutUint32(req[8:], uint32(seq+1))
 		r := req[unix.NLMSG_HDRLEN:]
-		r[0], r[1] = unix.AF_INET, p.proto
+		r[0], r[1] = family, p.proto
 		if p.proto == unix.IPPROTO_RAW {
 			r[3] = unix.IPPROTO_RAW // sdiag_raw_protocol: every raw socket
 		}
@@ -372,7 +429,7 @@ func list() ([]sock, error) {
 		if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 			return nil, err
 		}
-		socks, err := receive(fd, buf, uint32(seq+1), p.typ)
+		socks, err := receive(fd, buf, uint32(seq+1), family, p.typ)
 		if errors.Is(err, unix.ENOENT) && (p.proto == unix.IPPROTO_RAW || p.proto == unix.IPPROTO_UDPLITE) {
 			continue
 		}
@@ -386,7 +443,7 @@ func list() ([]sock, error) {
 }
 
 // receive reads one dump's answer.
-func receive(fd int, buf []byte, seq uint32, typ uint16) ([]sock, error) {
+func receive(fd int, buf []byte, seq uint32, family uint8, typ uint16) ([]sock, error) {
 	var out []sock
 	for {
 		n, _, err := unix.Recvfrom(fd, buf, 0)
@@ -417,7 +474,7 @@ func receive(fd int, buf []byte, seq uint32, typ uint16) ([]sock, error) {
 				}
 				return out, nil
 			}
-			if len(msg) >= 72 && msg[0] == unix.AF_INET {
+			if len(msg) >= 72 && msg[0] == family {
 				if ino := binary.NativeEndian.Uint32(msg[68:]); ino != 0 {
 					out = append(out, sock{inode: ino, typ: typ})
 				}

@@ -52,13 +52,15 @@ def handle(req):
             typ, proto = socket.SOCK_RAW, int(kind[3:] or 17)
         else:
             typ, proto = TYPES[kind]
-        s = socket.socket(socket.AF_INET, typ, proto)
+        family = socket.AF_INET6 if req.get("family") == 6 else socket.AF_INET
+        s = socket.socket(family, typ, proto)
         socks[s.fileno()] = s
         return dict(fd=s.fileno(), inode=os.fstat(s.fileno()).st_ino)
     if op == "many":
         out = []
+        family = socket.AF_INET6 if req.get("family") == 6 else socket.AF_INET
         for _ in range(req["count"]):
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s = socket.socket(family, socket.SOCK_DGRAM)
             if req.get("bind"):
                 s.bind((req["bind"], 0))
             socks[s.fileno()] = s
@@ -104,7 +106,9 @@ def handle(req):
             s.settimeout(None)
         return dict(len=len(data), cmsgs=[[lvl, typ] for lvl, typ, _ in anc])
     if op == "bind":
-        s.bind((req["addr"], req["port"]))
+        # An IPv6 scope id goes in the tuple: python3 drops a "%eth0" of
+        # the address string.
+        s.bind((req["addr"], req["port"], 0, req["scope"]) if "scope" in req else (req["addr"], req["port"]))
         return dict(local=list(s.getsockname()))
     if op == "connect":
         s.connect((req["addr"], req["port"]))
@@ -122,6 +126,26 @@ def handle(req):
         mreq = socket.inet_aton(req["group"]) + socket.inet_aton(req["iface_addr"]) + socket.inet_aton(req["source"])
         s.setsockopt(socket.IPPROTO_IP, 39, mreq)  # IP_ADD_SOURCE_MEMBERSHIP
         return {}
+    if op == "join6":
+        # struct ipv6_mreq: group, ifindex (IPV6_JOIN_GROUP)
+        mreq = socket.inet_pton(socket.AF_INET6, req["group"]) + struct.pack("=i", req["ifindex"])
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        return {}
+    if op == "leave6":
+        mreq = socket.inet_pton(socket.AF_INET6, req["group"]) + struct.pack("=i", req["ifindex"])
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_LEAVE_GROUP, mreq)
+        return {}
+    if op == "join6_source":
+        # struct group_source_req: interface, then two sockaddr_storage
+        # (group, source) aligned to 8 (MCAST_JOIN_SOURCE_GROUP)
+        def storage(a):
+            b = struct.pack("=HHI", socket.AF_INET6, 0, 0) + socket.inet_pton(socket.AF_INET6, a) + struct.pack("=I", 0)
+            return b + bytes(128 - len(b))
+        gsr = struct.pack("=I4x", req["ifindex"]) + storage(req["group"]) + storage(req["source"])
+        s.setsockopt(socket.IPPROTO_IPV6, 46, gsr)
+        return {}
+    if op == "peername":
+        return dict(peer=list(s.getpeername()))
     if op == "sockname":
         return dict(local=list(s.getsockname()))
     if op == "flip_start":

@@ -28,8 +28,8 @@ func Dump(t testing.TB, b Dumper, inode uint64) *image.Image {
 // describe renders an image one option a line, so a failing comparison
 // shows which value differs rather than which byte.
 func describe(img *image.Image) []string {
-	out := []string{fmt.Sprintf("type=%d proto=%d state=%d local=%s peer=%s", img.Type, img.Protocol, img.State, img.Local, img.Peer)}
-	for _, o := range image.OptionsFor(img.Type) {
+	out := []string{fmt.Sprintf("family=%d type=%d proto=%d state=%d local=%s peer=%s flowinfo=%d", img.Family, img.Type, img.Protocol, img.State, img.Local, img.Peer, img.Flowinfo)}
+	for _, o := range image.SharedOptionsFor(img.Family, img.Type) {
 		out = append(out, o.Path()+"="+o.Format(img.Values[o.Attr]))
 	}
 	for _, m := range img.Memberships {

@@ -92,11 +92,17 @@ func Run(t testing.TB, name string, args ...string) string {
 // ifindex of name. (This kernel has no dummy driver; veth is built in.)
 func Veth(t testing.TB, name, cidr string) int {
 	t.Helper()
+	return veth(t, name, "addr", "add", cidr, "dev", name)
+}
+
+// veth makes the pair as Veth says, addressing name with `ip addrArgs...`.
+func veth(t testing.TB, name string, addrArgs ...string) int {
+	t.Helper()
 	Run(t, "ip", "link", "add", name, "type", "veth", "peer", "name", name+"p")
 	t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
 	Run(t, "ip", "link", "set", name+"p", "up")
 	Run(t, "ip", "link", "set", name, "multicast", "on", "up")
-	Run(t, "ip", "addr", "add", cidr, "dev", name)
+	Run(t, "ip", addrArgs...)
 	ifi, err := ifindex(name)
 	if err != nil {
 		t.Fatal(err)

@@ -198,7 +198,7 @@ func (s *socketFiles) compareOption(p, text string) {
 		s.note("%s: not an option this inetcr knows; ignored", p)
 		return
 	}
-	if !o.Types.Has(s.img.Type) {
+	if !o.Types.Has(s.img.Family, s.img.Type) {
 		s.note("%s: does not apply to %s sockets; ignored", p, image.TypeName(s.img.Type))
 		return
 	}

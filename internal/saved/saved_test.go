@@ -23,7 +23,7 @@ func sampleImage(t *testing.T) *image.Image {
 	img := &image.Image{Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7, Values: map[uint16]image.Value{}}
 	img.Local = mustAddrPort("0.0.0.0:5000")
 	img.Peer = mustAddrPort("0.0.0.0:0")
-	for _, o := range image.OptionsFor(img.Type) {
+	for _, o := range image.OptionsFor(img.Family, img.Type) {
 		for _, text := range []string{"1", "2", "64", "0 0", "", "0.0.0.0", "0"} {
 			if v, err := o.Parse(text); err == nil && o.Check(v) == nil {
 				img.Values[o.Attr] = v

@@ -160,7 +160,7 @@ func ktSample() *image.Image {
 			Ifindex: 2,
 		}},
 	}
-	for _, o := range image.OptionsFor(img.Type) {
+	for _, o := range image.OptionsFor(img.Family, img.Type) {
 		v := image.Value{Num: o.Min}
 		if o.Kind == image.InAddr {
 			v.Bytes = []byte{0, 0, 0, 0}
@@ -566,7 +566,41 @@ func (s *ktSetup) sockets(t *testing.T) map[string]*netnstest.Sock {
 	filtered := s.holder.Socket("udp")
 	filtered.Must("join_source", map[string]any{"group": "232.1.1.1", "iface_addr": "10.9.0.1", "source": "10.9.0.7"})
 
-	return map[string]*netnstest.Sock{"udp": udp, "udp connected": conn, "udp filtered": filtered, "tcp": tcp, "raw17": raw}
+	// AF_INET6 images travel in the same family: a dual-stack UDP socket
+	// with an IPv4 and an IPv6 group, the latter with an MLDv2 filter.
+	udp6 := s.holder.Socket6("udp")
+	udp6.Must("bind", map[string]any{"addr": "::", "port": 0})
+	udp6.SetInt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS, 21)
+	udp6.Must("join", map[string]any{"group": "239.6.6.6", "ifindex": s.ifi})
+	udp6.Must("join6_source", map[string]any{"group": "ff35::6", "ifindex": s.ifi, "source": "2001:db8::7"})
+
+	return map[string]*netnstest.Sock{"udp": udp, "udp connected": conn, "udp filtered": filtered, "tcp": tcp, "raw17": raw, "udp6": udp6}
+}
+
+// An AF_INET6 image restores through the family as an AF_INET one does.
+func TestKernelRestoresIPv6(t *testing.T) {
+	s := ktNewSetup(t)
+	udp6 := s.sockets(t)["udp6"]
+	img, err := s.kernel.Dump(udp6.Inode)
+	if err != nil {
+		t.Fatalf("%v (simulation: %v)", err, s.sim.LastError())
+	}
+	o, _ := image.LookupOption("ip6opt", "unicast_hops")
+	img.Values[o.Attr] = image.Value{Num: 66}
+	img.Memberships = slices.DeleteFunc(img.Memberships, func(m image.Membership) bool { return m.Group.Is6() })
+	if err := s.kernel.Restore(udp6.Inode, img); err != nil {
+		t.Fatalf("%v (simulation: %v)", err, s.sim.LastError())
+	}
+	if got := udp6.GetInt(unix.IPPROTO_IPV6, unix.IPV6_UNICAST_HOPS); got != 66 {
+		t.Errorf("hop limit %d, want 66", got)
+	}
+	after, err := s.stock.Dump(udp6.Inode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(img.Encode(), after.Encode()); diff != "" {
+		t.Fatalf("image after restore (-restored +dumped):\n%s", diff)
+	}
 }
 
 func TestKernelDumpMatchesStock(t *testing.T) {

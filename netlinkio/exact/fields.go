@@ -258,11 +258,10 @@ func (r *record) addrPort(a [16]byte, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(a[:4])), port)
 }
 
-// handled reports whether the listing shows the socket: AF_INET UDP,
-// UDP-Lite, TCP and RAW, as the stock listing has them. AF_INET6 records
-// are read and left for the IPv6 work.
+// handled reports whether the listing shows the socket: AF_INET and
+// AF_INET6 UDP, UDP-Lite, TCP and RAW, as the stock listing has them.
 func (r *record) handled() bool {
-	if r.Family != unix.AF_INET {
+	if r.Family != unix.AF_INET && r.Family != unix.AF_INET6 {
 		return false
 	}
 	switch r.Type {
@@ -291,7 +290,7 @@ func (e *env) image(r *record) (*image.Image, error) {
 	if img.Type != unix.SOCK_STREAM {
 		img.State = datagramState(img.Peer)
 	}
-	opts := image.SharedOptionsFor(img.Type)
+	opts := image.SharedOptionsFor(img.Family, img.Type)
 	img.Values = make(map[uint16]image.Value, len(opts))
 	for _, o := range opts {
 		if o.Field == "" {
@@ -303,7 +302,7 @@ func (e *env) image(r *record) (*image.Image, error) {
 		}
 		img.Values[o.Attr] = v
 	}
-	if image.MembershipApplies(img.Type) {
+	if image.MembershipApplies(img.Family, img.Type) {
 		img.JoinOrder = true
 		img.Memberships = make([]image.Membership, 0, len(r.mc))
 		for i := len(r.mc) - 1; i >= 0; i-- {
@@ -341,9 +340,9 @@ func netipAddrPort(ap netip.AddrPort, port uint16) netip.AddrPort {
 // askRows lists the rows of a socket type that name no kernel field the
 // program reads: the exact reader asks the socket for them with
 // getsockopt, on a duplicate (Exact.complete).
-func askRows(typ uint16) []*image.Option {
+func askRows(family, typ uint16) []*image.Option {
 	var out []*image.Option
-	for _, o := range image.SharedOptionsFor(typ) {
+	for _, o := range image.SharedOptionsFor(family, typ) {
 		if o.Field == "" {
 			out = append(out, o)
 		}

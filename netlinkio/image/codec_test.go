@@ -45,6 +45,8 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Num: uint64(uint32(int32(o.SMin)))}
 		case image.Name:
 			return image.Value{Bytes: []byte("x")}
+		case image.AddrPrefs:
+			return image.Value{Num: 0x500}
 		}
 		return image.Value{Num: o.Min}
 	}},
@@ -70,6 +72,8 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Num: 1<<19 - 1, Num2: 1<<31 - 1}
 		case image.TxTime:
 			return image.Value{Num: 11, Num2: 3}
+		case image.AddrPrefs:
+			return image.Value{Num: 0x401}
 		}
 		return image.Value{Num: o.Max}
 	}},
@@ -109,6 +113,8 @@ var codecValueSets = []codecValueSet{
 			return image.Value{Num: 26}
 		case image.TxTime:
 			return image.Value{Num: 1, Num2: 2}
+		case image.AddrPrefs:
+			return image.Value{Num: 0x104}
 		}
 		panic(fmt.Sprintf("no value for kind %d", o.Kind))
 	}},
@@ -116,7 +122,7 @@ var codecValueSets = []codecValueSet{
 
 func (s codecValueSet) values(typ uint16) map[uint16]image.Value {
 	m := map[uint16]image.Value{}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		m[o.Attr] = s.pick(o)
 	}
 	return m
@@ -314,7 +320,7 @@ func TestCodecMembershipOrderIrrelevant(t *testing.T) {
 
 func TestCodecFlagsAbsentWhenOff(t *testing.T) {
 	for _, shape := range codecShapes() {
-		for _, o := range image.OptionsFor(shape.Type) {
+		for _, o := range image.OptionsFor(shape.Family, shape.Type) {
 			if o.Kind != image.Flag && o.Kind != image.BufLock {
 				continue
 			}
@@ -356,7 +362,7 @@ func TestCodecNonFlagsAlwaysPresent(t *testing.T) {
 		img := shape.Clone()
 		img.Values = codecValueSets[0].values(img.Type) // zeros, empty strings
 		b := img.Encode()
-		for _, o := range image.OptionsFor(img.Type) {
+		for _, o := range image.OptionsFor(img.Family, img.Type) {
 			if o.Kind.IsFlag() {
 				continue
 			}
@@ -365,7 +371,7 @@ func TestCodecNonFlagsAlwaysPresent(t *testing.T) {
 			}
 		}
 		for _, o := range image.Options {
-			if !o.Types.Has(img.Type) && codecFindAttr(t, b, o.Attr) != nil {
+			if !o.Types.Has(img.Family, img.Type) && codecFindAttr(t, b, o.Attr) != nil {
 				t.Errorf("type %d: %s present but does not apply", img.Type, o.AttrName())
 			}
 		}

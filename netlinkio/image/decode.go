@@ -118,12 +118,18 @@ func checkKnownTop(a Attr) error {
 		if len(a.Data) != 0 {
 			return AttrErrorf(a.Type, "length %d; a flag has no payload", len(a.Data))
 		}
-	case AttrMembership, AttrSourceFilters, AttrIfnames:
+	case AttrIfnames:
 		if !a.Nested {
 			return AttrErrorf(a.Type, "must be nested (NLA_F_NESTED)")
 		}
 		return nil
 	default:
+		if isGroupAttr(a.Type) {
+			if !a.Nested {
+				return AttrErrorf(a.Type, "must be nested (NLA_F_NESTED)")
+			}
+			return nil
+		}
 		_, row := optionByAttr(a.Type)
 		_, ext := optionByExt(a.Type)
 		if !row && !ext {
@@ -158,7 +164,7 @@ func decodeHeader(img *Image, seen map[uint16]Attr) error {
 	sizes := []struct {
 		id uint16
 		n  int
-	}{{AttrVersion, 4}, {AttrFamily, 2}, {AttrType, 2}, {AttrProtocol, 2}, {AttrState, 1}, {AttrLocal, 16}, {AttrPeer, 16}}
+	}{{AttrVersion, 4}, {AttrFamily, 2}, {AttrType, 2}, {AttrProtocol, 2}, {AttrState, 1}}
 	for _, sz := range sizes {
 		if err := exactLen(seen[sz.id], sz.n); err != nil {
 			return err
@@ -168,12 +174,45 @@ func decodeHeader(img *Image, seen map[uint16]Attr) error {
 	img.Type = native.Uint16(seen[AttrType].Data)
 	img.Protocol = native.Uint16(seen[AttrProtocol].Data)
 	img.State = seen[AttrState].Data[0]
-	var err error
-	if img.Local, err = parseSockaddrIn(seen[AttrLocal]); err != nil {
+	if err := checkFamily(img.Family); err != nil {
 		return err
 	}
-	img.Peer, err = parseSockaddrIn(seen[AttrPeer])
+	var err error
+	if img.Local, _, err = parseSockaddr(seen[AttrLocal], img.Family); err != nil {
+		return err
+	}
+	img.Peer, img.Flowinfo, err = parseSockaddr(seen[AttrPeer], img.Family)
 	return err
+}
+
+// parseSockaddr reads LOCAL or PEER: a struct sockaddr_in for AF_INET, a
+// struct sockaddr_in6 for AF_INET6 (its scope id becomes the address's
+// zone; LOCAL has no flow information, as getsockname reports none).
+func parseSockaddr(a Attr, family uint16) (netip.AddrPort, uint32, error) {
+	if family == unix.AF_INET {
+		if err := exactLen(a, 16); err != nil {
+			return netip.AddrPort{}, 0, err
+		}
+		ap, err := parseSockaddrIn(a)
+		return ap, 0, err
+	}
+	if err := exactLen(a, 28); err != nil {
+		return netip.AddrPort{}, 0, err
+	}
+	if f := native.Uint16(a.Data); f != unix.AF_INET6 {
+		return netip.AddrPort{}, 0, AttrErrorf(a.Type, "sin6_family %d, want AF_INET6 (%d)", f, unix.AF_INET6)
+	}
+	port := uint16(a.Data[2])<<8 | uint16(a.Data[3])
+	flow := uint32(a.Data[4])<<24 | uint32(a.Data[5])<<16 | uint32(a.Data[6])<<8 | uint32(a.Data[7])
+	if flow != 0 && a.Type == AttrLocal {
+		return netip.AddrPort{}, 0, AttrErrorf(a.Type, "sin6_flowinfo %#x; a local address has none", flow)
+	}
+	addr := netip.AddrFrom16([16]byte(a.Data[8:24]))
+	scope := native.Uint32(a.Data[24:28])
+	if scope != 0 && !needsScope(addr) {
+		return netip.AddrPort{}, 0, AttrErrorf(a.Type, "sin6_scope_id %d on %s, which has no scope", scope, addr)
+	}
+	return netip.AddrPortFrom(WithScope(addr, scope), port), flow, nil
 }
 
 func parseSockaddrIn(a Attr) (netip.AddrPort, error) {
@@ -215,9 +254,9 @@ func decodeOptions(img *Image, seen map[uint16]Attr) error {
 		if _, ext := seen[o.Ext]; ext && o.Ext != 0 && !present {
 			return AttrErrorf(o.Ext, "without %s", o.AttrName())
 		}
-		if !o.Types.Has(img.Type) {
+		if !o.Types.Has(img.Family, img.Type) {
 			if present {
-				return NotApplicable(AttrName(o.Attr), img.Type)
+				return NotApplicable(AttrName(o.Attr), img.Family, img.Type)
 			}
 			continue
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // MaxMemberships is the most memberships the format holds: each takes 16
-// bytes of IPOPT_MEMBERSHIP and an image is at most MaxImageSize bytes.
+// bytes of IPOPT_MEMBERSHIP (24 of IP6OPT_MEMBERSHIP) and an image is at most MaxImageSize bytes.
 // The kernel's limit, net.ipv4.igmp_max_memberships (20 by default), is a
 // setting of the socket's network namespace that may be raised; a restore
 // past it fails at the join (ENOBUFS) and is rolled back.
@@ -29,41 +29,52 @@ func parseMreqn(a Attr) (Membership, error) {
 	return m, nil
 }
 
+// decodeMemberships reads each membership list the socket's family and
+// type carry, and refuses one it does not.
 func decodeMemberships(img *Image, seen map[uint16]Attr) error {
-	list, hasList := seen[AttrMembership]
-	filters, hasFilters := seen[AttrSourceFilters]
 	_, img.JoinOrder = seen[AttrMembershipOrder]
 	if img.JoinOrder && img.Rev() < 2 {
 		return AttrErrorf(AttrMembershipOrder, "added in table revision 2, but the image is of revision %d", img.Rev())
 	}
-	if !MembershipApplies(img.Type) {
-		if img.JoinOrder {
-			return NotApplicable(AttrName(AttrMembershipOrder), img.Type)
+	if img.JoinOrder && !groupLists[0].types.Has(img.Family, img.Type) {
+		return NotApplicable(AttrName(AttrMembershipOrder), img.Family, img.Type)
+	}
+	for i := range groupLists {
+		if err := decodeList(img, seen, &groupLists[i]); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+func decodeList(img *Image, seen map[uint16]Attr, g *groupList) error {
+	list, hasList := seen[g.list]
+	filters, hasFilters := seen[g.filters]
+	if !g.types.Has(img.Family, img.Type) {
 		if hasList {
-			return NotApplicable(AttrName(AttrMembership), img.Type)
+			return NotApplicable(AttrName(g.list), img.Family, img.Type)
 		}
 		if hasFilters {
-			return NotApplicable(AttrName(AttrSourceFilters), img.Type)
+			return NotApplicable(AttrName(g.filters), img.Family, img.Type)
 		}
 		return nil
 	}
 	if !hasList {
-		return AttrErrorf(AttrMembership, "missing (an empty list is a nested attribute with no entries)")
+		return AttrErrorf(g.list, "missing (an empty list is a nested attribute with no entries)")
 	}
-	entries, err := ParseAttrs(list.Data, "IPOPT_MEMBERSHIP")
+	entries, err := ParseAttrs(list.Data, AttrName(g.list))
 	if err != nil {
 		return err
 	}
 	index := map[MembershipKey]int{}
 	for _, e := range entries {
-		if e.Type != AttrMreq {
-			return &AttrError{Attr: "IPOPT_MEMBERSHIP", Reason: fmt.Sprintf("holds %s; only IPOPT_MREQ entries belong there", AttrName(e.Type))}
+		if e.Type != g.mreq {
+			return &AttrError{Attr: AttrName(g.list), Reason: fmt.Sprintf("holds %s; only %s entries belong there", AttrName(e.Type), AttrName(g.mreq))}
 		}
 		if e.Nested {
-			return AttrErrorf(AttrMreq, "must not be nested (NLA_F_NESTED is set)")
+			return AttrErrorf(g.mreq, "must not be nested (NLA_F_NESTED is set)")
 		}
-		m, err := parseMreqn(e)
+		m, err := g.parseMreq(e)
 		if err != nil {
 			return err
 		}
@@ -73,26 +84,26 @@ func decodeMemberships(img *Image, seen map[uint16]Attr) error {
 	if !hasFilters {
 		return nil
 	}
-	fl, err := ParseAttrs(filters.Data, "IPOPT_SOURCE_FILTERS")
+	fl, err := ParseAttrs(filters.Data, AttrName(g.filters))
 	if err != nil {
 		return err
 	}
 	if len(fl) == 0 {
-		return AttrErrorf(AttrSourceFilters, "present but empty; an image with no filters leaves it out")
+		return AttrErrorf(g.filters, "present but empty; an image with no filters leaves it out")
 	}
 	for _, f := range fl {
-		if f.Type != AttrSourceFilter || !f.Nested {
-			return &AttrError{Attr: "IPOPT_SOURCE_FILTERS", Reason: fmt.Sprintf("holds %s; only nested IPOPT_SOURCE_FILTER entries belong there", AttrName(f.Type))}
+		if f.Type != g.filter || !f.Nested {
+			return &AttrError{Attr: AttrName(g.filters), Reason: fmt.Sprintf("holds %s; only nested %s entries belong there", AttrName(f.Type), AttrName(g.filter))}
 		}
-		if err := decodeSourceFilter(img, index, f.Data); err != nil {
+		if err := decodeSourceFilter(img, g, index, f.Data); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error {
-	parts, err := ParseAttrs(b, "IPOPT_SOURCE_FILTER")
+func decodeSourceFilter(img *Image, g *groupList, index map[MembershipKey]int, b []byte) error {
+	parts, err := ParseAttrs(b, AttrName(g.filter))
 	if err != nil {
 		return err
 	}
@@ -101,39 +112,40 @@ func decodeSourceFilter(img *Image, index map[MembershipKey]int, b []byte) error
 			return AttrErrorf(p.Type, "must not be nested (NLA_F_NESTED is set)")
 		}
 	}
-	if len(parts) < 2 || parts[0].Type != AttrMsfMreq || parts[1].Type != AttrMsfMode {
-		return &AttrError{Attr: "IPOPT_SOURCE_FILTER", Reason: "must start with IPOPT_MSF_MREQ then IPOPT_MSF_MODE"}
+	if len(parts) < 2 || parts[0].Type != g.msfMreq || parts[1].Type != g.msfMode {
+		return &AttrError{Attr: AttrName(g.filter), Reason: fmt.Sprintf("must start with %s then %s", AttrName(g.msfMreq), AttrName(g.msfMode))}
 	}
-	key, err := parseMreqn(parts[0])
+	key, err := g.parseMreq(parts[0])
 	if err != nil {
 		return err
 	}
 	i, ok := index[key.Key()]
 	if !ok {
-		return AttrErrorf(AttrMsfMreq, "group %s on ifindex %d has a filter but no membership", key.Group, key.Ifindex)
+		return AttrErrorf(g.msfMreq, "group %s on ifindex %d has a filter but no membership", key.Group, key.Ifindex)
 	}
 	m := &img.Memberships[i]
 	if key.Address != m.Address {
-		return AttrErrorf(AttrMsfMreq, "group %s on ifindex %d: imr_address %s differs from the membership's %s", key.Group, key.Ifindex, key.Address, m.Address)
+		return AttrErrorf(g.msfMreq, "group %s on ifindex %d: imr_address %s differs from the membership's %s", key.Group, key.Ifindex, key.Address, m.Address)
 	}
 	if m.HasFilter() {
-		return AttrErrorf(AttrMsfMreq, "group %s on ifindex %d has two filters", key.Group, key.Ifindex)
+		return AttrErrorf(g.msfMreq, "group %s on ifindex %d has two filters", key.Group, key.Ifindex)
 	}
 	if err := exactLen(parts[1], 4); err != nil {
 		return err
 	}
 	m.Mode = native.Uint32(parts[1].Data)
 	for _, s := range parts[2:] {
-		if s.Type != AttrMsfSource {
-			return &AttrError{Attr: "IPOPT_SOURCE_FILTER", Reason: fmt.Sprintf("holds %s after the mode; only IPOPT_MSF_SOURCE belongs there", AttrName(s.Type))}
+		if s.Type != g.msfSource {
+			return &AttrError{Attr: AttrName(g.filter), Reason: fmt.Sprintf("holds %s after the mode; only %s belongs there", AttrName(s.Type), AttrName(g.msfSource))}
 		}
-		if err := exactLen(s, 4); err != nil {
+		src, err := g.parseSource(s)
+		if err != nil {
 			return err
 		}
-		m.Sources = append(m.Sources, netip.AddrFrom4([4]byte(s.Data)))
+		m.Sources = append(m.Sources, src)
 	}
 	if !m.HasFilter() {
-		return AttrErrorf(AttrSourceFilter, "group %s: EXCLUDE with no sources is the default and is left out", m.Group)
+		return AttrErrorf(g.filter, "group %s: EXCLUDE with no sources is the default and is left out", m.Group)
 	}
 	return nil // the filter's rules are Validate's (Membership.Check)
 }

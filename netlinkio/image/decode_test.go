@@ -44,7 +44,7 @@ func TestDecodeGolden(t *testing.T) {
 	// The image is of table revision 1: the rows added since are unknown
 	// to it.
 	want.Revision = 1
-	for _, o := range image.OptionsFor(unix.SOCK_DGRAM) {
+	for _, o := range image.OptionsFor(unix.AF_INET, unix.SOCK_DGRAM) {
 		if !want.Knows(o) {
 			continue
 		}
@@ -129,7 +129,7 @@ func TestDecodeFlagsAbsent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("type %d without flags: %v", img.Type, err)
 		}
-		for _, o := range image.OptionsFor(img.Type) {
+		for _, o := range image.OptionsFor(img.Family, img.Type) {
 			v, ok := got.Values[o.Attr]
 			if o.Kind == image.Flag || o.Kind == image.BufLock {
 				if !ok || !v.Equal(image.Value{}) {
@@ -140,8 +140,8 @@ func TestDecodeFlagsAbsent(t *testing.T) {
 				t.Errorf("type %d: %s missing from Values", img.Type, o.Path())
 			}
 		}
-		if len(got.Values) != len(image.OptionsFor(img.Type)) {
-			t.Errorf("type %d: %d values, want one per applicable row (%d)", img.Type, len(got.Values), len(image.OptionsFor(img.Type)))
+		if len(got.Values) != len(image.OptionsFor(img.Family, img.Type)) {
+			t.Errorf("type %d: %d values, want one per applicable row (%d)", img.Type, len(got.Values), len(image.OptionsFor(img.Family, img.Type)))
 		}
 		img.Canonicalize()
 		if diff := cmp.Diff(img, got, codecImageCmp); diff != "" {
@@ -216,7 +216,7 @@ func TestDecodeLimits(t *testing.T) {
 	img.Values = codecValueSets[1].values(img.Type)
 	img.Memberships = nil
 	// The longest lists leave no room for a filter of 32 KiB.
-	for _, o := range image.OptionsFor(img.Type) {
+	for _, o := range image.OptionsFor(img.Family, img.Type) {
 		if o.Kind == image.Filter {
 			img.Values[o.Attr] = image.Value{}
 		}
@@ -323,7 +323,8 @@ func TestValidate(t *testing.T) {
 		edit func(img *image.Image)
 		attr string
 	}{
-		{"family", func(img *image.Image) { img.Family = unix.AF_INET6 }, "FAMILY"},
+		{"family", func(img *image.Image) { img.Family = unix.AF_UNIX }, "FAMILY"},
+		{"family AF_INET6 with IPv4 addresses", func(img *image.Image) { img.Family = unix.AF_INET6 }, "LOCAL"},
 		{"type", func(img *image.Image) { img.Type = unix.SOCK_SEQPACKET }, "TYPE"},
 		{"protocol", func(img *image.Image) { img.Protocol = unix.IPPROTO_TCP }, "PROTOCOL"},
 		{"state", func(img *image.Image) { img.State = 10 }, "STATE"},
@@ -337,7 +338,10 @@ func TestValidate(t *testing.T) {
 			img.Type, img.Protocol, img.Values = unix.SOCK_STREAM, unix.IPPROTO_TCP, codecValueSets[2].values(unix.SOCK_STREAM)
 		}, "IPOPT_MEMBERSHIP"},
 		{"group unicast", func(img *image.Image) { img.Memberships[0].Group = cAddr("10.0.0.1") }, "IPOPT_MREQ"},
-		{"group IPv6", func(img *image.Image) { img.Memberships[0].Group = cAddr("ff02::1") }, "IPOPT_MREQ"},
+		{"group IPv6", func(img *image.Image) {
+			img.Memberships[0].Group, img.Memberships[0].Address = cAddr("ff02::1"), netip.Addr{}
+		}, "IP6OPT_MEMBERSHIP"},
+		{"group IPv6 with an address", func(img *image.Image) { img.Memberships[0].Group = cAddr("ff02::1") }, "IP6OPT_MREQ"},
 		{"ifindex 0", func(img *image.Image) { img.Memberships[0].Ifindex = 0 }, "IPOPT_MREQ"},
 		{"duplicate membership", func(img *image.Image) {
 			img.Memberships = append(img.Memberships, img.Memberships[0])

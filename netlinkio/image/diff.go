@@ -34,7 +34,7 @@ func Diff(before, want *Image) []Change {
 		add("local", before.Local.String(), want.Local.String())
 	}
 	add("peer", before.Peer.String(), want.Peer.String())
-	for _, o := range OptionsFor(want.Type) {
+	for _, o := range SharedOptionsFor(want.Family, want.Type) {
 		if !want.Knows(o) || o.Follows(before, want) {
 			continue // left as the socket has it
 		}

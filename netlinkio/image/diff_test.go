@@ -14,7 +14,7 @@ import (
 func defaults(typ uint16) *image.Image {
 	any0 := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	img := &image.Image{Family: unix.AF_INET, Type: typ, Protocol: unix.IPPROTO_UDP, State: 7, Local: any0, Peer: any0, Values: map[uint16]image.Value{}}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		v := image.Value{Num: o.Min}
 		switch o.Kind {
 		case image.InAddr:
@@ -56,7 +56,7 @@ func TestDiffEveryOption(t *testing.T) {
 		if d := image.Diff(before, before.Clone()); len(d) != 0 {
 			t.Fatalf("type %d: equal images differ: %v", typ, d)
 		}
-		for _, o := range image.OptionsFor(typ) {
+		for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 			want := before.Clone()
 			want.Values[o.Attr] = other(o, before.Values[o.Attr])
 			got := image.Diff(before, want)

@@ -22,17 +22,18 @@ type docRow struct {
 // fixedRows are the attributes that are not options of the table.
 func fixedRows() []docRow {
 	const none = "—"
-	all := "UDP, TCP, RAW"
-	groups := "UDP, RAW"
+	all := typesText(All)
+	groups := typesText(groupLists[0].types)
+	groups6 := typesText(groupLists[1].types)
 	return []docRow{
 		{AttrVersion, "", "u32", none, all, none, fmt.Sprintf("first attribute of every image; value %d", ImageVersion)},
 		{AttrInode, "", "u64", none, "requests only", none, "the socket's sockfs inode number; DUMP and RESTORE requests, never an image"},
-		{AttrFamily, "", "u16", none, all, none, "AF_INET (2)"},
+		{AttrFamily, "", "u16", none, all, none, "AF_INET (2) or AF_INET6 (10); must match the target's"},
 		{AttrType, "", "u16", none, all, none, "SOCK_STREAM (1), SOCK_DGRAM (2) or SOCK_RAW (3); must match the target's"},
 		{AttrProtocol, "", "u16", none, all, none, "IPPROTO_UDP (17) or IPPROTO_UDPLITE (136) with SOCK_DGRAM, IPPROTO_TCP (6) with SOCK_STREAM, 1-255 with SOCK_RAW; must match the target's"},
 		{AttrState, "", "u8", none, all, none, "TCP_* as sock_diag reports it, 1-12; UDP and RAW: ESTABLISHED (1) when connected, CLOSE (7) otherwise"},
-		{AttrLocal, "", "binary 16", none, all, none, "struct sockaddr_in: sin_family host order, port and address network order, sin_zero zero"},
-		{AttrPeer, "", "binary 16", none, all, none, "struct sockaddr_in as LOCAL; 0.0.0.0:0 when not connected"},
+		{AttrLocal, "", "binary 16 or 28", none, all, none, "AF_INET: struct sockaddr_in: sin_family host order, port and address network order, sin_zero zero. AF_INET6: struct sockaddr_in6: sin6_family host order, port, sin6_flowinfo (0) and address network order, sin6_scope_id host order (an ifindex, only on a link-local address)"},
+		{AttrPeer, "", "binary 16 or 28", none, all, none, "as LOCAL; 0.0.0.0:0 or [::]:0 when not connected; an AF_INET6 peer's sin6_flowinfo as getpeername reports it"},
 		{AttrMembership, "", "nested", "membership/GROUP@IFNAME", groups, none, fmt.Sprintf("list of IPOPT_MREQ sorted by ifindex then group, as many as fit in the image (at most %d); present, maybe empty, on UDP and RAW; absent on TCP", MaxMemberships)},
 		{AttrMreq, "", "binary 12", none, groups, none, "struct ip_mreqn: group, address (network order), ifindex (host order); only inside IPOPT_MEMBERSHIP; group multicast, ifindex > 0, no duplicate (ifindex, group)"},
 		{AttrSourceFilters, "", "nested", none, groups, none, "one IPOPT_SOURCE_FILTER per membership whose filter is not the default (EXCLUDE, no sources), in membership order; absent when there is none"},
@@ -43,23 +44,30 @@ func fixedRows() []docRow {
 		{AttrIfnames, "", "nested", none, groups, none, "since table revision 2: one IFNAME per interface index the image holds (memberships, IPOPT_UNICAST_IF) whose name the dump read, ascending ifindex; absent when none"},
 		{AttrIfname, "", "binary 5-19", none, groups, none, "u32 ifindex (host order), then the interface's name in the dumped socket's network namespace, 1-15 bytes, no NUL; a restore uses the index the name has in the target socket's namespace, and refuses a name that is not there"},
 		{AttrMsfSource, "", "u32", none, groups, none, fmt.Sprintf("a source, in_addr (network order), unicast; ascending, no duplicate, as many as fit in the image (at most %d); INCLUDE needs at least one", MaxSources)},
+		{AttrMembership6, "", "nested", "membership/GROUP@IFNAME", groups6, none, "list of IP6OPT_MREQ sorted by ifindex then group; present, maybe empty, on AF_INET6 UDP and RAW"},
+		{AttrMreq6, "", "binary 20", none, groups6, none, "struct ipv6_mreq: group (network order), ifindex (host order); only inside IP6OPT_MEMBERSHIP; group IPv6 multicast, ifindex > 0, no duplicate (ifindex, group)"},
+		{AttrSourceFilters6, "", "nested", none, groups6, none, "as IPOPT_SOURCE_FILTERS, for the IPv6 memberships"},
+		{AttrSourceFilter6, "", "nested", none, groups6, none, "IP6OPT_MSF_MREQ, IP6OPT_MSF_MODE, then its IP6OPT_MSF_SOURCE entries"},
+		{AttrMsfMreq6, "", "binary 20", none, groups6, none, "struct ipv6_mreq of the membership the filter belongs to"},
+		{AttrMsfMode6, "", "u32", none, groups6, none, "MCAST_EXCLUDE (0) or MCAST_INCLUDE (1)"},
+		{AttrMsfSource6, "", "binary 16", none, groups6, none, "a source, in6_addr (network order), unicast, not v4-mapped; ascending, no duplicate; INCLUDE needs at least one"},
 	}
 }
 
 // kindText is the text form of a row's file.
 func kindText(o *Option) string { return kinds[o.Kind].text(o) }
 
-// typesText names the socket types a row applies to.
+// typesText names the socket types a row applies to: "UDP, TCP, RAW" for
+// AF_INET, "UDP6, TCP6, RAW6" for AF_INET6.
 func typesText(s SocketTypes) string {
 	var out []string
-	if s&Dgram != 0 {
-		out = append(out, "UDP")
-	}
-	if s&Stream != 0 {
-		out = append(out, "TCP")
-	}
-	if s&Raw != 0 {
-		out = append(out, "RAW")
+	for _, t := range []struct {
+		set  SocketTypes
+		name string
+	}{{Dgram, "UDP"}, {Stream, "TCP"}, {Raw, "RAW"}, {Dgram6, "UDP6"}, {Stream6, "TCP6"}, {Raw6, "RAW6"}} {
+		if s&t.set != 0 {
+			out = append(out, t.name)
+		}
 	}
 	return strings.Join(out, ", ")
 }

@@ -2,7 +2,7 @@ package image
 
 import (
 	"net/netip"
-	"slices"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -50,28 +50,50 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	b = appendU16Attr(b, AttrType, c.Type)
 	b = appendU16Attr(b, AttrProtocol, c.Protocol)
 	b = append(appendAttrHeader(b, AttrState, 1), c.State, 0, 0, 0)
-	b = appendSockaddrIn(appendAttrHeader(b, AttrLocal, 16), c.Local)
-	b = appendSockaddrIn(appendAttrHeader(b, AttrPeer, 16), c.Peer)
+	b = appendSockaddr(b, AttrLocal, c.Family, c.Local, 0)
+	b = appendSockaddr(b, AttrPeer, c.Family, c.Peer, c.Flowinfo)
 	// Attributes follow in ascending id. The table is in ascending id, so
-	// the attributes that are not rows (the membership list and filters,
-	// the order flag, the interface names) are merged into it where their
-	// ids fall.
-	lists := MembershipApplies(c.Type)
-	list, filters := lists, lists && slices.ContainsFunc(c.Memberships, Membership.HasFilter)
-	order := lists && c.JoinOrder
+	// the attributes that are not rows (the membership lists and their
+	// filters, the order flag, the interface names) are merged into it
+	// where their ids fall.
+	var lists [2 * len(groupLists)]struct {
+		id      uint16
+		g       *groupList
+		filters bool
+	}
+	n := 0
+	for i := range groupLists {
+		g := &groupLists[i]
+		if !g.types.Has(c.Family, c.Type) {
+			continue
+		}
+		lists[n].id, lists[n].g = g.list, g
+		n++
+		if c.hasFilters(g) {
+			lists[n].id, lists[n].g, lists[n].filters = g.filters, g, true
+			n++
+		}
+	}
+	next := 0
+	appendList := func(b []byte) []byte {
+		l := lists[next]
+		next++
+		if l.filters {
+			return c.appendFilters(b, l.g)
+		}
+		return c.appendMemberships(b, l.g)
+	}
+	order := c.JoinOrder && groupLists[0].types.Has(c.Family, c.Type)
 	names := true // IFNAMES (90), when the image names an interface
 	// A Micros row's Ext attribute (27, 28) follows the rows of lower id.
 	var ext []*Option
 	rev := c.Rev()
-	for _, o := range SharedOptionsFor(c.Type) {
+	for _, o := range SharedOptionsFor(c.Family, c.Type) {
 		if o.since() > rev {
 			continue
 		}
-		if list && o.Attr > AttrMembership {
-			b, list = c.appendMemberships(b), false
-		}
-		if filters && o.Attr > AttrSourceFilters {
-			b, filters = c.appendFilters(b), false
+		for next < n && lists[next].id < o.Attr {
+			b = appendList(b)
 		}
 		for len(ext) > 0 && ext[0].Ext < o.Attr {
 			b, ext = ext[0].appendExt(b, c.Values[ext[0].Attr]), ext[1:]
@@ -93,17 +115,14 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	for _, o := range ext {
 		b = o.appendExt(b, c.Values[o.Attr])
 	}
-	if list {
-		b = c.appendMemberships(b)
-	}
-	if filters {
-		b = c.appendFilters(b)
-	}
 	if order {
 		b = c.appendOrder(b)
 	}
 	if names {
 		b = c.appendIfnames(b)
+	}
+	for next < n {
+		b = appendList(b)
 	}
 	if rev > 1 {
 		b = native.AppendUint32(appendAttrHeader(b, AttrTableRevision, 4), rev)
@@ -141,45 +160,15 @@ func (img *Image) encodedSizeBound() int {
 	// The header attributes, both lists' headers, and per row at most a
 	// header, 8 bytes and its bytes (a row missing from Values is encoded
 	// as its zero value).
-	n := 6*8 + 2*20 + 2*nlaHdrLen + len(SharedOptionsFor(img.Type))*(nlaHdrLen+8) + 2*(nlaHdrLen+8)
+	n := 6*8 + 2*32 + 4*nlaHdrLen + len(SharedOptionsFor(img.Family, img.Type))*(nlaHdrLen+8) + 2*(nlaHdrLen+8)
 	for _, v := range img.Values {
 		n += nlaAlign(len(v.Bytes))
 	}
 	n += nlaHdrLen + len(img.Ifnames)*(nlaHdrLen+20)
 	for _, m := range img.Memberships {
-		n += 2*nlaHdrLen + 12 + nlaHdrLen + 12 + nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)
+		n += 2*nlaHdrLen + 20 + nlaHdrLen + 20 + nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+16)
 	}
 	return n
-}
-
-// appendMemberships appends the nested list of every membership.
-func (img *Image) appendMemberships(b []byte) []byte {
-	b, at := beginNested(b, AttrMembership)
-	for _, m := range img.Memberships {
-		b = appendMreqn(appendAttrHeader(b, AttrMreq, 12), m)
-	}
-	return endNested(b, at)
-}
-
-// appendFilters appends the nested list of the filters that differ from
-// the default.
-func (img *Image) appendFilters(b []byte) []byte {
-	b, all := beginNested(b, AttrSourceFilters)
-	for _, m := range img.Memberships {
-		if !m.HasFilter() {
-			continue
-		}
-		var one int
-		b, one = beginNested(b, AttrSourceFilter)
-		b = appendMreqn(appendAttrHeader(b, AttrMsfMreq, 12), m)
-		b = native.AppendUint32(appendAttrHeader(b, AttrMsfMode, 4), m.Mode)
-		for _, s := range m.Sources {
-			a := s.As4()
-			b = AppendAttr(b, AttrMsfSource, a[:])
-		}
-		b = endNested(b, one)
-	}
-	return endNested(b, all)
 }
 
 // beginNested appends the header of a nested attribute and returns where
@@ -195,13 +184,50 @@ func endNested(b []byte, at int) []byte {
 	return b
 }
 
-// MembershipApplies says whether a socket type carries memberships: TCP
-// sockets cannot join groups, so their images have no membership list.
-func MembershipApplies(typ uint16) bool { return typ != unix.SOCK_STREAM }
-
 // appendU16Attr appends a u16 attribute with its padding.
 func appendU16Attr(b []byte, typ, v uint16) []byte {
 	return append(native.AppendUint16(appendAttrHeader(b, typ, 2), v), 0, 0)
+}
+
+// appendSockaddr appends LOCAL or PEER: a struct sockaddr_in (16 bytes)
+// for AF_INET, a struct sockaddr_in6 (28 bytes) for AF_INET6, whose scope
+// id is the address's zone (an ifindex in decimal) and whose flow
+// information is flowinfo.
+func appendSockaddr(b []byte, attr, family uint16, ap netip.AddrPort, flowinfo uint32) []byte {
+	if family != unix.AF_INET6 {
+		return appendSockaddrIn(appendAttrHeader(b, attr, 16), ap)
+	}
+	b = native.AppendUint16(appendAttrHeader(b, attr, 28), unix.AF_INET6)
+	b = append(b, byte(ap.Port()>>8), byte(ap.Port()))
+	b = append(b, byte(flowinfo>>24), byte(flowinfo>>16), byte(flowinfo>>8), byte(flowinfo))
+	a := ap.Addr()
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	a16 := a.As16()
+	b = append(b, a16[:]...)
+	return native.AppendUint32(b, ScopeID(a))
+}
+
+// ScopeID is the scope id an address's zone stands for: its ifindex in
+// decimal, 0 for none (or a zone that is not a number, which Validate
+// refuses).
+func ScopeID(a netip.Addr) uint32 {
+	n, err := strconv.ParseUint(a.Zone(), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
+}
+
+// WithScope is a with the scope id as its zone, when a has a scope (a
+// link-local address; the kernel gives no other one a scope id); 0 is no
+// zone.
+func WithScope(a netip.Addr, scope uint32) netip.Addr {
+	if scope == 0 || !needsScope(a) {
+		return a.WithZone("")
+	}
+	return a.WithZone(strconv.FormatUint(uint64(scope), 10))
 }
 
 // appendSockaddrIn appends a struct sockaddr_in (16 bytes).

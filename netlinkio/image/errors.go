@@ -28,9 +28,9 @@ func AttrErrorf(attr uint16, format string, args ...any) error {
 }
 
 // NotApplicable is the refusal of an option or of memberships on a socket
-// type they do not apply to.
-func NotApplicable(attr string, typ uint16) error {
-	return &AttrError{Attr: attr, Reason: "does not apply to " + TypeName(typ) + " sockets"}
+// family and type they do not apply to.
+func NotApplicable(attr string, family, typ uint16) error {
+	return &AttrError{Attr: attr, Reason: "does not apply to " + SocketKindName(family, typ) + " sockets"}
 }
 
 // Rename returns err as an *AttrError naming attr: the reason of an

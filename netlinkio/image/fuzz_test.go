@@ -115,6 +115,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(udp)
 	f.Add(tcp)
 	f.Add(raw)
+	f.Add(v6Image().Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		in := slices.Clone(b) // Decode's own copy, cleared below
 		img, err := image.Decode(in)
@@ -186,7 +187,7 @@ func FuzzDecode(f *testing.F) {
 // image marshals, and Marshal -> Unmarshal -> Encode is stable.
 func FuzzJSON(f *testing.F) {
 	udp, tcp, raw := mfBases(f)
-	for _, b := range [][]byte{udp, tcp, raw} {
+	for _, b := range [][]byte{udp, tcp, raw, v6Image().Encode()} {
 		img, err := image.Decode(b)
 		if err != nil {
 			f.Fatal(err)
@@ -560,7 +561,7 @@ func fzImage(typ uint16) *image.Image {
 		img.Protocol = unix.IPPROTO_ICMP
 		img.Memberships = []image.Membership{}
 	}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		var v image.Value
 		switch o.Kind {
 		case image.U8, image.U32, image.Micros, image.IfIndexBE:

@@ -22,7 +22,7 @@ func namedImage() *image.Image {
 		},
 		Ifnames: map[int32]string{2: "eth0", 5: "veth1", 9: "unused"},
 	}
-	for _, o := range image.OptionsFor(img.Type) {
+	for _, o := range image.OptionsFor(img.Family, img.Type) {
 		v := image.Value{Num: o.Min}
 		if o.Kind == image.InAddr {
 			v = image.Value{Bytes: make([]byte, 4)}

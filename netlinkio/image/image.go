@@ -14,12 +14,17 @@ import (
 // memberships. Encode turns it into the v1 attribute stream; Decode parses
 // and validates one.
 type Image struct {
-	Family   uint16 // AF_INET
+	Family   uint16 // AF_INET or AF_INET6
 	Type     uint16 // SOCK_DGRAM, SOCK_STREAM, SOCK_RAW
 	Protocol uint16 // IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_TCP, or a raw protocol
 	State    uint8  // TCP_* as sock_diag reports it
-	Local    netip.AddrPort
-	Peer     netip.AddrPort
+	// Local and Peer are IPv4 addresses for AF_INET, IPv6 ones (maybe
+	// v4-mapped) for AF_INET6, whose zone is the scope id in decimal.
+	Local netip.AddrPort
+	Peer  netip.AddrPort
+	// Flowinfo is PEER's sin6_flowinfo (AF_INET6; getsockname reports
+	// none for LOCAL).
+	Flowinfo uint32
 	// Values holds one entry per applicable option, keyed by attribute id.
 	// A flag that is off has an entry with Num 0; Encode leaves it out.
 	Values      map[uint16]Value
@@ -54,12 +59,14 @@ func (v Value) Equal(w Value) bool {
 	return v.Num == w.Num && v.Num2 == w.Num2 && string(v.Bytes) == string(w.Bytes)
 }
 
-// Membership is one IPv4 multicast membership of a socket with its source
-// filter. The default filter, EXCLUDE with no sources, is a plain
-// IP_ADD_MEMBERSHIP.
+// Membership is one multicast membership of a socket with its source
+// filter, IPv4 or IPv6 by its group. The default filter, EXCLUDE with no
+// sources, is a plain IP_ADD_MEMBERSHIP (IPV6_ADD_MEMBERSHIP).
 type Membership struct {
-	Group   netip.Addr
-	Address netip.Addr // imr_address; 0.0.0.0 as the stock engine reports it
+	Group netip.Addr
+	// Address is imr_address of an IPv4 membership, 0.0.0.0 as the stock
+	// engine reports it; an IPv6 membership has none (the zero Addr).
+	Address netip.Addr
 	Ifindex int32
 	Mode    uint32       // MCAST_EXCLUDE (0) or MCAST_INCLUDE (1)
 	Sources []netip.Addr // ascending
@@ -137,7 +144,7 @@ func (img *Image) Membership(k MembershipKey) (Membership, bool) {
 }
 
 // Unbound reports whether the image's socket is not bound: its local
-// address is 0.0.0.0 and, unless it is raw (whose port is its protocol),
+// address is 0.0.0.0 (or ::) and, unless it is raw (whose port is its protocol),
 // its port is 0.
 func (img *Image) Unbound() bool {
 	if !img.Local.Addr().IsUnspecified() {
@@ -149,7 +156,7 @@ func (img *Image) Unbound() bool {
 // Socket is one socket as a backend lists it.
 type Socket struct {
 	Inode    uint64
-	Family   uint16 // AF_INET (AF_INET6 once the listing has it)
+	Family   uint16 // AF_INET or AF_INET6
 	Type     uint16 // SOCK_DGRAM, SOCK_STREAM, SOCK_RAW
 	Protocol uint16 // IPPROTO_*
 	State    uint8  // TCP_* as sock_diag reports it

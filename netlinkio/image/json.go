@@ -57,13 +57,16 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	field("state", StateName(c.State))
 	field("local", AddrPortString(c.Local))
 	field("peer", AddrPortString(c.Peer))
+	if c.Flowinfo != 0 {
+		field("flowinfo", c.Flowinfo)
+	}
 	for _, dir := range optionDirs {
 		if !c.knowsDir(dir) {
-			continue // udpopt of a TCP socket; tcpopt of an image from before it
+			continue // ip6opt on AF_INET, udpopt of a TCP socket, tcpopt of an image from before it
 		}
 		b.WriteString(`,"` + dir + `":{`)
 		n := 0
-		for _, o := range OptionsFor(c.Type) {
+		for _, o := range SharedOptionsFor(c.Family, c.Type) {
 			if o.Dir != dir || !c.Knows(o) {
 				continue
 			}
@@ -82,7 +85,7 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	if c.JoinOrder {
 		field("membership_order", "join") // IPOPT_MEMBERSHIP_ORDER
 	}
-	if MembershipApplies(c.Type) {
+	if MembershipApplies(c.Family, c.Type) {
 		b.WriteString(`,"memberships":[`)
 		for i, m := range c.Memberships {
 			if i > 0 {
@@ -93,13 +96,13 @@ func (img Image) MarshalJSON() ([]byte, error) {
 				srcs = append(srcs, s.String())
 			}
 			addr := m.Address
-			if !addr.IsValid() {
+			if !addr.IsValid() && m.Group.Is4() {
 				addr = netip.IPv4Unspecified()
 			}
 			enc, err := json.Marshal(membershipJSON{
 				Group:   m.Group.String(),
 				Ifindex: m.Ifindex,
-				Address: addr.String(),
+				Address: addrText(addr),
 				Mode:    ModeName(m.Mode),
 				Sources: srcs,
 			})
@@ -118,11 +121,20 @@ func (img Image) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// membershipJSON is one element of "memberships", in output order.
+// addrText is an address's text, empty for none (an IPv6 membership's).
+func addrText(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// membershipJSON is one element of "memberships", in output order. An
+// IPv6 membership has no "address".
 type membershipJSON struct {
 	Group   string   `json:"group"`
 	Ifindex int32    `json:"ifindex"`
-	Address string   `json:"address"`
+	Address string   `json:"address,omitempty"`
 	Mode    string   `json:"mode"`
 	Sources []string `json:"sources"`
 }
@@ -179,7 +191,7 @@ func notPlain(r rune) bool {
 }
 
 // jsonKeys are the top-level keys, in output order.
-var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer"}, optionDirs, []string{"membership_order", "memberships", "interfaces"})
+var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer", "flowinfo"}, optionDirs, []string{"membership_order", "memberships", "interfaces"})
 
 func decodeImageJSON(data []byte) (*Image, error) {
 	top, err := jsonObject(data, "image")
@@ -232,12 +244,20 @@ func decodeImageJSON(data []byte) (*Image, error) {
 		img.Revision = 1 // absent: made before the first new rows, as in the binary form
 	}
 	fam, err := nameOrNumber(top, "family", 0xffff, func(s string) (uint64, bool) {
-		return unix.AF_INET, s == "AF_INET"
+		for _, f := range []uint16{unix.AF_INET, unix.AF_INET6} {
+			if s == FamilyName(f) {
+				return uint64(f), true
+			}
+		}
+		return 0, false
 	})
 	if err != nil {
 		return nil, err
 	}
 	img.Family = uint16(fam)
+	if err := checkFamily(img.Family); err != nil {
+		return nil, jsonFieldError(err)
+	}
 	typ, err := nameOrNumber(top, "type", 0xffff, func(s string) (uint64, bool) {
 		for _, t := range []uint16{unix.SOCK_DGRAM, unix.SOCK_STREAM, unix.SOCK_RAW} {
 			if s == TypeName(t) {
@@ -287,12 +307,26 @@ func decodeImageJSON(data []byte) (*Image, error) {
 			return nil, &AttrError{Attr: f.key, Reason: fmt.Sprintf("%s is not a string \"ADDRESS:PORT\"", raw)}
 		}
 		ap, err := netip.ParseAddrPort(s)
-		if err != nil || !ap.Addr().Is4() {
+		if img.Family == unix.AF_INET && (err != nil || !ap.Addr().Is4()) {
 			return nil, &AttrError{Attr: f.key, Reason: fmt.Sprintf("%q is not an IPv4 \"ADDRESS:PORT\"", s)}
+		}
+		if img.Family == unix.AF_INET6 && (err != nil || !ap.Addr().Is6()) {
+			return nil, &AttrError{Attr: f.key, Reason: fmt.Sprintf("%q is not an IPv6 \"[ADDRESS]:PORT\"", s)}
 		}
 		*f.dst = ap
 	}
-	if !SocketTypes(All).Has(img.Type) {
+	if raw, ok := get("flowinfo"); ok {
+		var n json.Number
+		v, err := uint64(0), strictUnmarshal(raw, &n)
+		if err == nil {
+			v, err = strconv.ParseUint(n.String(), 10, 32)
+		}
+		if err != nil || v == 0 || img.Family != unix.AF_INET6 {
+			return nil, &AttrError{Attr: "flowinfo", Reason: fmt.Sprintf("%s: PEER's sin6_flowinfo, 1-%d, only on AF_INET6 (left out when 0)", raw, uint32(1<<32-1))}
+		}
+		img.Flowinfo = uint32(v)
+	}
+	if !SocketTypes(All).Has(img.Family, img.Type) {
 		// Without a known type the option lists cannot be checked;
 		// Validate words the refusal.
 		return nil, jsonFieldError(img.Validate())
@@ -301,8 +335,14 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	// Options.
 	for _, dir := range optionDirs {
 		raw, has := get(dir)
-		if !has && !img.knowsDir(dir) {
+		if !slices.Contains(DirsFor(img.Family, img.Type), dir) {
+			if has {
+				return nil, NotApplicable(dir, img.Family, img.Type)
+			}
 			continue
+		}
+		if !has && !img.knowsDir(dir) {
+			continue // tcpopt of an image from before it
 		}
 		if !has {
 			return nil, &AttrError{Attr: dir, Reason: "missing"}
@@ -318,16 +358,16 @@ func decodeImageJSON(data []byte) (*Image, error) {
 		if err := strictUnmarshal(raw, &order); err != nil || order != "join" {
 			return nil, &AttrError{Attr: "membership_order", Reason: fmt.Sprintf("%s: the only order a list says is \"join\" (absent: canonical)", raw)}
 		}
-		if !MembershipApplies(img.Type) {
-			return nil, NotApplicable("membership_order", img.Type)
+		if !groupLists[0].types.Has(img.Family, img.Type) {
+			return nil, NotApplicable("membership_order", img.Family, img.Type)
 		}
 		img.JoinOrder = true
 	}
 	raw, has := get("memberships")
 	switch {
-	case !MembershipApplies(img.Type):
+	case !MembershipApplies(img.Family, img.Type):
 		if has {
-			return nil, NotApplicable("memberships", img.Type)
+			return nil, NotApplicable("memberships", img.Family, img.Type)
 		}
 	case !has:
 		return nil, &AttrError{Attr: "memberships", Reason: "missing (an empty list is [])"}
@@ -353,7 +393,7 @@ func decodeImageJSON(data []byte) (*Image, error) {
 // knowsDir reports whether the image knows a row of the directory: only
 // then does its JSON form have the directory's object.
 func (img *Image) knowsDir(dir string) bool {
-	for _, o := range SharedOptionsFor(img.Type) {
+	for _, o := range SharedOptionsFor(img.Family, img.Type) {
 		if o.Dir == dir && img.Knows(o) {
 			return true
 		}
@@ -373,8 +413,8 @@ func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
 		if !ok {
 			return &AttrError{Attr: field, Reason: "unknown option"}
 		}
-		if !o.Types.Has(img.Type) {
-			return NotApplicable(field, img.Type)
+		if !o.Types.Has(img.Family, img.Type) {
+			return NotApplicable(field, img.Family, img.Type)
 		}
 		var text string
 		if err := strictUnmarshal(kv.val, &text); err != nil {
@@ -387,7 +427,7 @@ func decodeOptionsJSON(img *Image, dir string, raw json.RawMessage) error {
 		img.Values[o.Attr] = v
 		set[o.Name] = true
 	}
-	for _, o := range OptionsFor(img.Type) {
+	for _, o := range SharedOptionsFor(img.Family, img.Type) {
 		switch {
 		case o.Dir != dir:
 			continue
@@ -421,7 +461,7 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 		if err != nil {
 			return err
 		}
-		m := Membership{Address: netip.IPv4Unspecified(), Mode: ModeExclude}
+		m := Membership{Mode: ModeExclude}
 		has := map[string]bool{}
 		for _, kv := range kvs {
 			field := at + "." + kv.key
@@ -433,6 +473,10 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%s is not a string", kv.val)}
 				}
 				a, err := netip.ParseAddr(s)
+				if kv.key == "group" && err == nil && a.Is6() {
+					m.Group = a // an IPv6 group: its rules are Validate's
+					continue
+				}
 				if err != nil || !a.Is4() {
 					return &AttrError{Attr: field, Reason: fmt.Sprintf("%q is not a dotted-quad IPv4 address", s)}
 				}
@@ -468,8 +512,8 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 				}
 				for j, s := range ss {
 					a, err := netip.ParseAddr(s)
-					if err != nil || !a.Is4() {
-						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("%q is not a dotted-quad IPv4 address", s)}
+					if err != nil {
+						return &AttrError{Attr: fmt.Sprintf("%s[%d]", field, j), Reason: fmt.Sprintf("%q is not an IP address", s)}
 					}
 					m.Sources = append(m.Sources, a)
 				}
@@ -481,6 +525,9 @@ func decodeMembershipsJSON(img *Image, raw json.RawMessage) error {
 			if !has[k] {
 				return &AttrError{Attr: at + "." + k, Reason: "missing"}
 			}
+		}
+		if !has["address"] && m.Group.Is4() {
+			m.Address = netip.IPv4Unspecified()
 		}
 		img.Memberships = append(img.Memberships, m)
 	}
@@ -618,7 +665,9 @@ func jsonFieldError(err error) error {
 	case "VERSION", "FAMILY", "TYPE", "PROTOCOL", "STATE", "LOCAL", "PEER":
 		field = strings.ToLower(ae.Attr)
 	case "IPOPT_MEMBERSHIP", "IPOPT_MREQ", "IPOPT_SOURCE_FILTERS", "IPOPT_SOURCE_FILTER",
-		"IPOPT_MSF_MREQ", "IPOPT_MSF_MODE", "IPOPT_MSF_SOURCE":
+		"IPOPT_MSF_MREQ", "IPOPT_MSF_MODE", "IPOPT_MSF_SOURCE",
+		"IP6OPT_MEMBERSHIP", "IP6OPT_MREQ", "IP6OPT_SOURCE_FILTERS", "IP6OPT_SOURCE_FILTER",
+		"IP6OPT_MSF_MREQ", "IP6OPT_MSF_MODE", "IP6OPT_MSF_SOURCE":
 		field = "memberships" + ae.field
 	default:
 		for i := range Options {

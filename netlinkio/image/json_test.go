@@ -27,7 +27,7 @@ func jsonSampleImage(t *testing.T, typ, proto uint16, state uint8) *image.Image 
 		Peer:     netip.MustParseAddrPort("0.0.0.0:0"),
 		Values:   map[uint16]image.Value{},
 	}
-	for i, o := range image.OptionsFor(typ) {
+	for i, o := range image.OptionsFor(unix.AF_INET, typ) {
 		var text string
 		switch o.Kind {
 		case image.Flag, image.BufLock:
@@ -245,8 +245,9 @@ func TestJSONRejects(t *testing.T) {
 		{name: "version 2", base: udp, edit: func(m map[string]any) { m["version"] = 2 }, prefix: "version:"},
 		{name: "version as string", base: udp, edit: func(m map[string]any) { m["version"] = "1" }, prefix: "version:"},
 		{name: "version 1.0", base: udp, edit: func(m map[string]any) { m["version"] = 1.5 }, prefix: "version:"},
-		{name: "family inet6", base: udp, edit: func(m map[string]any) { m["family"] = "AF_INET6" }, prefix: "family: unknown name"},
-		{name: "family number", base: udp, edit: func(m map[string]any) { m["family"] = 10 }, prefix: "family:"},
+		{name: "family unix", base: udp, edit: func(m map[string]any) { m["family"] = "AF_UNIX" }, prefix: "family: unknown name"},
+		{name: "family number", base: udp, edit: func(m map[string]any) { m["family"] = 1 }, prefix: "family:"},
+		{name: "family inet6, IPv4 addresses", base: udp, edit: func(m map[string]any) { m["family"] = "AF_INET6" }, prefix: `local: "10.0.0.1:5000" is not an IPv6`},
 		{name: "missing type", base: udp, edit: func(m map[string]any) { delete(m, "type") }, prefix: "type: missing"},
 		{name: "type unknown", base: udp, edit: func(m map[string]any) { m["type"] = "SOCK_SEQPACKET" }, prefix: "type: unknown name"},
 		{name: "type number", base: udp, edit: func(m map[string]any) { m["type"] = 5 }, prefix: "type:"},

@@ -133,7 +133,7 @@ func mfID(t testing.TB, path string) uint16 {
 func mfValues(typ uint16) map[uint16]image.Value {
 	clamp := func(v uint64, o *image.Option) uint64 { return max(o.Min, min(v, o.Max)) }
 	vals := map[uint16]image.Value{}
-	for _, o := range image.OptionsFor(typ) {
+	for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 		var v image.Value
 		switch o.Kind {
 		case image.Flag, image.BufLock:
@@ -186,9 +186,10 @@ func mfBases(t testing.TB) (udp, tcp, raw []byte) {
 	t.Helper()
 	u := &image.Image{
 		Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 1,
-		Local:  netip.MustParseAddrPort("127.0.0.1:5000"),
-		Peer:   netip.MustParseAddrPort("127.0.0.2:6000"),
-		Values: mfValues(unix.SOCK_DGRAM),
+		Local:    netip.MustParseAddrPort("127.0.0.1:5000"),
+		Peer:     netip.MustParseAddrPort("127.0.0.2:6000"),
+		Values:   mfValues(unix.SOCK_DGRAM),
+		Revision: 1, // as images made before table revisions: ends with its lists
 		Memberships: []image.Membership{
 			{Group: netip.MustParseAddr("224.0.0.251"), Address: netip.IPv4Unspecified(), Ifindex: 2,
 				Mode: image.ModeExclude, Sources: []netip.Addr{netip.MustParseAddr("192.168.0.9")}},
@@ -199,15 +200,17 @@ func mfBases(t testing.TB) (udp, tcp, raw []byte) {
 	}
 	tc := &image.Image{
 		Family: unix.AF_INET, Type: unix.SOCK_STREAM, Protocol: unix.IPPROTO_TCP, State: 10,
-		Local:  netip.MustParseAddrPort("0.0.0.0:8080"),
-		Peer:   netip.MustParseAddrPort("0.0.0.0:0"),
-		Values: mfValues(unix.SOCK_STREAM),
+		Local:    netip.MustParseAddrPort("0.0.0.0:8080"),
+		Peer:     netip.MustParseAddrPort("0.0.0.0:0"),
+		Values:   mfValues(unix.SOCK_STREAM),
+		Revision: 1,
 	}
 	r := &image.Image{
 		Family: unix.AF_INET, Type: unix.SOCK_RAW, Protocol: unix.IPPROTO_ICMP, State: 7,
 		Local:       netip.MustParseAddrPort("127.0.0.1:0"),
 		Peer:        netip.MustParseAddrPort("0.0.0.0:0"),
 		Values:      mfValues(unix.SOCK_RAW),
+		Revision:    1,
 		Memberships: []image.Membership{{Group: netip.MustParseAddr("239.9.9.9"), Address: netip.IPv4Unspecified(), Ifindex: 1}},
 	}
 	for _, img := range []*image.Image{u, tc, r} {
@@ -394,7 +397,8 @@ func malformedImages(t testing.TB) []malformedCase {
 		{"source filters not nested", flags(udp, filters, 0, mfFNested), "IPOPT_SOURCE_FILTERS"},
 
 		// Identity.
-		{"FAMILY AF_INET6", set(udp, family, mfU16(unix.AF_INET6)), "FAMILY"},
+		{"FAMILY AF_INET6 with a sockaddr_in", set(udp, family, mfU16(unix.AF_INET6)), "LOCAL"},
+		{"FAMILY AF_UNIX", set(udp, family, mfU16(unix.AF_UNIX)), "FAMILY"},
 		{"FAMILY 0", set(tcp, family, mfU16(0)), "FAMILY"},
 		{"FAMILY length 4", set(udp, family, mfU32(unix.AF_INET)), "FAMILY"},
 		{"TYPE SOCK_SEQPACKET", set(udp, typ, mfU16(unix.SOCK_SEQPACKET)), "TYPE"},

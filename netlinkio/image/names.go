@@ -24,9 +24,31 @@ func TypeName(typ uint16) string {
 	return fmt.Sprintf("type %d", typ)
 }
 
-func familyName(f uint16) any {
-	if f == unix.AF_INET {
+// SocketKindName names a socket's family and type as errors do:
+// "SOCK_DGRAM" for AF_INET (as before there was AF_INET6), "AF_INET6
+// SOCK_DGRAM" otherwise.
+func SocketKindName(family, typ uint16) string {
+	if family == unix.AF_INET {
+		return TypeName(typ)
+	}
+	return FamilyName(family) + " " + TypeName(typ)
+}
+
+// FamilyName names an address family: "AF_INET", "AF_INET6", or its
+// number.
+func FamilyName(f uint16) string {
+	switch f {
+	case unix.AF_INET:
 		return "AF_INET"
+	case unix.AF_INET6:
+		return "AF_INET6"
+	}
+	return "family " + strconv.Itoa(int(f))
+}
+
+func familyName(f uint16) any {
+	if f == unix.AF_INET || f == unix.AF_INET6 {
+		return FamilyName(f)
 	}
 	return f
 }
@@ -136,7 +158,8 @@ func ModeByName(name string) (uint32, bool) {
 }
 
 // AddrPortString writes an address and port as every form shows them:
-// "10.0.0.1:5000", and "0.0.0.0:PORT" for no address.
+// "10.0.0.1:5000", "[2001:db8::1]:5000" (a scope id as the zone,
+// "[fe80::1%2]:5000"), and "0.0.0.0:PORT" for no address.
 func AddrPortString(ap netip.AddrPort) string {
 	if !ap.Addr().IsValid() {
 		return netip.AddrPortFrom(netip.IPv4Unspecified(), ap.Port()).String()

@@ -33,6 +33,8 @@ func parseGoodInputs(o *image.Option) []parseGoodCase {
 	n := func(v uint64) image.Value { return image.Value{Num: v} }
 	b := func(s ...byte) image.Value { return image.Value{Bytes: s} }
 	switch o.Kind {
+	case image.AddrPrefs:
+		return []parseGoodCase{{"1280", n(0x500)}, {"0x401\n", n(0x401)}, {"1026", n(0x402)}, {"0x104", n(0x104)}}
 	case image.Linger:
 		return []parseGoodCase{
 			{"0 0", image.Value{}},
@@ -122,6 +124,8 @@ func parseBadInputs(o *image.Option) []string {
 			"1 "+strconv.FormatUint(o.Max+1, 10), "1 0x", "1 1.5")
 	case image.IfName:
 		return append(bad, "abcdefghijklmnop", "a/b", "a b", "a\tb", "lo\x00")
+	case image.AddrPrefs:
+		return append(bad, "", "0", "3", "256", "1024", "1281", "0x501", "0x908", "-1", "abc")
 	case image.InAddr:
 		return append(bad, "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "::1", "::ffff:1.2.3.4", "01.2.3.4",
 			"abc", "1.2.3.4 5", "-1", "0x01020304", "16909060")
@@ -287,7 +291,7 @@ func TestParseRowNames(t *testing.T) {
 		if o.Name != strings.ToLower(o.Name) || strings.HasPrefix(o.Name, "ip_") || strings.HasPrefix(o.Name, "so_") || strings.ContainsAny(o.Name, "/ ") {
 			t.Errorf("file name %q", o.Name)
 		}
-		byLevel := map[int]string{unix.SOL_SOCKET: "sockopt", unix.IPPROTO_IP: "ipopt", unix.SOL_UDP: "udpopt", unix.SOL_TCP: "tcpopt"}
+		byLevel := map[int]string{unix.SOL_SOCKET: "sockopt", unix.IPPROTO_IP: "ipopt", unix.IPPROTO_IPV6: "ip6opt", unix.SOL_UDP: "udpopt", unix.SOL_TCP: "tcpopt"}
 		if byLevel[o.Level] != o.Dir || !strings.HasPrefix(o.AttrName(), strings.ToUpper(strings.TrimSuffix(o.Dir, "opt"))+"OPT_") {
 			t.Errorf("%s: directory %q, attribute %s", o.Path(), o.Dir, o.AttrName())
 		}

@@ -45,10 +45,10 @@ func (img *Image) Knows(o *Option) bool {
 	return true
 }
 
-// hasRow reports whether row o applies to the image's type and revision,
-// whether or not the image has its value.
+// hasRow reports whether row o applies to the image's family, type and
+// revision, whether or not the image has its value.
 func (img *Image) hasRow(o *Option) bool {
-	return o.Types.Has(img.Type) && o.since() <= img.Rev()
+	return o.Types.Has(img.Family, img.Type) && o.since() <= img.Rev()
 }
 
 // checkRevision refuses a revision this reader does not know.

@@ -34,7 +34,7 @@ func udpImageOf(rev uint32) *Image {
 	img := &Image{Family: unix.AF_INET, Type: unix.SOCK_DGRAM, Protocol: unix.IPPROTO_UDP, State: 7,
 		Local: netip.MustParseAddrPort("0.0.0.0:5000"), Peer: netip.MustParseAddrPort("0.0.0.0:0"),
 		Values: map[uint16]Value{}, Memberships: []Membership{}, Revision: rev}
-	for _, o := range OptionsFor(img.Type) {
+	for _, o := range OptionsFor(img.Family, img.Type) {
 		if img.Knows(o) {
 			img.Values[o.Attr] = lowest(o)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,9 +25,9 @@ func (img *Image) Validate() error {
 	for i := range Options {
 		o := &Options[i]
 		v, ok := img.Values[o.Attr]
-		if !o.Types.Has(img.Type) {
+		if !o.Types.Has(img.Family, img.Type) {
 			if ok && (v.Num != 0 || v.Bytes != nil) {
-				return NotApplicable(AttrName(o.Attr), img.Type)
+				return NotApplicable(AttrName(o.Attr), img.Family, img.Type)
 			}
 			continue
 		}
@@ -49,6 +50,9 @@ func (img *Image) Validate() error {
 	if err := img.validateTstampNew(); err != nil {
 		return err
 	}
+	if err := img.checkV6Only(); err != nil {
+		return err
+	}
 	if err := img.validateMemberships(); err != nil {
 		return err
 	}
@@ -68,6 +72,9 @@ func (img *Image) validateSize() error {
 	}
 	for _, m := range img.Memberships {
 		n += 2*(nlaHdrLen+12) + 3*nlaHdrLen + 4 + len(m.Sources)*(nlaHdrLen+4)
+		if m.Group.Is6() {
+			n += 2*8 + len(m.Sources)*12
+		}
 	}
 	if n < MaxImageSize/2 {
 		return nil
@@ -80,8 +87,8 @@ func (img *Image) validateSize() error {
 
 // validateIdentity checks FAMILY, TYPE and PROTOCOL.
 func (img *Image) validateIdentity() error {
-	if img.Family != unix.AF_INET {
-		return AttrErrorf(AttrFamily, "family %d, want AF_INET (%d)", img.Family, unix.AF_INET)
+	if err := checkFamily(img.Family); err != nil {
+		return err
 	}
 	switch img.Type {
 	case unix.SOCK_DGRAM:
@@ -102,13 +109,26 @@ func (img *Image) validateIdentity() error {
 	return nil
 }
 
+// checkFamily refuses a family other than AF_INET and AF_INET6.
+func checkFamily(family uint16) error {
+	if family != unix.AF_INET && family != unix.AF_INET6 {
+		return AttrErrorf(AttrFamily, "family %d, want AF_INET (%d) or AF_INET6 (%d)", family, unix.AF_INET, unix.AF_INET6)
+	}
+	return nil
+}
+
 // validateAddresses checks STATE, LOCAL and PEER together.
 func (img *Image) validateAddresses() error {
-	if !img.Local.Addr().Is4() {
-		return AttrErrorf(AttrLocal, "%s is not an IPv4 address", img.Local)
+	for _, a := range []struct {
+		attr uint16
+		ap   netip.AddrPort
+	}{{AttrLocal, img.Local}, {AttrPeer, img.Peer}} {
+		if err := checkAddr(a.attr, img.Family, a.ap); err != nil {
+			return err
+		}
 	}
-	if !img.Peer.Addr().Is4() {
-		return AttrErrorf(AttrPeer, "%s is not an IPv4 address", img.Peer)
+	if img.Family == unix.AF_INET && img.Flowinfo != 0 {
+		return AttrErrorf(AttrPeer, "flow information %#x on an AF_INET socket", img.Flowinfo)
 	}
 	if img.State < 1 || img.State > 12 {
 		return AttrErrorf(AttrState, "state %d out of range 1-12", img.State)
@@ -126,28 +146,64 @@ func (img *Image) validateAddresses() error {
 	return nil
 }
 
+// checkAddr checks LOCAL or PEER against the family: an IPv4 address for
+// AF_INET; for AF_INET6 an IPv6 one (v4-mapped too), whose zone, if any,
+// is a scope id (a decimal ifindex) on an address that has a scope.
+func checkAddr(attr, family uint16, ap netip.AddrPort) error {
+	a := ap.Addr()
+	if family == unix.AF_INET {
+		if !a.Is4() {
+			return AttrErrorf(attr, "%s is not an IPv4 address", ap)
+		}
+		return nil
+	}
+	if !a.Is6() {
+		return AttrErrorf(attr, "%s is not an IPv6 address (an AF_INET6 socket's IPv4 peer is v4-mapped, [::ffff:%s])", ap, a)
+	}
+	if z := a.Zone(); z != "" {
+		if scope := ScopeID(a); scope == 0 || strconv.FormatUint(uint64(scope), 10) != z {
+			return AttrErrorf(attr, "%s: the zone must be a scope id, an ifindex in decimal", ap)
+		}
+		if !needsScope(a) {
+			return AttrErrorf(attr, "%s: only a link-local address has a scope id", ap)
+		}
+	}
+	return nil
+}
+
+// needsScope reports whether the kernel gives the address a scope id
+// (__ipv6_addr_needs_scope_id): link-local unicast, and link- or
+// interface-local multicast.
+func needsScope(a netip.Addr) bool {
+	return a.Is6() && !a.Is4In6() && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast())
+}
+
 // validateMemberships checks the list: each membership by its own rules
 // (Membership.Check), then the list as a whole. An error for one
 // membership records its index, which the JSON form names
 // (memberships[2].sources[1]).
 func (img *Image) validateMemberships() error {
-	if !MembershipApplies(img.Type) && len(img.Memberships) > 0 {
-		return NotApplicable(AttrName(AttrMembership), img.Type)
+	if !MembershipApplies(img.Family, img.Type) && len(img.Memberships) > 0 {
+		return NotApplicable(AttrName(AttrMembership), img.Family, img.Type)
 	}
-	if !MembershipApplies(img.Type) && img.JoinOrder {
-		return NotApplicable(AttrName(AttrMembershipOrder), img.Type)
+	if !groupLists[0].types.Has(img.Family, img.Type) && img.JoinOrder {
+		return NotApplicable(AttrName(AttrMembershipOrder), img.Family, img.Type)
 	}
 	if len(img.Memberships) > MaxMemberships {
 		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)
 	}
 	seen := make(map[MembershipKey]bool, len(img.Memberships))
 	for i, m := range img.Memberships {
-		if err := m.check(); err != nil {
+		err := m.check()
+		if err == nil {
+			err = img.checkGroupFamily(m)
+		}
+		if err != nil {
 			err.field = fmt.Sprintf("[%d].%s", i, err.field)
 			return err
 		}
 		if seen[m.Key()] {
-			return &AttrError{Attr: AttrName(AttrMreq), Reason: fmt.Sprintf("group %s on ifindex %d is listed twice", m.Group, m.Ifindex), field: fmt.Sprintf("[%d]", i)}
+			return &AttrError{Attr: AttrName(listOf(m.Group).mreq), Reason: fmt.Sprintf("group %s on ifindex %d is listed twice", m.Group, m.Ifindex), field: fmt.Sprintf("[%d]", i)}
 		}
 		seen[m.Key()] = true
 	}
@@ -170,6 +226,10 @@ func (m Membership) check() *AttrError {
 	bad := func(attr uint16, field, format string, args ...any) *AttrError {
 		return &AttrError{Attr: AttrName(attr), Reason: fmt.Sprintf(format, args...), field: field}
 	}
+	g := listOf(m.Group)
+	if g.v6 && m.Address.IsValid() {
+		return bad(g.mreq, "address", "group %s: an IPv6 membership has no interface address (%s)", m.Group, m.Address)
+	}
 	if m.Address.IsValid() && !m.Address.Is4() {
 		return bad(AttrMreq, "address", "group %s: imr_address %s is not an IPv4 address", m.Group, m.Address)
 	}
@@ -178,31 +238,50 @@ func (m Membership) check() *AttrError {
 		return err
 	}
 	if m.Ifindex <= 0 {
-		return bad(AttrMreq, "ifindex", "group %s has ifindex %d; a membership names its interface", m.Group, m.Ifindex)
+		return bad(g.mreq, "ifindex", "group %s has ifindex %d; a membership names its interface", m.Group, m.Ifindex)
 	}
 	if m.Mode != ModeExclude && m.Mode != ModeInclude {
-		return bad(AttrMsfMode, "mode", "mode %d is neither MCAST_EXCLUDE (0) nor MCAST_INCLUDE (1)", m.Mode)
+		return bad(g.msfMode, "mode", "mode %d is neither MCAST_EXCLUDE (0) nor MCAST_INCLUDE (1)", m.Mode)
 	}
 	if m.Mode == ModeInclude && len(m.Sources) == 0 {
-		return bad(AttrSourceFilter, "sources", "group %s: INCLUDE with no sources is no membership", m.Group)
+		return bad(g.filter, "sources", "group %s: INCLUDE with no sources is no membership", m.Group)
 	}
 	if len(m.Sources) > MaxSources {
-		return bad(AttrSourceFilter, "sources", "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
+		return bad(g.filter, "sources", "%d sources for %s, more than an image holds (%d)", len(m.Sources), m.Group, MaxSources)
 	}
 	for i, s := range m.Sources {
 		field := fmt.Sprintf("sources[%d]", i)
-		if !s.Is4() || s.IsMulticast() || s.IsUnspecified() || s == broadcast {
-			return bad(AttrMsfSource, field, "source %s is not a unicast IPv4 address", s)
+		if !unicastOf(g, s) {
+			return bad(g.msfSource, field, "source %s is not a unicast %s address", s, ipName(g))
 		}
 		if slices.Contains(m.Sources[:i], s) {
-			return bad(AttrMsfSource, field, "source %s is listed twice", s)
+			return bad(g.msfSource, field, "source %s is listed twice", s)
 		}
 	}
 	return nil
 }
 
-// CheckGroup judges a membership's group: an IPv4 multicast address. The
-// error is an *AttrError naming IPOPT_MREQ.
+// unicastOf reports whether s is a unicast address of the list's family
+// (no zone, not v4-mapped for IPv6).
+func unicastOf(g *groupList, s netip.Addr) bool {
+	if s.IsMulticast() || s.IsUnspecified() || s.Zone() != "" {
+		return false
+	}
+	if g.v6 {
+		return s.Is6() && !s.Is4In6()
+	}
+	return s.Is4() && s != broadcast
+}
+
+func ipName(g *groupList) string {
+	if g.v6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// CheckGroup judges a membership's group: an IPv4 or IPv6 multicast
+// address. The error is an *AttrError naming IPOPT_MREQ or IP6OPT_MREQ.
 func CheckGroup(g netip.Addr) error {
 	if err := checkGroup(g); err != nil {
 		return err
@@ -211,8 +290,10 @@ func CheckGroup(g netip.Addr) error {
 }
 
 func checkGroup(g netip.Addr) *AttrError {
-	if !g.Is4() || !g.IsMulticast() {
-		return &AttrError{Attr: AttrName(AttrMreq), Reason: fmt.Sprintf("group %s is not an IPv4 multicast address", g)}
+	l := listOf(g)
+	ok := g.IsMulticast() && g.Zone() == "" && (!l.v6 || !g.Is4In6())
+	if !ok {
+		return &AttrError{Attr: AttrName(l.mreq), Reason: fmt.Sprintf("group %s is not an %s multicast address", g, ipName(l))}
 	}
 	return nil
 }

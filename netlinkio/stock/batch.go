@@ -5,7 +5,6 @@ import (
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/parallel"
-	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,9 +32,9 @@ type batchHolders struct {
 type batchHolder struct {
 	pidfd   int // -1 when pidfd_open failed with pidErr
 	pidErr  error
-	igmp    sync.Once // sets keys and igmpErr
-	keys    []image.MembershipKey
-	igmpErr error
+	igmp    [2]sync.Once // sets keys and igmpErr: IPv4, IPv6
+	keys    [2][]image.MembershipKey
+	igmpErr [2]error
 }
 
 // holder returns the entry of pid, opening its pidfd on first use. A pid
@@ -72,11 +71,14 @@ func (h *batchHolders) getFd(pid, fd int) (int, error) {
 	return getFdWithin(e.pidfd, pid, fd)
 }
 
-// candidates is procfs.IGMP, read once per holder in the batch.
-func (h *batchHolders) candidates(pid int) ([]image.MembershipKey, error) {
-	e := h.holder(pid)
-	e.igmp.Do(func() { e.keys, e.igmpErr = procfs.IGMP(pid) })
-	return e.keys, e.igmpErr
+// candidates is procGroups, each file read once per holder in the batch.
+func (h *batchHolders) candidates(pid int, v6 bool) ([]image.MembershipKey, error) {
+	e, i := h.holder(pid), 0
+	if v6 {
+		i = 1
+	}
+	e.igmp[i].Do(func() { e.keys[i], e.igmpErr[i] = procGroups(pid, v6) })
+	return e.keys[i], e.igmpErr[i]
 }
 
 func (h *batchHolders) close() {
@@ -89,7 +91,7 @@ func (h *batchHolders) close() {
 
 // dumpWith is Dump with given sources of duplicates and of candidate
 // memberships.
-func (s *Stock) dumpWith(inode uint64, getFd func(pid, fd int) (int, error), candidates func(int) ([]image.MembershipKey, error)) (*image.Image, error) {
+func (s *Stock) dumpWith(inode uint64, getFd func(pid, fd int) (int, error), candidates Candidates) (*image.Image, error) {
 	fd, pid, err := s.dupSocketWith(inode, getFd)
 	if err != nil {
 		return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}

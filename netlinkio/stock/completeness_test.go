@@ -73,7 +73,7 @@ func TestEveryKernelOptionIsCarriedOrListed(t *testing.T) {
 			t.Fatalf("%s socket: %v", ty.name, err)
 		}
 		rows := map[[2]int]string{}
-		for _, o := range image.OptionsFor(ty.sockType) {
+		for _, o := range image.OptionsFor(unix.AF_INET, ty.sockType) {
 			rows[[2]int{o.Level, o.Opt}] = o.Path()
 		}
 		var carried, notCarried, otherType []string

@@ -96,6 +96,14 @@ func openGroups(ns, pid int) (*procfs.IGMPFile, error) {
 	return openIGMPIn(ns)
 }
 
+// candidates reads the held groups files, whatever the pid.
+func (h *heldSocket) candidates(_ int, v6 bool) ([]image.MembershipKey, error) {
+	if v6 {
+		return h.igmp.Keys6()
+	}
+	return h.igmp.Keys()
+}
+
 // Close lets the duplicate go.
 func (h *heldSocket) Close() error {
 	h.mu.Lock()
@@ -165,7 +173,7 @@ func (h *heldSocket) readBefore() (*image.Image, error) {
 	if h.read != nil {
 		return h.read(h.fd)
 	}
-	return dumpFd(h.fd, 0, func(int) ([]image.MembershipKey, error) { return h.igmp.Keys() })
+	return dumpFd(h.fd, 0, h.candidates)
 }
 
 // run executes a plan with rollback: each step's do on as (the thread that

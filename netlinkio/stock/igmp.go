@@ -8,15 +8,17 @@ import (
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"golang.org/x/sys/unix"
 )
 
 // A socket's memberships cannot be listed by any socket call. The groups
-// joined on each interface of a network namespace can: /proc/<pid>/net/igmp.
-// Each candidate (ifindex, group) is then probed on the socket with
-// getsockopt(MCAST_MSFILTER), which fails with EADDRNOTAVAIL unless this
-// socket has joined it, and otherwise returns its source filter.
-// procfs.IGMP reads the candidates.
+// joined on each interface of a network namespace can: /proc/<pid>/net/igmp
+// and igmp6. Each candidate (ifindex, group) is then probed on the socket
+// with getsockopt(MCAST_MSFILTER) (at IPPROTO_IP, or IPPROTO_IPV6 with a
+// sockaddr_in6 for an IPv6 group), which fails with EADDRNOTAVAIL unless
+// this socket has joined it, and otherwise returns its source filter.
+// procfs.IGMP and IGMP6 read the candidates.
 
 // Layout of struct group_req and struct group_filter: a u32 interface, the
 // sockaddr_storage group aligned to a pointer, then (group_filter) the mode,
@@ -34,10 +36,36 @@ const (
 	maxProbeSrcs = 64
 )
 
+// putStorage writes a group or source into a sockaddr_storage: a
+// sockaddr_in for an IPv4 address, a sockaddr_in6 for an IPv6 one.
 func putStorage(b []byte, a netip.Addr) {
+	if a.Is6() {
+		native.PutUint16(b, unix.AF_INET6)
+		a16 := a.As16()
+		copy(b[8:24], a16[:])
+		return
+	}
 	native.PutUint16(b, unix.AF_INET)
 	a4 := a.As4()
 	copy(b[4:8], a4[:])
+}
+
+// storageAddr reads the address of a sockaddr_storage of the group's
+// family.
+func storageAddr(b []byte, group netip.Addr) netip.Addr {
+	if group.Is6() {
+		return netip.AddrFrom16([16]byte(b[8:24]))
+	}
+	return netip.AddrFrom4([4]byte(b[4:8]))
+}
+
+// groupLevel is the level of a group's socket calls: IPPROTO_IP for an
+// IPv4 group (on an AF_INET6 socket too), IPPROTO_IPV6 for an IPv6 one.
+func groupLevel(group netip.Addr) int {
+	if group.Is6() {
+		return unix.IPPROTO_IPV6
+	}
+	return unix.IPPROTO_IP
 }
 
 // probeBufs holds the buffers of probes, 8 KB each: a dump of every socket
@@ -77,7 +105,7 @@ func probeInto(fd int, k image.MembershipKey, b []byte) (image.Membership, int, 
 	putStorage(b[groupOffset:], k.Group)
 	native.PutUint32(b[fmodeOffset+4:], uint32(room))
 	n := uint32(len(b))
-	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_IP, mcastMSFilt,
+	_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(groupLevel(k.Group)), mcastMSFilt,
 		uintptr(unsafe.Pointer(&b[0])), uintptr(unsafe.Pointer(&n)), 0)
 	if e == unix.EADDRNOTAVAIL || e == unix.ENODEV {
 		return image.Membership{}, 0, false, nil
@@ -85,32 +113,55 @@ func probeInto(fd int, k image.MembershipKey, b []byte) (image.Membership, int, 
 	if e != 0 {
 		return image.Membership{}, 0, false, e
 	}
-	m := image.Membership{Group: k.Group, Address: netip.IPv4Unspecified(), Ifindex: k.Ifindex, Mode: native.Uint32(b[fmodeOffset:])}
+	m := image.Membership{Group: k.Group, Ifindex: k.Ifindex, Mode: native.Uint32(b[fmodeOffset:])}
+	if k.Group.Is4() {
+		m.Address = netip.IPv4Unspecified()
+	}
 	count := int(native.Uint32(b[fmodeOffset+4:]))
 	for i := range min(count, room) {
-		s := b[slistOffset+i*ssSize:]
-		m.Sources = append(m.Sources, netip.AddrFrom4([4]byte(s[4:8])))
+		m.Sources = append(m.Sources, storageAddr(b[slistOffset+i*ssSize:], k.Group))
 	}
 	return m, count, true, nil
 }
 
-// memberships returns every membership of the socket fd held by pid.
-func memberships(fd, pid int, candidates func(int) ([]image.MembershipKey, error)) ([]image.Membership, error) {
-	cands, err := candidates(pid)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
-			err = image.ErrNoSocket // the holder exited meanwhile, as in hold
-		}
-		return nil, err
+// Candidates gives the (ifindex, group) pairs joined in the network
+// namespace of pid: IPv4 ones (/proc/<pid>/net/igmp) or, with v6, IPv6
+// ones (igmp6).
+type Candidates func(pid int, v6 bool) ([]image.MembershipKey, error)
+
+// procGroups reads the candidates from pid's /proc files.
+func procGroups(pid int, v6 bool) ([]image.MembershipKey, error) {
+	if v6 {
+		return procfs.IGMP6(pid)
 	}
+	return procfs.IGMP(pid)
+}
+
+// memberships returns every membership of the socket fd held by pid: the
+// candidates of each family of groups the socket's family and type can
+// join (an AF_INET6 UDP socket both), probed one by one.
+func memberships(fd, pid int, family, typ uint16, candidates Candidates) ([]image.Membership, error) {
+	v4, v6 := image.GroupFamilies(family, typ)
 	var out []image.Membership
-	for _, k := range cands {
-		m, ok, err := probeMembership(fd, k)
+	for _, fam := range []struct{ on, v6 bool }{{v4, false}, {v6, true}} {
+		if !fam.on {
+			continue
+		}
+		cands, err := candidates(pid, fam.v6)
 		if err != nil {
+			if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+				err = image.ErrNoSocket // the holder exited meanwhile, as in hold
+			}
 			return nil, err
 		}
-		if ok {
-			out = append(out, m)
+		for _, k := range cands {
+			m, ok, err := probeMembership(fd, k)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out = append(out, m)
+			}
 		}
 	}
 	return out, nil
@@ -144,7 +195,7 @@ func join(fd int, m image.Membership) error {
 // keeps the address as the original socket's list had it.
 func joinGroup(fd int, m image.Membership) error {
 	if !m.Address.IsValid() || m.Address.IsUnspecified() {
-		return setRaw(fd, unix.IPPROTO_IP, mcastJoin, groupReq(m.Key()))
+		return setRaw(fd, groupLevel(m.Group), mcastJoin, groupReq(m.Key()))
 	}
 	return setRaw(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreqn(m.Group, m.Address, m.Ifindex))
 }
@@ -163,7 +214,7 @@ func mreqn(group, address netip.Addr, ifindex int32) []byte {
 }
 
 func leave(fd int, k image.MembershipKey) error {
-	return setRaw(fd, unix.IPPROTO_IP, mcastLeave, groupReq(k))
+	return setRaw(fd, groupLevel(k.Group), mcastLeave, groupReq(k))
 }
 
 // setFilter replaces the membership's source filter.
@@ -176,5 +227,5 @@ func setFilter(fd int, m image.Membership) error {
 	for i, s := range m.Sources {
 		putStorage(b[slistOffset+i*ssSize:], s)
 	}
-	return setRaw(fd, unix.IPPROTO_IP, mcastMSFilt, b)
+	return setRaw(fd, groupLevel(m.Group), mcastMSFilt, b)
 }

@@ -147,7 +147,7 @@ func TestEveryKernelStateRoundTrips(t *testing.T) {
 	var tried, held int
 	for _, kind := range []string{"udp", "tcp", "raw17"} {
 		typ := map[string]uint16{"udp": unix.SOCK_DGRAM, "tcp": unix.SOCK_STREAM, "raw17": unix.SOCK_RAW}[kind]
-		for _, o := range image.OptionsFor(typ) {
+		for _, o := range image.OptionsFor(unix.AF_INET, typ) {
 			for _, calls := range kernelStates(o, ifindex) {
 				tried++
 				name := kind + " " + o.Path()
@@ -182,7 +182,7 @@ func TestEveryKernelStateRoundTrips(t *testing.T) {
 					t.Fatalf("%s (%s): restore onto a fresh socket: %v", what, o.Format(img.Values[o.Attr]), err)
 				}
 				got := netnstest.Dump(t, st, dst.Inode)
-				for _, r := range image.OptionsFor(typ) {
+				for _, r := range image.OptionsFor(unix.AF_INET, typ) {
 					if r.KernelsOwn(img.Values[r.Attr]) {
 						img.Values[r.Attr] = got.Values[r.Attr] // a restore leaves it
 					}

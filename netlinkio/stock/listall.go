@@ -89,7 +89,7 @@ func listNetns(ns netns.Namespace, own bool) ([]image.Socket, error) {
 // attribute of a socket's /proc/PID/fd link) of the AF_INET sockets this
 // engine handles; a protocol's AF_INET6 sockets have names of their own
 // (UDPv6, ...).
-var inetProtos = map[string]bool{"UDP": true, "UDP-Lite": true, "TCP": true, "RAW": true}
+var inetProtos = map[string]bool{"UDP": true, "UDP-Lite": true, "TCP": true, "RAW": true, "UDPv6": true, "UDPLITEv6": true, "TCPv6": true, "RAWv6": true}
 
 // unlistedCache remembers, per socket inode, whether it is a socket of
 // inetProtos, so that the unix and netlink sockets of a host cost one
@@ -175,8 +175,12 @@ func describeFd(fd int, inode uint64) (image.Socket, error) {
 	if err != nil {
 		return image.Socket{}, err
 	}
-	img := &image.Image{Type: uint16(typ), Protocol: uint16(proto)}
-	if img.Local, img.Peer, err = addresses(fd); err != nil {
+	family, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return image.Socket{}, err
+	}
+	img := &image.Image{Family: uint16(family), Type: uint16(typ), Protocol: uint16(proto)}
+	if img.Local, img.Peer, img.Flowinfo, err = addresses(fd, img.Family); err != nil {
 		return image.Socket{}, err
 	}
 	if img.Type == unix.SOCK_RAW {
@@ -199,6 +203,6 @@ func describeFd(fd int, inode uint64) (image.Socket, error) {
 	if err != nil {
 		return image.Socket{}, err
 	}
-	return image.Socket{Inode: inode, Family: unix.AF_INET, Type: img.Type, Protocol: img.Protocol, State: img.State,
+	return image.Socket{Inode: inode, Family: img.Family, Type: img.Type, Protocol: img.Protocol, State: img.State,
 		Local: img.Local, Peer: img.Peer, UID: st.Uid, Netns: nsIno, Unlisted: true}, nil
 }

@@ -82,11 +82,11 @@ func socketNetnsName(fd int) string {
 // groupsIn returns the candidates of the socket fd's own namespace: its
 // holder's (from holder, which a batch reads once per process) when the
 // holder is in it, else the groups file read inside the namespace.
-func groupsIn(fd int, holder func(pid int) ([]image.MembershipKey, error)) func(pid int) ([]image.MembershipKey, error) {
-	return func(pid int) ([]image.MembershipKey, error) {
+func groupsIn(fd int, holder Candidates) Candidates {
+	return func(pid int, v6 bool) ([]image.MembershipKey, error) {
 		ns, err := netns.Of(fd)
 		if err != nil {
-			return holder(pid) // SIOCGSKNS refused: the holder's is the best guess
+			return holder(pid, v6) // SIOCGSKNS refused: the holder's is the best guess
 		}
 		defer unix.Close(ns)
 		ino, err := netns.InoOf(ns)
@@ -95,7 +95,7 @@ func groupsIn(fd int, holder func(pid int) ([]image.MembershipKey, error)) func(
 		}
 		if pid > 0 {
 			if h, err := netns.Ino("/proc/" + strconv.Itoa(pid) + "/ns/net"); err == nil && h == ino {
-				return holder(pid)
+				return holder(pid, v6)
 			}
 		}
 		f, err := openIGMPIn(ns)
@@ -103,6 +103,9 @@ func groupsIn(fd int, holder func(pid int) ([]image.MembershipKey, error)) func(
 			return nil, err
 		}
 		defer f.Close()
+		if v6 {
+			return f.Keys6()
+		}
 		return f.Keys()
 	}
 }
@@ -119,10 +122,10 @@ func openIGMPIn(nsfd int) (*procfs.IGMPFile, error) {
 
 // scratchSocket makes a UDP socket in the namespace nsfd, for a route
 // check that must mean there what it would mean to the target.
-func scratchSocket(nsfd int) (int, error) {
+func scratchSocket(nsfd, family int) (int, error) {
 	fd := -1
 	err := netns.Run(nsfd, func() (err error) {
-		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		fd, err = unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		return err
 	})
 	return fd, err

@@ -1,9 +1,11 @@
 package stock
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
@@ -56,8 +58,9 @@ func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 	if err := sameIdentity(before, want); err != nil {
 		return nil, err
 	}
-	var plan, last []step
-	for _, o := range image.OptionsFor(want.Type) {
+	var plan, last, atBind []step
+	binds := before.Unbound() && !want.Unbound()
+	for _, o := range image.OptionsFor(want.Family, want.Type) {
 		if !want.Knows(o) || o.Follows(before, want) {
 			continue // a row newer than the image, one its reader cannot see, or one that follows: left as the socket has it
 		}
@@ -77,14 +80,19 @@ func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 		if old.Equal(nv) {
 			continue
 		}
-		if o.OneWay {
+		switch {
+		case o.UnboundOnly && !before.Unbound():
+			return nil, image.AttrErrorf(o.Attr, "cannot change from %s to %s: the socket is bound (%s), and the kernel changes %s only before bind", o.Format(old), o.Format(nv), image.AddrPortString(before.Local), o.Path())
+		case o.UnboundOnly && binds:
+			atBind = append(atBind, setStep(fd, o, old, nv))
+		case o.OneWay:
 			last = append(last, lastStep(setStep(fd, o, old, nv)))
-			continue
+		default:
+			plan = append(plan, setStep(fd, o, old, nv))
 		}
-		plan = append(plan, setStep(fd, o, old, nv))
 	}
 	plan = append(plan, membershipSteps(fd, before, want)...)
-	tail, err := addressSteps(fd, netns, before, want)
+	tail, err := addressSteps(fd, netns, before, want, atBind)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +100,9 @@ func plan(fd, netns int, before, want *image.Image) ([]step, error) {
 }
 
 func sameIdentity(before, want *image.Image) error {
+	if before.Family != want.Family {
+		return image.AttrErrorf(image.AttrFamily, "image is %s, socket is %s: a restore never changes a socket's family", image.FamilyName(want.Family), image.FamilyName(before.Family))
+	}
 	if before.Type != want.Type {
 		return image.AttrErrorf(image.AttrType, "image is %s, socket is %s", image.TypeName(want.Type), image.TypeName(before.Type))
 	}
@@ -151,25 +162,47 @@ func withAddress(n, m image.Membership) image.Membership {
 	return n
 }
 
-func sockaddr(ap netip.AddrPort) *unix.SockaddrInet4 {
+// sockaddr is ap as a bind takes it: a sockaddr_in for an IPv4 address, a
+// sockaddr_in6 (the zone its scope id) for an IPv6 one.
+func sockaddr(ap netip.AddrPort) unix.Sockaddr {
+	if a := ap.Addr(); a.Is6() {
+		return &unix.SockaddrInet6{Port: int(ap.Port()), ZoneId: image.ScopeID(a), Addr: a.As16()}
+	}
 	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+}
+
+// connect connects fd to p; an IPv6 peer is a sockaddr_in6 with its flow
+// information, which unix.SockaddrInet6 has no field for.
+func connect(fd int, p netip.AddrPort, flowinfo uint32) error {
+	a := p.Addr()
+	if !a.Is6() {
+		return unix.Connect(fd, sockaddr(p))
+	}
+	sa := unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: a.As16(), Scope_id: image.ScopeID(a)}
+	binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], p.Port())
+	binary.BigEndian.PutUint32((*[4]byte)(unsafe.Pointer(&sa.Flowinfo))[:], flowinfo)
+	_, _, e := unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unix.SizeofSockaddrInet6)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // addressSteps binds, connects and listens. It refuses, before anything
 // changes, what the socket API cannot do from outside: connect a TCP
 // socket, take one out of LISTEN, or move a bound socket.
-func addressSteps(fd, netns int, before, want *image.Image) ([]step, error) {
+func addressSteps(fd, netns int, before, want *image.Image, atBind []step) ([]step, error) {
 	var steps []step
 	if before.Unbound() && !want.Unbound() {
-		steps = append(steps, step{
+		steps = append(steps, bindWith(atBind, step{
 			name: "bind to " + want.Local.String(),
 			do:   func() error { return unix.Bind(fd, sockaddr(want.Local)) },
-		})
+		}))
 	}
 	if want.Type == unix.SOCK_STREAM {
 		return tcpSteps(fd, before, want, steps)
 	}
-	if before.Peer == want.Peer {
+	if before.Peer == want.Peer && before.Flowinfo == want.Flowinfo {
 		return steps, nil
 	}
 	if want.State == image.StateEstablished {
@@ -177,19 +210,61 @@ func addressSteps(fd, netns int, before, want *image.Image) ([]step, error) {
 			return nil, err
 		}
 	}
-	connectTo := func(p netip.AddrPort) func() error {
+	connectTo := func(p netip.AddrPort, flowinfo uint32) func() error {
 		return func() error {
 			if p.Addr().IsUnspecified() {
 				return disconnect(fd)
 			}
-			return unix.Connect(fd, sockaddr(p))
+			return connect(fd, p, flowinfo)
 		}
 	}
 	name := "connect to " + want.Peer.String()
 	if want.State != image.StateEstablished {
 		name = "disconnect"
 	}
-	return append(steps, step{name: name, do: connectTo(want.Peer), undo: connectTo(before.Peer)}), nil
+	return append(steps, step{name: name, do: connectTo(want.Peer, want.Flowinfo), undo: connectTo(before.Peer, before.Flowinfo)}), nil
+}
+
+// bindWith makes one step of the bind and the settings the kernel fixes
+// at bind (IPV6_V6ONLY: the rows marked UnboundOnly), set right before it.
+// A bind cannot be undone, and once it ran neither can they, so they must
+// not be set by a step of their own that a failure after the bind would
+// try to undo; if they or the bind fail, the settings are put back, and
+// the step changed nothing. They run on the caller's thread with the bind:
+// their read-back and undo lend nothing (no Keeps, no privilege).
+func bindWith(settings []step, bind step) step {
+	if len(settings) == 0 {
+		return bind
+	}
+	names := make([]string, 0, len(settings)+1)
+	for _, s := range settings {
+		names = append(names, s.name)
+	}
+	undo := func(done []step) {
+		for i := len(done) - 1; i >= 0; i-- {
+			done[i].undo()
+		}
+	}
+	return step{
+		name: strings.Join(append(names, bind.name), ", then "),
+		do: func() error {
+			for i, s := range settings {
+				err := s.do()
+				if err == nil {
+					err = s.check()
+				}
+				if err != nil {
+					undo(settings[:i+1])
+					return err
+				}
+			}
+			if err := bind.do(); err != nil {
+				undo(settings)
+				return err
+			}
+			return nil
+		},
+	}
 }
 
 func tcpSteps(fd int, before, want *image.Image, steps []step) ([]step, error) {
@@ -229,14 +304,14 @@ func disconnect(fd int) error {
 // scratch socket is made in the target's own network namespace (netns),
 // where the routes and addresses are the target's.
 func routable(netns int, before, want *image.Image) error {
-	fd, err := scratchSocket(netns)
+	fd, err := scratchSocket(netns, int(want.Family))
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
 	for _, name := range routeOptions {
 		o, ok := image.LookupOption(name[0], name[1])
-		if !ok || !o.Types.Has(want.Type) {
+		if !ok || !o.Types.Has(want.Family, unix.SOCK_DGRAM) || !o.Types.Has(want.Family, want.Type) {
 			continue
 		}
 		v, ok := want.Values[o.Attr]
@@ -252,11 +327,11 @@ func routable(netns int, before, want *image.Image) error {
 		local = before.Local
 	}
 	if a := local.Addr(); a.IsValid() && !a.IsUnspecified() {
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: a.As4()}); err != nil {
+		if err := unix.Bind(fd, sockaddr(netip.AddrPortFrom(a, 0))); err != nil {
 			return &RouteError{Peer: want.Peer, Why: "from " + a.String(), Err: err}
 		}
 	}
-	if err := unix.Connect(fd, sockaddr(want.Peer)); err != nil {
+	if err := connect(fd, want.Peer, want.Flowinfo); err != nil {
 		return &RouteError{Peer: want.Peer, Err: err}
 	}
 	return nil
@@ -266,6 +341,8 @@ func routable(netns int, before, want *image.Image) error {
 var routeOptions = [][2]string{
 	{"ipopt", "freebind"}, {"ipopt", "transparent"}, {"sockopt", "bindtodevice"},
 	{"sockopt", "mark"}, {"ipopt", "tos"}, {"ipopt", "unicast_if"}, {"ipopt", "multicast_if"},
+	{"ip6opt", "v6only"}, {"ip6opt", "freebind"}, {"ip6opt", "transparent"}, {"ip6opt", "tclass"},
+	{"ip6opt", "unicast_if"}, {"ip6opt", "multicast_if"}, {"ip6opt", "flowinfo_send"},
 }
 
 // RouteError is a peer that a socket configured as the image says cannot

@@ -63,7 +63,7 @@ func TestRevision1ImageLeavesNewRows(t *testing.T) {
 			t.Fatalf("%s: restore of a revision-1 image: %v", c.kind, err)
 		}
 		after := netnstest.Dump(t, st, dst.Inode)
-		for _, o := range image.OptionsFor(after.Type) {
+		for _, o := range image.OptionsFor(after.Family, after.Type) {
 			if o.Since <= 1 || o.ExactOnly {
 				continue // an exact-only row is not in the stock reader's images at all
 			}

@@ -72,6 +72,7 @@ var kinds = [...]kindOps{
 	image.Timestamping: {getTimestamping, setTimestamping},
 	image.TxTime:       {getTxTime, setTxTime},
 	image.MSS:          {getUint, setInt},
+	image.AddrPrefs:    {getUint, setInt},
 }
 
 // get reads the row's value from a socket.

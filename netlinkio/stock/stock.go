@@ -4,6 +4,7 @@
 package stock
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -52,8 +53,9 @@ func (s *Stock) Name() string { return "stock" }
 // Close releases nothing: the engine holds no socket between calls.
 func (s *Stock) Close() error { return nil }
 
-// List returns the AF_INET sockets of every network namespace the server
-// can reach, and those that some process holds unbound (listAll).
+// List returns the AF_INET and AF_INET6 sockets of every network
+// namespace the server can reach, and those that some process holds
+// unbound (listAll).
 // Concurrent callers share one sock_diag dump, and a dump answers again
 // for listFresh(its duration) after it ended, so a burst of lookups makes
 // one dump while a closed socket still leaves the listing within a
@@ -117,7 +119,7 @@ func dupFrom(inode uint64, refs []procfs.Ref, getFd func(pid, fd int) (int, erro
 			continue
 		}
 		dom, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
-		if err != nil || dom != unix.AF_INET {
+		if err != nil || dom != unix.AF_INET && dom != unix.AF_INET6 {
 			unix.Close(fd)
 			return -1, 0, image.ErrNoSocket
 		}
@@ -153,12 +155,16 @@ func getFdWithin(pidfd, pid, fd int) (int, error) {
 
 // Dump returns the socket's image.
 func (s *Stock) Dump(inode uint64) (*image.Image, error) {
-	return s.dumpWith(inode, pidGetFd, procfs.IGMP)
+	return s.dumpWith(inode, pidGetFd, procGroups)
 }
 
 // dumpFd reads a socket's image from a descriptor of it; candidates gives
 // the (ifindex, group) pairs joined in the holder's network namespace.
-func dumpFd(fd, pid int, candidates func(pid int) ([]image.MembershipKey, error)) (*image.Image, error) {
+func dumpFd(fd, pid int, candidates Candidates) (*image.Image, error) {
+	family, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	if err != nil {
+		return nil, err
+	}
 	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
 	if err != nil {
 		return nil, err
@@ -167,9 +173,9 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]image.MembershipKey, error)
 	if err != nil {
 		return nil, err
 	}
-	opts := image.SharedOptionsFor(uint16(typ))
-	img := &image.Image{Family: unix.AF_INET, Type: uint16(typ), Protocol: uint16(proto), Values: make(map[uint16]image.Value, len(opts))}
-	if img.Local, img.Peer, err = addresses(fd); err != nil {
+	opts := image.SharedOptionsFor(uint16(family), uint16(typ))
+	img := &image.Image{Family: uint16(family), Type: uint16(typ), Protocol: uint16(proto), Values: make(map[uint16]image.Value, len(opts))}
+	if img.Local, img.Peer, img.Flowinfo, err = addresses(fd, img.Family); err != nil {
 		return nil, err
 	}
 	if img.State, err = socketState(fd, img); err != nil {
@@ -185,8 +191,8 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]image.MembershipKey, error)
 		}
 		img.Values[o.Attr] = v
 	}
-	if image.MembershipApplies(img.Type) {
-		if img.Memberships, err = memberships(fd, pid, candidates); err != nil {
+	if image.MembershipApplies(img.Family, img.Type) {
+		if img.Memberships, err = memberships(fd, pid, img.Family, img.Type, candidates); err != nil {
 			return nil, &image.OpError{Op: "memberships", Err: err}
 		}
 	}
@@ -195,33 +201,52 @@ func dumpFd(fd, pid int, candidates func(pid int) ([]image.MembershipKey, error)
 	return img, nil
 }
 
-func addresses(fd int) (local, peer netip.AddrPort, err error) {
-	if local, err = sockName(fd, unix.SYS_GETSOCKNAME); err != nil {
-		return local, peer, err
+// addresses reads LOCAL and PEER (and PEER's flow information, for
+// AF_INET6); an unconnected socket's peer is the family's unspecified
+// address, port 0.
+func addresses(fd int, family uint16) (local, peer netip.AddrPort, flow uint32, err error) {
+	if local, _, err = sockName(fd, unix.SYS_GETSOCKNAME, family); err != nil {
+		return local, peer, 0, err
 	}
-	peer, err = sockName(fd, unix.SYS_GETPEERNAME)
+	peer, flow, err = sockName(fd, unix.SYS_GETPEERNAME, family)
 	if errors.Is(err, unix.ENOTCONN) {
-		return local, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
+		return local, unspecified(family), 0, nil
 	}
-	return local, peer, err
+	return local, peer, flow, err
+}
+
+// unspecified is 0.0.0.0:0, or [::]:0 for AF_INET6.
+func unspecified(family uint16) netip.AddrPort {
+	if family == unix.AF_INET6 {
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 }
 
 // sockName is getsockname or getpeername into a struct on the stack:
 // unix.Getsockname allocates twice for every call, and a dump of every
-// socket makes two calls per socket. A family other than AF_INET reads as
-// 0.0.0.0:0.
-func sockName(fd int, call uintptr) (netip.AddrPort, error) {
-	var sa unix.RawSockaddrInet4
-	n := uint32(unix.SizeofSockaddrInet4)
+// socket makes two calls per socket. The struct is a sockaddr_in6, which
+// holds a sockaddr_in too; an address of another family than the
+// socket's reads as its unspecified address, port 0. An AF_INET6
+// address's scope id is its zone.
+func sockName(fd int, call uintptr, family uint16) (netip.AddrPort, uint32, error) {
+	var sa unix.RawSockaddrInet6
+	n := uint32(unix.SizeofSockaddrInet6)
 	_, _, e := unix.RawSyscall(call, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
 	if e != 0 {
-		return netip.AddrPort{}, e
-	}
-	if sa.Family != unix.AF_INET {
-		return netip.AddrPortFrom(netip.IPv4Unspecified(), 0), nil
+		return netip.AddrPort{}, 0, e
 	}
 	port := (*[2]byte)(unsafe.Pointer(&sa.Port)) // network order
-	return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(port[0])<<8|uint16(port[1])), nil
+	p := uint16(port[0])<<8 | uint16(port[1])
+	switch {
+	case sa.Family != family:
+		return unspecified(family), 0, nil
+	case family == unix.AF_INET:
+		in4 := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
+		return netip.AddrPortFrom(netip.AddrFrom4(in4.Addr), p), 0, nil
+	}
+	flow := (*[4]byte)(unsafe.Pointer(&sa.Flowinfo)) // network order
+	return netip.AddrPortFrom(image.WithScope(netip.AddrFrom16(sa.Addr), sa.Scope_id), p), binary.BigEndian.Uint32(flow[:]), nil
 }
 
 // socketState gives the state as sock_diag would: TCP's from TCP_INFO, a

@@ -117,7 +117,7 @@ func TestDumpMatchesGetsockoptInHolder(t *testing.T) {
 			s := h.Socket(typ)
 			tune(s, typ)
 			img := netnstest.Dump(t, stock, s.Inode)
-			for _, o := range image.OptionsFor(img.Type) {
+			for _, o := range image.OptionsFor(img.Family, img.Type) {
 				if o.ExactOnly {
 					if img.Knows(o) {
 						t.Errorf("%s: the stock reader cannot see it, but its image has %v", o.Path(), img.Values[o.Attr])

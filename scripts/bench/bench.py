@@ -3,8 +3,9 @@
 
 run.sh builds inetcr and inetcr-floor and starts this script inside a private
 network and mount namespace (unshare --net --mount --propagation private).
-For each N it makes N bound UDP sockets held by several python3 holder
-processes (internal/netnstest/holder.py), mounts the tree with
+For each N it makes N bound UDP sockets (AF_INET, or AF_INET6 with
+--family 6) held by several python3 holder processes
+(internal/netnstest/holder.py), mounts the tree with
 `inetcr mount`, and measures, alternating the two sides of each pair:
 
   ls        ls -f MNT                          vs  ss -uanp
@@ -86,8 +87,14 @@ class Holder:
             self.p.wait()
 
 
-def make_sockets(n, script):
-    """n bound UDP sockets over max(4, n/25000) holders, 10,000 per address."""
+def v6_address(k):
+    """The k-th IPv6 address to bind to: 2001:db8:K::1, on lo."""
+    return "2001:db8:%x::1" % k
+
+
+def make_sockets(n, script, family=4):
+    """n bound UDP sockets over max(4, n/25000) holders, 10,000 per address:
+    127.0.K.1 for AF_INET, 2001:db8:K::1 (added to lo) for AF_INET6."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard < PER_HOLDER + 256:
         # Root may raise the hard limit (the holders raise their soft limit
@@ -106,22 +113,26 @@ def make_sockets(n, script):
         holders.append(h)
         while count > 0:
             c = min(count, PER_ADDRESS)
-            inodes += h.call(op="many", count=c, bind="127.0.%d.%d" % (k // 256, k % 256 or 1))["inodes"]
+            if family == 6:
+                subprocess.run(["ip", "-6", "addr", "replace", v6_address(k) + "/128", "dev", "lo", "nodad"], check=True)
+                inodes += h.call(op="many", count=c, family=6, bind=v6_address(k))["inodes"]
+            else:
+                inodes += h.call(op="many", count=c, bind="127.0.%d.%d" % (k // 256, k % 256 or 1))["inodes"]
             count -= c
             k += 1
     return holders, inodes, nh
 
 
-def udp_ports():
-    """inode -> (address, port) from /proc/net/udp (this namespace's)."""
+def udp_ports(family=4):
+    """inode -> (address, port) from /proc/net/udp or udp6 (this
+    namespace's); the address as the file writes it."""
     out = {}
-    with open("/proc/net/udp") as f:
+    with open("/proc/net/udp6" if family == 6 else "/proc/net/udp") as f:
         next(f)
         for line in f:
             fl = line.split()
             addr, port = fl[1].split(":")
-            a = int(addr, 16).to_bytes(4, "little")
-            out[int(fl[9])] = ("%d.%d.%d.%d" % tuple(a), int(port, 16))
+            out[int(fl[9])] = (addr, int(port, 16))
     return out
 
 
@@ -266,8 +277,9 @@ def bench_n(n, args, prof):
     log("== N = %d" % n)
     res = {"n": n, "date": time.strftime("%Y-%m-%d %H:%M"), "rev": args.rev}
     t0 = time.time()
-    holders, inodes, nh = make_sockets(n, args.holder)
+    holders, inodes, nh = make_sockets(n, args.holder, args.family)
     res["holders"] = nh
+    res["family"] = "AF_INET6" if args.family == 6 else "AF_INET"
     log("  %d sockets held by %d processes (%.1f s)" % (len(inodes), nh, time.time() - t0))
     mnt = os.path.join(args.work, "mnt")
     m = Mount(args.inetcr, mnt, os.path.join(args.work, "mount-%d.log" % n), args.heapdir)
@@ -275,7 +287,7 @@ def bench_n(n, args, prof):
     mem = {"idle": m.status()}
     res["mem"] = mem
     try:
-        ports = udp_ports()
+        ports = udp_ports(args.family)
         log("  mounted; idle: %s" % mem["idle"])
         meas = {}
         res["measures"] = meas
@@ -426,11 +438,13 @@ def report(results, args, prof):
     revs = sorted({r.get("rev", "") for r in results} - {""}) or [args.rev or "unknown revision"]
     tar_v = subprocess.run(["tar", "--version"], stdout=subprocess.PIPE, text=True).stdout.splitlines()[0]
     ss_v = subprocess.run(["ss", "-V"], stdout=subprocess.PIPE, text=True).stdout.strip()
-    L.append("Measured by `scripts/bench/run.sh %s` on %s (%s): %d CPUs, kernel %s, %s, %s. "
+    fams = sorted({r.get("family", "AF_INET") for r in results})
+    L.append("Measured by `scripts/bench/run.sh %s%s` on %s (%s): %d CPUs, kernel %s, %s, %s. "
              "%d pairs per measure, sides alternating; each side's median, and the median of the pairs' "
-             "ratios (inetcr / reference)." % (" ".join(str(n) for n in ns), " to ".join(dates[::max(1, len(dates) - 1)]),
+             "ratios (inetcr / reference). Sockets: %s." % ("--family 6 " if fams == ["AF_INET6"] else "",
+                                                " ".join(str(n) for n in ns), " to ".join(dates[::max(1, len(dates) - 1)]),
                                                 ", ".join(revs), os.cpu_count(), os.uname().release,
-                                                tar_v, ss_v, pairs_n))
+                                                tar_v, ss_v, pairs_n, ", ".join(fams)))
     L.append("")
     L.append("| N | measure | inetcr | reference | ratio (min-max) | target | met |")
     L.append("|---:|---|---:|---:|---:|---:|:---:|")
@@ -506,6 +520,8 @@ def main():
     ap.add_argument("--floor")
     ap.add_argument("--holder")
     ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--family", type=int, choices=(4, 6), default=4,
+                    help="the sockets' family: 4 (AF_INET, bound to 127.0.K.1) or 6 (AF_INET6, bound to 2001:db8:K::1)")
     ap.add_argument("--tar-max", type=int, default=10000)
     ap.add_argument("--tar-copy-max", type=int, default=10000,
                     help="above this N, tar has no tmpfs copy to compare with: tar over MNT is timed alone")

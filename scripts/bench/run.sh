@@ -2,9 +2,10 @@
 # The benchmark harness of docs/performance.md. Run as root:
 #
 #   scripts/bench/run.sh [-p PAIRS] [-o FILE] [--tar-max N] [--tar-copy-max N] [--only M,...]
-#                        [--profile] [--heap] [N...]
+#                        [--family 4|6] [--profile] [--heap] [N...]
 #
-# For each N (default: 1000 10000) it makes N bound UDP sockets held by
+# For each N (default: 1000 10000) it makes N bound UDP sockets (AF_INET, or
+# AF_INET6 bound to 2001:db8:K::1 with --family 6; the AF_INET6 half) held by
 # several python3 processes inside a private network and mount namespace,
 # mounts the tree with `inetcr mount`, and times, in PAIRS (default 5) pairs
 # alternating the two sides: ls -f vs ss -uanp; a first read of ipopt/ttl vs
@@ -23,7 +24,7 @@
 # tars into FILE.profiles/ (go tool pprof -sample_index=inuse_space).
 set -euo pipefail
 
-usage() { sed -n '2,21s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
 
 out=/tmp/inetcr-bench.md
 pass=()
@@ -38,6 +39,7 @@ while (($#)); do
 	--tar-copy-max) pass+=(--tar-copy-max "$2"); shift 2 ;;
 	--heap) pass+=(--heap); shift ;;
 	--only) pass+=(--only "$2"); shift 2 ;;
+	--family) pass+=(--family "$2"); shift 2 ;;
 	--profile) profile=1; pass+=(--profile); shift ;;
 	[0-9]*) ns+=("$1"); shift ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage 2 ;;

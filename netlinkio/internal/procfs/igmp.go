@@ -3,7 +3,10 @@ package procfs
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"io"
+	"io/fs"
 	"math"
 	"net/netip"
 	"os"
@@ -35,12 +38,13 @@ const ReadTimeout = 2 * time.Second
 
 func igmpPath(pid int) string { return "/proc/" + strconv.Itoa(pid) + "/net/igmp" }
 
-// IGMPFile is /proc/<pid>/net/igmp kept open: it goes on describing the
-// network namespace pid had when it was opened, read again from the start
-// each time, with no further look at pid.
-type IGMPFile struct{ f *os.File }
+// IGMPFile is /proc/<pid>/net/igmp kept open, with igmp6 beside it: they
+// go on describing the network namespace pid had when they were opened,
+// read again from the start each time, with no further look at pid.
+type IGMPFile struct{ f, f6 *os.File }
 
-// OpenIGMP opens pid's groups file.
+// OpenIGMP opens pid's groups files. A namespace without IPv6 has no
+// igmp6, and no IPv6 groups.
 func OpenIGMP(pid int) (*IGMPFile, error) {
 	return deadline.Call(igmpPath(pid), ReadTimeout, func() (*IGMPFile, error) { return OpenIGMPPath(igmpPath(pid)) },
 		func(g *IGMPFile) { g.Close() })
@@ -55,7 +59,12 @@ func OpenIGMPPath(path string) (*IGMPFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &IGMPFile{f}, nil
+	f6, err := os.Open(path + "6")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		f.Close()
+		return nil, err
+	}
+	return &IGMPFile{f, f6}, nil
 }
 
 // Keys reads the file again, as IGMP does.
@@ -65,8 +74,56 @@ func (g *IGMPFile) Keys() ([]image.MembershipKey, error) {
 	}, func([]image.MembershipKey) {})
 }
 
-// Close closes the file.
-func (g *IGMPFile) Close() error { return g.f.Close() }
+// Keys6 reads igmp6 again, as IGMP6 does.
+func (g *IGMPFile) Keys6() ([]image.MembershipKey, error) {
+	if g.f6 == nil {
+		return nil, nil
+	}
+	return parseIGMP6(io.NewSectionReader(g.f6, 0, math.MaxInt64))
+}
+
+// Close closes the files.
+func (g *IGMPFile) Close() error {
+	if g.f6 != nil {
+		g.f6.Close()
+	}
+	return g.f.Close()
+}
+
+// IGMP6 parses /proc/<pid>/net/igmp6 into (ifindex, group) pairs: the
+// IPv6 groups joined on each interface of pid's network namespace (none
+// when it has no IPv6).
+func IGMP6(pid int) ([]image.MembershipKey, error) {
+	f, err := os.Open(igmpPath(pid) + "6")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return parseIGMP6(f)
+}
+
+// parseIGMP6 reads igmp6's lines, "IFINDEX IFNAME GROUP USERS FLAGS
+// TIMER", the group as 32 hex digits (%pi6), no header.
+func parseIGMP6(r io.Reader) ([]image.MembershipKey, error) {
+	var out []image.MembershipKey
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 3 || len(f[2]) != 32 {
+			continue
+		}
+		n, err1 := strconv.ParseInt(f[0], 10, 32)
+		g, err2 := hex.DecodeString(f[2])
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, image.MembershipKey{Ifindex: int32(n), Group: netip.AddrFrom16([16]byte(g))})
+	}
+	return out, sc.Err()
+}
 
 func parseIGMP(r io.Reader) ([]image.MembershipKey, error) {
 	var out []image.MembershipKey

@@ -1,5 +1,6 @@
-// Package sockdiag lists the AF_INET sockets of a network namespace with
-// NETLINK_SOCK_DIAG (and /proc/net/raw where the kernel has no raw_diag),
+// Package sockdiag lists the AF_INET and AF_INET6 sockets of a network
+// namespace with NETLINK_SOCK_DIAG (and /proc/net/raw and raw6 where the
+// kernel has no raw_diag),
 // and shares one listing among concurrent callers (Shared).
 package sockdiag
 
@@ -46,25 +47,39 @@ var diagProtocols = []struct {
 	{unix.IPPROTO_RAW, unix.SOCK_RAW},
 }
 
-// List asks sock_diag for every AF_INET socket of the caller's
-// network namespace: one dump request per protocol on one socket, each
-// reply parsed where it was received, and one sort of the whole, since the
-// kernel dumps each protocol in its hash tables' order, not by inode.
+// diagFamilies are the address families of one listing.
+var diagFamilies = []uint8{unix.AF_INET, unix.AF_INET6}
+
+// List asks sock_diag for every AF_INET and AF_INET6 socket of the
+// caller's network namespace: one dump request per family and protocol on
+// one socket, each reply parsed where it was received, and one sort of the
+// whole, since the kernel dumps each protocol in its hash tables' order,
+// not by inode.
 func List() ([]image.Socket, error) {
 	c, err := dialDiag()
 	if err != nil {
 		return nil, &image.OpError{Op: "list", Err: err}
 	}
 	defer c.close()
-	return listOn(c, func() ([]byte, error) { return os.ReadFile("/proc/net/raw") })
+	return listOn(c, readProcNetRaw)
 }
 
 // listOn is List on the sock_diag socket c, whose network namespace is the
 // one listed; raw reads that namespace's /proc/net/raw.
-func listOn(c *diagConn, raw func() ([]byte, error)) ([]image.Socket, error) {
+func listOn(c *diagConn, raw func(family uint8) ([]byte, error)) ([]image.Socket, error) {
 	var l socketList
+	for _, family := range diagFamilies {
+		if err := listFamily(c, family, &l, raw); err != nil {
+			return nil, &image.OpError{Op: "list", Err: err}
+		}
+	}
+	return l.sorted(), nil
+}
+
+// listFamily adds the sockets of one family to l.
+func listFamily(c *diagConn, family uint8, l *socketList, raw func(family uint8) ([]byte, error)) error {
 	for _, p := range diagProtocols {
-		err := c.dump(p.proto, func(msg []byte) {
+		err := c.dump(family, p.proto, func(msg []byte) {
 			if s, ok := parseDiagMsg(msg, p.proto, p.typ); ok {
 				l.add(s)
 			}
@@ -75,19 +90,21 @@ func listOn(c *diagConn, raw func() ([]byte, error)) ([]image.Socket, error) {
 			// falls back to doing. The kernel refuses the request before
 			// it dumps anything, so nothing of RAW was added.
 			var text []byte
-			if text, err = raw(); err == nil {
-				for _, s := range parseProcNetRaw(text) {
+			if text, err = raw(family); err == nil {
+				for _, s := range parseProcNetRaw(text, family) {
 					l.add(s)
 				}
 			}
 		} else if errors.Is(err, diagNoSuchHandler) && p.proto == ipprotoUDPLite {
 			continue // built without UDP-Lite
+		} else if errors.Is(err, diagNoSuchHandler) && family == unix.AF_INET6 && p.proto == unix.IPPROTO_UDP {
+			return nil // a kernel without IPv6 has no AF_INET6 handler at all
 		}
 		if err != nil {
-			return nil, &image.OpError{Op: "list", Err: err}
+			return err
 		}
 	}
-	return l.sorted(), nil
+	return nil
 }
 
 // socketList collects a listing in chunks of socketChunk, so that growing
@@ -134,21 +151,30 @@ func (l *socketList) sorted() []image.Socket {
 	return out
 }
 
-// parseDiagMsg reads a struct inet_diag_msg and, for RAW sockets, the
-// INET_DIAG_PROTOCOL attribute that follows it.
+// parseDiagMsg reads a struct inet_diag_msg of either family and, for RAW
+// sockets, the INET_DIAG_PROTOCOL attribute that follows it. An AF_INET6
+// socket's addresses are 16 bytes, and a link-local one takes the bound
+// interface (idiag_if) as its zone, as getsockname gives its scope id.
 func parseDiagMsg(b []byte, proto uint8, typ uint16) (image.Socket, bool) {
-	if len(b) < inetDiagMsgLen || b[0] != unix.AF_INET {
+	if len(b) < inetDiagMsgLen || b[0] != unix.AF_INET && b[0] != unix.AF_INET6 {
 		return image.Socket{}, false
 	}
 	s := image.Socket{
-		Family:   unix.AF_INET,
+		Family:   uint16(b[0]),
 		Type:     typ,
 		Protocol: uint16(proto),
 		State:    b[1],
-		Local:    netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[8:12])), uint16(b[4])<<8|uint16(b[5])),
-		Peer:     netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[24:28])), uint16(b[6])<<8|uint16(b[7])),
 		UID:      native.Uint32(b[64:]),
 		Inode:    uint64(native.Uint32(b[68:])),
+	}
+	sport, dport := uint16(b[4])<<8|uint16(b[5]), uint16(b[6])<<8|uint16(b[7])
+	if s.Family == unix.AF_INET {
+		s.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[8:12])), sport)
+		s.Peer = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[24:28])), dport)
+	} else {
+		scope := native.Uint32(b[40:])
+		s.Local = netip.AddrPortFrom(image.WithScope(netip.AddrFrom16([16]byte(b[8:24])), scope), sport)
+		s.Peer = netip.AddrPortFrom(image.WithScope(netip.AddrFrom16([16]byte(b[24:40])), scope), dport)
 	}
 	if proto == unix.IPPROTO_RAW && len(b) > inetDiagMsgLen {
 		attrs, err := image.ParseAttrs(b[inetDiagMsgLen:], "inet_diag_msg")
@@ -166,18 +192,22 @@ func parseDiagMsg(b []byte, proto uint8, typ uint16) (image.Socket, bool) {
 	return s, s.Inode != 0
 }
 
-// procNetRaw reads /proc/net/raw, whose lines are
+// procNetRaw reads /proc/net/raw (raw6 for AF_INET6), whose lines are
 // "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...", addresses
-// as host-order hex of the __be32 and the raw protocol as the local port.
-func procNetRaw() ([]image.Socket, error) {
-	b, err := os.ReadFile("/proc/net/raw")
-	if err != nil {
-		return nil, err
+// as host-order hex of each __be32 and the raw protocol as the local port.
+func readProcNetRaw(family uint8) ([]byte, error) {
+	path := "/proc/net/raw"
+	if family == unix.AF_INET6 {
+		path += "6"
 	}
-	return parseProcNetRaw(b), nil
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) && family == unix.AF_INET6 {
+		return nil, nil // no IPv6
+	}
+	return b, err
 }
 
-func parseProcNetRaw(b []byte) []image.Socket {
+func parseProcNetRaw(b []byte, family uint8) []image.Socket {
 	var out []image.Socket
 	for _, line := range strings.Split(string(b), "\n")[1:] {
 		f := strings.Fields(line)
@@ -192,7 +222,7 @@ func parseProcNetRaw(b []byte) []image.Socket {
 		if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil || ino == 0 {
 			continue
 		}
-		out = append(out, image.Socket{Inode: ino, Family: unix.AF_INET, Type: unix.SOCK_RAW, Protocol: local.Port(), State: uint8(state), Local: local, Peer: peer, UID: uint32(uid)})
+		out = append(out, image.Socket{Inode: ino, Family: uint16(family), Type: unix.SOCK_RAW, Protocol: local.Port(), State: uint8(state), Local: local, Peer: peer, UID: uint32(uid)})
 	}
 	return out
 }
@@ -202,10 +232,21 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 	if !ok {
 		return netip.AddrPort{}, false
 	}
-	addr, err1 := strconv.ParseUint(a, 16, 32)
-	port, err2 := strconv.ParseUint(p, 16, 16)
-	if err1 != nil || err2 != nil {
+	port, err := strconv.ParseUint(p, 16, 16)
+	if err != nil || len(a)%8 != 0 || len(a) == 0 || len(a) > 32 {
 		return netip.AddrPort{}, false
 	}
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(native.AppendUint32(nil, uint32(addr)))), uint16(port)), true
+	var raw []byte
+	for i := 0; i < len(a); i += 8 {
+		w, err := strconv.ParseUint(a[i:i+8], 16, 32)
+		if err != nil {
+			return netip.AddrPort{}, false
+		}
+		raw = native.AppendUint32(raw, uint32(w))
+	}
+	addr, ok := netip.AddrFromSlice(raw)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(addr, uint16(port)), true
 }

@@ -67,12 +67,12 @@ func (c *diagConn) setup() error {
 
 func (c *diagConn) close() { unix.Close(c.fd) }
 
-// dump asks for every AF_INET socket of one protocol, in all states, and
+// dump asks for every socket of one family and protocol, in all states, and
 // calls each with the payload (a struct inet_diag_msg and its attributes)
 // of every reply, which is valid only during the call. It returns the
 // errno the kernel answered with, such as ENOENT for a protocol without a
 // diag module.
-func (c *diagConn) dump(proto uint8, each func(msg []byte)) error {
+func (c *diagConn) dump(family, proto uint8, each func(msg []byte)) error {
 	c.seq++
 	var req [unix.NLMSG_HDRLEN + inetDiagReqV2Len]byte
 	native.PutUint32(req[0:], uint32(len(req)))
@@ -81,7 +81,7 @@ func (c *diagConn) dump(proto uint8, each func(msg []byte)) error {
 	native.PutUint32(req[8:], c.seq)
 	native.PutUint32(req[12:], c.port)
 	r := req[unix.NLMSG_HDRLEN:]
-	r[0], r[1] = unix.AF_INET, proto
+	r[0], r[1] = family, proto
 	if proto == unix.IPPROTO_RAW {
 		r[3] = rawAllProtocols
 	}

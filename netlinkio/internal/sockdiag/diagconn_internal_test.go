@@ -140,9 +140,10 @@ func TestListSocketsMatchesNetlinkConn(t *testing.T) {
 	}
 	defer c.Close()
 	var want []image.Socket
-	for _, p := range diagProtocols {
+	for _, fp := range familyProtocols() {
+		family, p := fp.family, fp.p
 		req := make([]byte, inetDiagReqV2Len)
-		req[0], req[1] = unix.AF_INET, p.proto
+		req[0], req[1] = family, p.proto
 		if p.proto == unix.IPPROTO_RAW {
 			req[3] = rawAllProtocols
 		}
@@ -153,11 +154,12 @@ func TestListSocketsMatchesNetlinkConn(t *testing.T) {
 		})
 		if errors.Is(err, unix.ENOENT) && p.proto == unix.IPPROTO_RAW {
 			// No raw_diag: the listing read /proc/net/raw instead.
-			raw, err := procNetRaw()
+			text, err := readProcNetRaw(family)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(raw) == 0 {
+			raw := parseProcNetRaw(text, family)
+			if len(raw) == 0 && family == unix.AF_INET {
 				t.Error("/proc/net/raw lists no socket")
 			}
 			want = append(want, raw...)

@@ -1,6 +1,7 @@
 package sockdiag
 
 import (
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 
@@ -15,23 +16,37 @@ import (
 // the kernel has no raw_diag, is opened there too.
 func ListIn(nsfd int) ([]image.Socket, error) {
 	var c *diagConn
-	var raw *os.File
+	var raw [2]*os.File // raw and raw6
 	err := netns.Run(nsfd, func() (err error) {
 		if c, err = dialDiag(); err != nil {
 			return err
 		}
-		// /proc/thread-self/net is this thread's namespace; the file goes
-		// on describing it once opened.
-		raw, err = os.Open("/proc/thread-self/net/raw")
+		// /proc/thread-self/net is this thread's namespace; the files go
+		// on describing it once opened. raw6 is missing without IPv6.
+		raw[0], err = os.Open("/proc/thread-self/net/raw")
 		if err != nil {
 			c.close()
+			return err
 		}
-		return err
+		raw[1], _ = os.Open("/proc/thread-self/net/raw6")
+		return nil
 	})
 	if err != nil {
 		return nil, &image.OpError{Op: "list", Err: err}
 	}
 	defer c.close()
-	defer raw.Close()
-	return listOn(c, func() ([]byte, error) { return io.ReadAll(raw) })
+	for _, f := range raw {
+		if f != nil {
+			defer f.Close()
+		}
+	}
+	return listOn(c, func(family uint8) ([]byte, error) {
+		f := raw[0]
+		if family == unix.AF_INET6 {
+			if f = raw[1]; f == nil {
+				return nil, nil // no IPv6
+			}
+		}
+		return io.ReadAll(f)
+	})
 }

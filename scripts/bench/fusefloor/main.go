@@ -109,7 +109,7 @@ func (r *root) OnAdd(ctx context.Context) {
 		ch := parent.NewPersistentInode(ctx, &file{data: []byte(content)}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: next()})
 		parent.AddChild(name, ch, false)
 	}
-	opts := image.OptionsFor(syscall.SOCK_DGRAM)
+	opts := image.OptionsFor(syscall.AF_INET, syscall.SOCK_DGRAM)
 	image := string(make([]byte, 276)) // the size of a fresh UDP socket's image
 	for i := range *n {
 		s := mkdir(&r.Inode, fmt.Sprint(100000+i))
