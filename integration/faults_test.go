@@ -221,7 +221,9 @@ func TestRestoreFaults(t *testing.T) {
 				}
 			}
 			sc.h.Stop()
-			if n := settledFds(t, fdsBefore); n != fdsBefore {
+			// More descriptors after is a leak; fewer is a cache of the
+			// server's (a namespace, a groups file) let go meanwhile.
+			if n := settledFds(t, fdsBefore); n > fdsBefore {
 				t.Errorf("%s at call %d: %d descriptors before, %d after", f.name, k, fdsBefore, n)
 			}
 			settled = fdsBefore
