@@ -32,7 +32,7 @@ func TestCLIIPv6(t *testing.T) {
 	ino := strconv.FormatUint(s.Inode, 10)
 
 	table := string(ok(t, bin, nil, "ls"))
-	if !regexp.MustCompile(`(?m)^` + ino + `\s+udp6\s+\[::\]:` + port + `\s+\[::\]:0\s+CLOSE\s+0\s+` + strconv.Itoa(h.Pid()) + `\s+python3\s+1$`).MatchString(table) {
+	if !regexp.MustCompile(`(?m)^` + ino + `\s+\S+\s+udp6\s+\[::\]:` + port + `\s+\[::\]:0\s+CLOSE\s+0\s+` + strconv.Itoa(h.Pid()) + `\s+python3\s+1$`).MatchString(table) {
 		t.Errorf("ls line of the AF_INET6 socket is not as expected:\n%s", table)
 	}
 	var entries []struct {
