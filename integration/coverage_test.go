@@ -7,6 +7,7 @@ package integration
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -179,13 +180,8 @@ func TestEchoSetsTCPOptions(t *testing.T) {
 	if strings.TrimSpace(netnstest.ReadFile(t, filepath.Join(dir, "tcpopt", "congestion"))) == "reno" {
 		congestion = "cubic"
 	}
-	values := map[string]string{
-		"nodelay": "1", "maxseg": "1000", "cork": "1", "keepidle": "77", "keepintvl": "7", "keepcnt": "3",
-		"syncnt": "3", "linger2": "-1", "defer_accept": "3", "window_clamp": "5000", "quickack": "0",
-		"congestion": congestion, "thin_linear_timeouts": "1", "user_timeout": "5000", "fastopen": "5",
-		"notsent_lowat": "1000", "save_syn": "1", "fastopen_connect": "1", "fastopen_no_cookie": "1",
-		"inq": "1", "tx_delay": "100", "rto_max_ms": "5000", "rto_min_us": "8000", "delack_max_us": "8000",
-	}
+	values := maps.Clone(tcpEchoValues)
+	values["congestion"] = congestion
 	for _, o := range image.OptionsFor(unix.AF_INET, unix.SOCK_STREAM) {
 		if o.Dir != "tcpopt" {
 			continue
@@ -214,4 +210,14 @@ func TestEchoSetsTCPOptions(t *testing.T) {
 	if got := s.GetInt(unix.SOL_TCP, unix.TCP_MAXSEG); got != 1000 {
 		t.Errorf("TCP_MAXSEG %d in the holder after the refused write, want 1000", got)
 	}
+}
+
+// tcpEchoValues are values each tcpopt/ file takes (not a fresh socket's),
+// congestion aside: which algorithm is not the socket's depends on it.
+var tcpEchoValues = map[string]string{
+	"nodelay": "1", "maxseg": "1000", "cork": "1", "keepidle": "77", "keepintvl": "7", "keepcnt": "3",
+	"syncnt": "3", "linger2": "-1", "defer_accept": "3", "window_clamp": "5000", "quickack": "0",
+	"thin_linear_timeouts": "1", "user_timeout": "5000", "fastopen": "5",
+	"notsent_lowat": "1000", "save_syn": "1", "fastopen_connect": "1", "fastopen_no_cookie": "1",
+	"inq": "1", "tx_delay": "100", "rto_max_ms": "5000", "rto_min_us": "8000", "delack_max_us": "8000",
 }

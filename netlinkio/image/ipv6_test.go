@@ -176,7 +176,7 @@ func TestIPv6Rows(t *testing.T) {
 	if got := image.DirsFor(unix.AF_INET6, unix.SOCK_RAW); strings.Join(got, " ") != "ip6opt sockopt" {
 		t.Errorf("AF_INET6 RAW directories %v", got)
 	}
-	if got := image.DirsFor(unix.AF_INET, unix.SOCK_DGRAM); strings.Join(got, " ") != "ipopt sockopt" {
+	if got := image.DirsFor(unix.AF_INET, unix.SOCK_DGRAM); strings.Join(got, " ") != "ipopt sockopt udpopt" {
 		t.Errorf("AF_INET UDP directories %v", got)
 	}
 }
