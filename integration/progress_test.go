@@ -45,7 +45,7 @@ func openPty(t *testing.T) (master, slave *os.File) {
 func dumpAll(t *testing.T, bin string, tty bool, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	cmd := exec.Command(bin, append([]string{"dump", "--all", "-o", dir}, extra...)...)
+	cmd := exec.Command(bin, append([]string{"dump", "--all", "--netns", "self", "-o", dir}, extra...)...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	var stderr bytes.Buffer
@@ -114,7 +114,7 @@ func TestRestoreMatchProgress(t *testing.T) {
 	bin := buildBinary(t)
 	netnstest.NewHolder(t).Many(200, "127.0.0.1")
 	saved := t.TempDir()
-	if out, err := exec.Command(bin, "dump", "--all", "-q", "-o", saved).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "dump", "--all", "--netns", "self", "-q", "-o", saved).CombinedOutput(); err != nil {
 		t.Fatalf("dump --all: %v: %s", err, out)
 	}
 	run := func(extra ...string) string {

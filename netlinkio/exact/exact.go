@@ -315,7 +315,7 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 	fd := own
 	if own < 0 {
 		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: goneAsNoSocket(err)}
 		}
 		defer unix.Close(fd)
 		var st unix.Stat_t
@@ -337,7 +337,7 @@ func (e *Exact) askAll(r *record, own int) (*image.Image, error) {
 	if own < 0 {
 		var err error
 		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: goneAsNoSocket(err)}
 		}
 		defer unix.Close(fd)
 	}
@@ -346,4 +346,14 @@ func (e *Exact) askAll(r *record, own int) (*image.Image, error) {
 		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
 	}
 	return img, nil
+}
+
+// goneAsNoSocket is a duplicate's failure as a dump reports it: a holder
+// that exited (ESRCH) or closed the descriptor (EBADF) since the pass
+// means the socket is gone from there, as for the stock engine.
+func goneAsNoSocket(err error) error {
+	if errors.Is(err, unix.ESRCH) || errors.Is(err, unix.EBADF) {
+		return image.ErrNoSocket
+	}
+	return err
 }
