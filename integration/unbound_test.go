@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
@@ -119,7 +121,23 @@ func TestSmcroute(t *testing.T) {
 // its receive queue and its drops, as /proc/net/udp and /proc/PID/cgroup
 // say them.
 func TestInfoCgroupAndDrops(t *testing.T) {
-	mnt := mount(t)
+	for _, kind := range []string{"stock", "exact"} {
+		t.Run(kind, func(t *testing.T) {
+			b, err := netlinkio.Open(kind)
+			if err != nil {
+				t.Fatal(err) // the exact reader runs here: root, BTF, BPF
+			}
+			t.Cleanup(func() { b.Close() })
+			dir := t.TempDir()
+			netnstest.MountTree(t, dir, inetcrfs.Options{Backend: b, Logger: quietLogger(), Netns: netnstest.NetnsIno(t, "/proc/self/ns/net")})
+			checkInfoCgroupAndDrops(t, dir)
+		})
+	}
+}
+
+// checkInfoCgroupAndDrops: a socket's info says its receive queue, its
+// drops (as /proc/net/udp has them) and its holder's cgroup.
+func checkInfoCgroupAndDrops(t *testing.T, mnt string) {
 	h := netnstest.NewHolder(t)
 	s := h.Socket("udp")
 	s.SetInt(unix.SOL_SOCKET, unix.SO_RCVBUF, 1) // the kernel's minimum: a few datagrams fill it

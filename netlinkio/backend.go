@@ -75,7 +75,21 @@ func OpenWith(kind string, cfg exact.Config, logf func(format string, args ...an
 	return nil, fmt.Errorf("backend %q: want auto, kernel, exact or stock", kind)
 }
 
+// Where is what a backend tells of a socket besides its image, which the
+// tree asks for (info, membership names, a tree of one namespace): its
+// network namespace, that namespace's interfaces, its memory use; and
+// LimitNetns, which makes List list one namespace. Every backend has it.
+type Where interface {
+	Netns(inode uint64) (uint64, error)
+	Interfaces(inode uint64) ([]image.Interface, error)
+	Meminfo(inode uint64) (image.Meminfo, error)
+	LimitNetns(ino uint64)
+}
+
 var (
+	_ Where       = (*stock.Stock)(nil)
+	_ Where       = (*crfamily.Kernel)(nil)
+	_ Where       = (*exact.Exact)(nil)
 	_ Backend     = (*stock.Stock)(nil)
 	_ BatchDumper = (*stock.Stock)(nil)
 	_ Backend     = (*crfamily.Kernel)(nil)

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,7 +34,8 @@ type Exact struct {
 	prog    *program
 	env     env
 	stock   *stock.Stock
-	netns   uint64 // this process's network namespace: the one listed
+	netns   uint64 // this process's network namespace
+	only    atomic.Uint64 // LimitNetns: the one namespace listed, 0 for all
 	listing sockdiag.Shared
 
 	mu   sync.Mutex
@@ -123,8 +125,8 @@ func (e *Exact) recent() (p *pass, cached bool, err error) {
 	return p, false, err
 }
 
-// List returns the AF_INET sockets of this network namespace that a task
-// holds, from one pass; concurrent callers share it as the stock
+// List returns the AF_INET and AF_INET6 sockets that a task holds, of
+// every network namespace (or the one LimitNetns names), from one pass; concurrent callers share it as the stock
 // engine's callers share a sock_diag dump.
 func (e *Exact) List() ([]image.Socket, error) {
 	return e.listing.Get(func() ([]image.Socket, error) {
@@ -133,8 +135,11 @@ func (e *Exact) List() ([]image.Socket, error) {
 			return nil, err
 		}
 		out := make([]image.Socket, 0, len(p.recs))
+		only := e.only.Load()
 		for _, r := range p.recs {
-			out = append(out, r.socket())
+			if only == 0 || r.Netns == only {
+				out = append(out, r.socket())
+			}
 		}
 		slices.SortFunc(out, func(a, b image.Socket) int {
 			if a.Inode < b.Inode {
@@ -165,7 +170,7 @@ func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 	}
 	out := slices.Clone(hs)
 	for i := range out {
-		out[i].Comm = procfs.Comm(out[i].Pid)
+		out[i].Comm, out[i].Cgroup = procfs.Comm(out[i].Pid), procfs.Cgroup(out[i].Pid)
 	}
 	return out, nil
 }

@@ -366,7 +366,8 @@ func (x *Index) Recent(maxAge time.Duration) (map[uint64][]Ref, error) {
 // Cgroup returns a process's cgroup v2 path (the "0::" line of
 // /proc/<pid>/cgroup), or "".
 func Cgroup(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	path := "/proc/" + strconv.Itoa(pid) + "/cgroup"
+	b, err := deadline.Call(path, ReadTimeout, func() ([]byte, error) { return os.ReadFile(path) }, func([]byte) {})
 	if err != nil {
 		return ""
 	}

@@ -1,0 +1,40 @@
+package exact
+
+import "github.com/inetcr/inetcr/netlinkio/image"
+
+// What the tree asks of a socket besides its image: where it lives and how
+// it is doing. The pass knows the namespace; the rest is asked of the
+// socket itself through the stock engine, on a duplicate.
+
+// LimitNetns makes List list one network namespace (by the inode of its
+// nsfs file); 0 lists every one.
+func (e *Exact) LimitNetns(ino uint64) { e.only.Store(ino) }
+
+// Netns is the inode of the socket's network namespace, from the latest
+// pass.
+func (e *Exact) Netns(inode uint64) (uint64, error) {
+	for try := 0; try < 2; try++ {
+		p, cached, err := e.recent()
+		if err != nil {
+			return 0, &image.OpError{Op: "netns", Inode: inode, Err: err}
+		}
+		if r, ok := p.recs[inode]; ok {
+			return r.Netns, nil
+		}
+		if !cached {
+			break
+		}
+		e.mu.Lock()
+		e.last = nil // look again: the socket may be younger than the pass
+		e.mu.Unlock()
+	}
+	return 0, &image.OpError{Op: "netns", Inode: inode, Err: image.ErrNoSocket}
+}
+
+// Interfaces lists the interfaces of the socket's own network namespace.
+func (e *Exact) Interfaces(inode uint64) ([]image.Interface, error) {
+	return e.stock.Interfaces(inode)
+}
+
+// Meminfo is the socket's memory use (SO_MEMINFO).
+func (e *Exact) Meminfo(inode uint64) (image.Meminfo, error) { return e.stock.Meminfo(inode) }
