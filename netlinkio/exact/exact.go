@@ -34,7 +34,7 @@ type Exact struct {
 	prog    *program
 	env     env
 	stock   *stock.Stock
-	netns   uint64 // this process's network namespace
+	netns   uint64        // this process's network namespace
 	only    atomic.Uint64 // LimitNetns: the one namespace listed, 0 for all
 	listing sockdiag.Shared
 
