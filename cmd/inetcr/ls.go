@@ -16,7 +16,7 @@ func lsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ls",
 		Usage:     "list the IPv4 and IPv6 sockets of every network namespace",
-		UsageText: "inetcr ls [--json] [--no-memberships] [--netns all|self|NAME|PATH]",
+		UsageText: "inetcr ls [--json] [--no-memberships] [--usage] [--netns all|self|NAME|PATH]",
 		Description: "Lists every AF_INET and AF_INET6 socket (UDP, UDP-Lite, TCP, RAW) that some process holds,\n" +
 			"bound or not, in every network namespace (--netns limits it to one), by inode: its namespace\n" +
 			"(its name under /run/netns, or net:[INODE]), protocol (udp6, tcp6, raw6:N for AF_INET6),\n" +
@@ -31,6 +31,7 @@ func lsCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print a JSON array for scripts (docs/cli.md has its fields)"},
 			&cli.BoolFlag{Name: "no-memberships", Usage: "do not count multicast memberships (no dump per socket)"},
+			&cli.BoolFlag{Name: "usage", Usage: "add the holder's cgroup (its container), the receive queue (bytes used of the limit) and the drop count (SO_MEMINFO: one duplicate of each socket)"},
 			&cli.StringFlag{Name: "netns", Value: "all", Usage: "list one network namespace: self, a NAME under /run/netns or a PATH such as /proc/PID/ns/net"},
 		},
 		Action: runLs,
@@ -50,6 +51,7 @@ type lsEntry struct {
 	Peer      string     `json:"peer"`
 	UID       uint32     `json:"uid"`
 	Holders   []lsHolder `json:"holders"`
+	Usage     *lsUsage   `json:"usage,omitempty"` // with --usage
 	// Memberships is null when not counted (--no-memberships) or when the
 	// socket could not be dumped.
 	Memberships *int `json:"memberships"`
@@ -89,6 +91,7 @@ func runLs(c *cli.Context) error {
 	}
 	nsNames := netlinkio.NetnsNames()
 	count := !c.Bool("no-memberships")
+	usage := c.Bool("usage")
 	anyGroups := count && netlinkio.AnyGroups()
 	entries := make([]lsEntry, 0, len(socks))
 	for _, s := range socks {
@@ -111,6 +114,9 @@ func runLs(c *cli.Context) error {
 		for _, h := range hs {
 			e.Holders = append(e.Holders, lsHolder{Pid: h.Pid, Fd: h.Fd, Comm: h.Comm})
 		}
+		if usage {
+			e.Usage = socketUsage(b, s.Inode, hs)
+		}
 		switch {
 		case !count:
 		case s.Type == unix.SOCK_STREAM || !anyGroups:
@@ -129,7 +135,11 @@ func runLs(c *cli.Context) error {
 		return enc.Encode(entries)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "INODE\tNETNS\tPROTO\tLOCAL\tPEER\tSTATE\tUID\tPID\tCOMMAND\tGROUPS")
+	head := "INODE\tNETNS\tPROTO\tLOCAL\tPEER\tSTATE\tUID\tPID\tCOMMAND\tGROUPS"
+	if usage {
+		head += "\tCGROUP\tRECVQ\tDROPS"
+	}
+	fmt.Fprintln(tw, head)
 	for i, e := range entries {
 		pid, comm := "-", "-"
 		if len(e.Holders) > 0 {
@@ -149,8 +159,12 @@ func runLs(c *cli.Context) error {
 		if ns == "" {
 			ns = netlinkio.NetnsString(e.Netns)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", e.Inode, ns, protoColumn(socks[i].Family, socks[i].Type, socks[i].Protocol),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s", e.Inode, ns, protoColumn(socks[i].Family, socks[i].Type, socks[i].Protocol),
 			e.Local, e.Peer, e.State, e.UID, pid, comm, groups)
+		if usage {
+			fmt.Fprint(tw, "\t"+e.Usage.columns())
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }
