@@ -299,17 +299,13 @@ func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 // (a descriptor of this process) or, when own is -1, on a duplicate of
 // the holder's.
 func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
-	if r.Family == unix.AF_INET6 {
-		// The program reads no ipv6_pinfo or IPv6 group list yet: an
-		// AF_INET6 socket's image is the stock reader's, of the socket.
-		return e.askAll(r, own)
-	}
 	img, err := e.env.image(r)
 	if err != nil {
 		return nil, err
 	}
 	rows := askRows(img.Family, img.Type)
 	if len(rows) == 0 {
+		e.env.nameInterfaces(r, img)
 		return img, nil
 	}
 	fd := own
@@ -327,23 +323,6 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 	if err := stock.ReadRows(fd, img, rows); err != nil {
 		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
 	}
-	return img, nil
-}
-
-// askAll is the stock reader's image of the socket, read on own or, when
-// own is -1, on a duplicate of the holder's descriptor.
-func (e *Exact) askAll(r *record, own int) (*image.Image, error) {
-	fd := own
-	if own < 0 {
-		var err error
-		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
-		}
-		defer unix.Close(fd)
-	}
-	img, err := stock.DumpDuplicate(fd, int(r.Pid), r.Inode)
-	if err != nil {
-		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
-	}
+	e.env.nameInterfaces(r, img)
 	return img, nil
 }

@@ -21,40 +21,121 @@ var native = binary.NativeEndian
 // kernels). A new row that reads a field already here is one row; a new
 // field is a line in the program, a field of sock_rec, and a line here.
 
-// scalars reads a field of a record as a signed integer.
-var scalars = map[string]func(r *record) int64{
-	"sock_common.skc_reuse":        func(r *record) int64 { return int64(r.SkcReuse) },
-	"sock_common.skc_reuseport":    func(r *record) int64 { return int64(r.SkcReuseport) },
-	"sock_common.skc_bound_dev_if": func(r *record) int64 { return int64(r.SkBoundDevIf) },
-	"sock.sk_no_check_tx":          func(r *record) int64 { return int64(r.SkNoCheckTx) },
-	"sock.sk_priority":             func(r *record) int64 { return int64(r.SkPriority) },
-	"sock.sk_rcvlowat":             func(r *record) int64 { return int64(r.SkRcvlowat) },
-	"sock.sk_sndbuf":               func(r *record) int64 { return int64(r.SkSndbuf) },
-	"sock.sk_rcvbuf":               func(r *record) int64 { return int64(r.SkRcvbuf) },
-	"sock.sk_userlocks":            func(r *record) int64 { return int64(r.SkUserlocks) },
-	"sock.sk_rcvtimeo":             func(r *record) int64 { return r.SkRcvtimeo },
-	"sock.sk_sndtimeo":             func(r *record) int64 { return r.SkSndtimeo },
-	"sock.sk_lingertime":           func(r *record) int64 { return int64(r.SkLingertime) },
-	"sock.sk_mark":                 func(r *record) int64 { return int64(r.SkMark) },
-	"inet_sock.tos":                func(r *record) int64 { return int64(r.Tos) },
-	"inet_sock.uc_ttl":             func(r *record) int64 { return int64(r.UcTtl) },
-	"inet_sock.pmtudisc":           func(r *record) int64 { return int64(r.Pmtudisc) },
-	"inet_sock.mc_ttl":             func(r *record) int64 { return int64(r.McTtl) },
-	"inet_sock.mc_addr":            func(r *record) int64 { return int64(r.McAddr) },
-	"inet_sock.mc_index":           func(r *record) int64 { return int64(r.McIndex) },
-	"inet_sock.min_ttl":            func(r *record) int64 { return int64(r.MinTtl) },
-	"inet_sock.uc_index":           func(r *record) int64 { return int64(r.UcIndex) },
-	"inet_sock.inet_opt":           func(r *record) int64 { return int64(r.OptOptlen) },
+// scalars reads a field of a record as a signed integer, as getsockopt
+// reports it where the kernel's getsockopt does more than read it.
+var scalars = map[string]func(e *env, r *record) int64{
+	"sock_common.skc_reuse":        func(_ *env, r *record) int64 { return int64(r.SkcReuse) },
+	"sock_common.skc_reuseport":    func(_ *env, r *record) int64 { return int64(r.SkcReuseport) },
+	"sock_common.skc_bound_dev_if": func(_ *env, r *record) int64 { return int64(r.SkBoundDevIf) },
+	"sock.sk_no_check_tx":          func(_ *env, r *record) int64 { return int64(r.SkNoCheckTx) },
+	"sock.sk_priority":             func(_ *env, r *record) int64 { return int64(r.SkPriority) },
+	"sock.sk_rcvlowat":             func(_ *env, r *record) int64 { return int64(r.SkRcvlowat) },
+	"sock.sk_sndbuf":               func(_ *env, r *record) int64 { return int64(r.SkSndbuf) },
+	"sock.sk_rcvbuf":               func(_ *env, r *record) int64 { return int64(r.SkRcvbuf) },
+	"sock.sk_userlocks":            func(_ *env, r *record) int64 { return int64(r.SkUserlocks) },
+	"sock.sk_rcvtimeo":             func(_ *env, r *record) int64 { return r.SkRcvtimeo },
+	"sock.sk_sndtimeo":             func(_ *env, r *record) int64 { return r.SkSndtimeo },
+	"sock.sk_lingertime":           func(_ *env, r *record) int64 { return int64(r.SkLingertime) },
+	"sock.sk_mark":                 func(_ *env, r *record) int64 { return int64(r.SkMark) },
+	"inet_sock.tos":                func(_ *env, r *record) int64 { return int64(r.Tos) },
+	"inet_sock.uc_ttl":             func(_ *env, r *record) int64 { return int64(r.UcTtl) },
+	"inet_sock.pmtudisc":           func(_ *env, r *record) int64 { return int64(r.Pmtudisc) },
+	"inet_sock.mc_ttl":             func(_ *env, r *record) int64 { return int64(r.McTtl) },
+	"inet_sock.mc_addr":            func(_ *env, r *record) int64 { return int64(r.McAddr) },
+	"inet_sock.mc_index":           func(_ *env, r *record) int64 { return int64(r.McIndex) },
+	"inet_sock.min_ttl":            func(_ *env, r *record) int64 { return int64(r.MinTtl) },
+	"inet_sock.uc_index":           func(_ *env, r *record) int64 { return int64(r.UcIndex) },
+	"inet_sock.inet_opt":           func(_ *env, r *record) int64 { return int64(r.OptOptlen) },
+
+	// AF_INET6 (struct ipv6_pinfo, and sock_common's skc_ipv6only).
+	"sock_common.skc_ipv6only": func(_ *env, r *record) int64 { return int64(r.V6only) },
+	"ipv6_pinfo.hop_limit":     func(_ *env, r *record) int64 { return hopLimit(r, r.HopLimit) },
+	"ipv6_pinfo.mcast_hops":    func(_ *env, r *record) int64 { return hopLimit(r, r.McastHops) },
+	"ipv6_pinfo.mcast_oif":     func(_ *env, r *record) int64 { return int64(r.McastOif) },
+	"ipv6_pinfo.ucast_oif":     func(_ *env, r *record) int64 { return int64(r.UcastOif) },
+	"ipv6_pinfo.min_hopcount":  func(_ *env, r *record) int64 { return int64(r.MinHopcount) },
+	"ipv6_pinfo.tclass":        func(_ *env, r *record) int64 { return int64(r.Tclass) },
+	"ipv6_pinfo.pmtudisc":      func(_ *env, r *record) int64 { return int64(r.Pmtudisc6) },
+	"ipv6_pinfo.srcprefs":      func(_ *env, r *record) int64 { return addrPreferences(r.Srcprefs) },
+	"ipv6_pinfo.autoflowlabel": autoFlowLabel,
+}
+
+// hopLimit is IPV6_UNICAST_HOPS and IPV6_MULTICAST_HOPS as getsockopt
+// reports them: the socket's own, or for -1 the cached route's
+// (ip6_dst_hoplimit, which the program reads), else the namespace's
+// net.ipv6.conf.all.hop_limit.
+func hopLimit(r *record, own int16) int64 {
+	switch {
+	case own >= 0:
+		return int64(own)
+	case r.DstHopLimit >= 0:
+		return int64(r.DstHopLimit)
+	}
+	return int64(r.AllHopLimit)
+}
+
+// IPV6_PREFER_SRC_* (include/uapi/linux/in6.h).
+const (
+	preferSrcTmp        = 0x0001
+	preferSrcPublic     = 0x0002
+	preferSrcPubtmpDflt = 0x0100
+	preferSrcCoa        = 0x0004
+	preferSrcHome       = 0x0400
+)
+
+// addrPreferences is getsockopt(IPV6_ADDR_PREFERENCES) of srcprefs: the
+// temporary-or-public choice (the default when neither is set) and the
+// care-of-or-home one.
+func addrPreferences(p uint8) int64 {
+	var v int64
+	switch {
+	case p&preferSrcTmp != 0:
+		v = preferSrcTmp
+	case p&preferSrcPublic != 0:
+		v = preferSrcPublic
+	default:
+		v = preferSrcPubtmpDflt
+	}
+	if p&preferSrcCoa != 0 {
+		return v | preferSrcCoa
+	}
+	return v | preferSrcHome
+}
+
+// Bits autoFlowLabel reads besides the table's.
+const (
+	autoFlowLabelSet = "inet_sock.inet_flags:INET_FLAGS_AUTOFLOWLABEL_SET"
+	autoFlowLabelOn  = "inet_sock.inet_flags:INET_FLAGS_AUTOFLOWLABEL"
+)
+
+// autoFlowLabel is ip6_autoflowlabel: the socket's choice once it made
+// one, else what net.ipv6.auto_flowlabels gives (1 "opt out" and 3
+// "forced" are on, 0 "off" and 2 "opt in" off).
+func autoFlowLabel(e *env, r *record) int64 {
+	if e.bit(r, autoFlowLabelSet) {
+		return b2i(e.bit(r, autoFlowLabelOn))
+	}
+	return b2i(r.AutoFlowlabels == 1 || r.AutoFlowlabels == 3)
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // words reads a flags word of a record, and names the BTF enum of its
-// bits.
+// bits; a word with no enum is a union of bit-fields (ipv6_pinfo's rxopt:
+// the program reads rxopt.all, and each bit's place is its bit-field's
+// offset in rxopt.bits, as the kernel's BTF has it).
 var words = map[string]struct {
 	enum string
 	get  func(r *record) uint64
 }{
 	"sock_common.skc_flags": {"sock_flags", func(r *record) uint64 { return r.SkFlags }},
 	"inet_sock.inet_flags":  {"inet_flags", func(r *record) uint64 { return r.InetFlags }},
+	"ipv6_pinfo.rxopt":      {"", func(r *record) uint64 { return uint64(r.Rxopt) }},
 }
 
 // bits maps "STRUCT.WORD:ENUM" to the bit's number on the running kernel.
@@ -65,7 +146,7 @@ type bits map[string]uint
 // every row's field is one the reader knows.
 func resolveBits(kernel *btf.Spec) (bits, error) {
 	b := bits{}
-	fields := []string{"sock_common.skc_flags:SOCK_LINGER"}
+	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow}
 	for i := range image.Options {
 		o := &image.Options[i]
 		if o.Field != "" { // a row that names none is read with getsockopt (askRows)
@@ -85,6 +166,14 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 		if !ok {
 			return nil, &CannotRun{Why: "the reader does not read " + word}
 		}
+		if w.enum == "" {
+			v, err := bitfieldPlace(kernel, word, name)
+			if err != nil {
+				return nil, err
+			}
+			b[f] = v
+			continue
+		}
 		if values == nil {
 			values = enumValues(kernel)
 		}
@@ -98,6 +187,37 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 		b[f] = uint(v)
 	}
 	return b, nil
+}
+
+// bitfieldPlace is the bit number of the one-bit field name in the union
+// word ("STRUCT.MEMBER") of the kernel's BTF: its offset within the
+// union, which on a little-endian machine (the program's target, bpfel)
+// is its bit in the word read whole.
+func bitfieldPlace(kernel *btf.Spec, word, name string) (uint, error) {
+	st, member, _ := strings.Cut(word, ".")
+	missing := &CannotRun{Why: "the kernel has no bit-field " + name + " of " + word}
+	var s *btf.Struct
+	if err := kernel.TypeByName(st, &s); err != nil {
+		return 0, missing
+	}
+	for _, m := range s.Members {
+		u, ok := btf.UnderlyingType(m.Type).(*btf.Union)
+		if m.Name != member || !ok {
+			continue
+		}
+		for _, um := range u.Members {
+			inner, ok := btf.UnderlyingType(um.Type).(*btf.Struct)
+			if !ok {
+				continue
+			}
+			for _, f := range inner.Members {
+				if at := uint(um.Offset + f.Offset); f.Name == name && f.BitfieldSize == 1 && at < uint(u.Size)*8 {
+					return at, nil
+				}
+			}
+		}
+	}
+	return 0, missing
 }
 
 // enumValues maps "ENUM.NAME" (".NAME" in an anonymous enum) to its value,
@@ -136,13 +256,13 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 	if strings.Contains(o.Field, ":") {
 		return flagValue(e.bit(r, o.Field)), nil
 	}
-	n := scalars[o.Field](r)
+	n := scalars[o.Field](e, r)
 	switch o.Kind {
 	case image.Flag:
 		return flagValue(n != 0), nil
 	case image.BufLock:
 		return flagValue(int(n)&o.Mask != 0), nil
-	case image.U8, image.U32, image.BufSize, image.IfIndexBE, image.McastIfIndex:
+	case image.U8, image.U32, image.BufSize, image.IfIndexBE, image.McastIfIndex, image.AddrPrefs:
 		if o.Attr == ttlAttr && n < 0 {
 			n = int64(r.DefaultTtl) // uc_ttl -1 reads as the namespace's default
 		}
@@ -284,6 +404,9 @@ func (e *env) image(r *record) (*image.Image, error) {
 	}
 	s := r.socket()
 	img := &image.Image{Family: s.Family, Type: s.Type, Protocol: s.Protocol, State: s.State, Local: s.Local, Peer: s.Peer}
+	if img.Family == unix.AF_INET6 {
+		img.Local, img.Peer, img.Flowinfo = e.names6(r)
+	}
 	if img.Type == unix.SOCK_RAW {
 		img.Local = netip.AddrPortFrom(img.Local.Addr(), img.Protocol) // as sock_diag and the stock reader show it
 	}
@@ -310,8 +433,14 @@ func (e *env) image(r *record) (*image.Image, error) {
 			img.Memberships = append(img.Memberships, image.Membership{Group: m.group, Address: m.address, Ifindex: m.ifindex, Mode: m.mode, Sources: m.sources})
 		}
 	}
-	// Every index the image holds travels with its name, as the socket's
-	// namespace names it (docs/image-format.md, "Interface names").
+	img.Canonicalize()
+	return img, nil
+}
+
+// nameInterfaces names every index the image holds, as the socket's
+// namespace names it (docs/image-format.md, "Interface names"): once
+// every row is in, those asked of the socket (IP6OPT_UNICAST_IF was) too.
+func (e *env) nameInterfaces(r *record, img *image.Image) {
 	for _, i := range img.Ifindexes() {
 		if name, err := e.ifname(r.Netns, int(r.Pid), i); err == nil {
 			if img.Ifnames == nil {
@@ -320,9 +449,40 @@ func (e *env) image(r *record) (*image.Image, error) {
 			img.Ifnames[i] = name
 		}
 	}
-	img.Canonicalize()
-	return img, nil
 }
+
+// sndFlow is the bit of IPV6_FLOWINFO_SEND, which says whether
+// getpeername reports the flow label.
+const sndFlow = "inet_sock.inet_flags:INET_FLAGS_SNDFLOW"
+
+// names6 is what getsockname and getpeername report for an AF_INET6
+// socket (inet6_getname): the local address, or ipv6_pinfo's saddr while
+// it is ::; no peer (ENOTCONN) without a peer port or for TCP in CLOSE or
+// SYN_SENT; the flow label with IPV6_FLOWINFO_SEND; and a link-local
+// address's scope, the bound device.
+func (e *env) names6(r *record) (local, peer netip.AddrPort, flow uint32) {
+	scope := uint32(r.SkBoundDevIf)
+	a := netip.AddrFrom16(r.Local)
+	if a.IsUnspecified() {
+		a = netip.AddrFrom16(r.Saddr6)
+	}
+	local = netip.AddrPortFrom(image.WithScope(a, scope), r.LocalPort)
+	peer = netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	if r.PeerPort == 0 || r.Type == unix.SOCK_STREAM && (r.State == tcpClose || r.State == tcpSynSent) {
+		return local, peer, 0
+	}
+	peer = netip.AddrPortFrom(image.WithScope(netip.AddrFrom16(r.Peer), scope), r.PeerPort)
+	if e.bit(r, sndFlow) {
+		flow = binary.BigEndian.Uint32(native.AppendUint32(nil, r.FlowLabel))
+	}
+	return local, peer, flow
+}
+
+// TCP states getpeername answers ENOTCONN in.
+const (
+	tcpSynSent = 2
+	tcpClose   = 7
+)
 
 // datagramState is the state the stock reader gives a datagram or raw
 // socket: ESTABLISHED when it has a peer, CLOSE otherwise.

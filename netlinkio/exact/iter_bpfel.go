@@ -13,6 +13,15 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type iterMc6Rec struct {
+	_       structs.HostLayout
+	Tag     uint32
+	Ifindex int32
+	Sfmode  uint32
+	Nsrc    uint32
+	Group   [16]uint8
+}
+
 type iterMcRec struct {
 	_         structs.HostLayout
 	Tag       uint32
@@ -24,56 +33,71 @@ type iterMcRec struct {
 }
 
 type iterSockRec struct {
-	_            structs.HostLayout
-	Tag          uint32
-	Pid          uint32
-	Inode        uint64
-	Netns        uint64
-	Fd           uint32
-	Uid          uint32
-	Family       uint16
-	Type         uint16
-	Protocol     uint16
-	State        uint8
-	Pad          uint8
-	LocalPort    uint16
-	PeerPort     uint16
-	Local        [16]uint8
-	Peer         [16]uint8
-	_            [4]byte
-	SkFlags      uint64
-	SkRcvtimeo   int64
-	SkSndtimeo   int64
-	SkLingertime uint64
-	SkPriority   uint32
-	SkRcvlowat   int32
-	SkSndbuf     int32
-	SkRcvbuf     int32
-	SkMark       uint32
-	SkBoundDevIf int32
-	SkcReuse     uint8
-	SkcReuseport uint8
-	SkNoCheckTx  uint8
-	SkUserlocks  uint8
-	_            [4]byte
-	InetFlags    uint64
-	UcIndex      int32
-	McIndex      int32
-	McAddr       uint32
-	UcTtl        int16
-	Tos          uint8
-	McTtl        uint8
-	Pmtudisc     uint8
-	MinTtl       uint8
-	DefaultTtl   uint8
-	OptBits      uint8
-	OptFaddr     uint32
-	OptOptlen    uint8
-	OptSrr       uint8
-	OptRr        uint8
-	OptTs        uint8
-	OptData      [40]uint8
-	_            [4]byte
+	_              structs.HostLayout
+	Tag            uint32
+	Pid            uint32
+	Inode          uint64
+	Netns          uint64
+	Fd             uint32
+	Uid            uint32
+	Family         uint16
+	Type           uint16
+	Protocol       uint16
+	State          uint8
+	Pad            uint8
+	LocalPort      uint16
+	PeerPort       uint16
+	Local          [16]uint8
+	Peer           [16]uint8
+	_              [4]byte
+	SkFlags        uint64
+	SkRcvtimeo     int64
+	SkSndtimeo     int64
+	SkLingertime   uint64
+	SkPriority     uint32
+	SkRcvlowat     int32
+	SkSndbuf       int32
+	SkRcvbuf       int32
+	SkMark         uint32
+	SkBoundDevIf   int32
+	SkcReuse       uint8
+	SkcReuseport   uint8
+	SkNoCheckTx    uint8
+	SkUserlocks    uint8
+	_              [4]byte
+	InetFlags      uint64
+	UcIndex        int32
+	McIndex        int32
+	McAddr         uint32
+	UcTtl          int16
+	Tos            uint8
+	McTtl          uint8
+	Pmtudisc       uint8
+	MinTtl         uint8
+	DefaultTtl     uint8
+	OptBits        uint8
+	OptFaddr       uint32
+	OptOptlen      uint8
+	OptSrr         uint8
+	OptRr          uint8
+	OptTs          uint8
+	OptData        [40]uint8
+	Saddr6         [16]uint8
+	FlowLabel      uint32
+	UcastOif       int32
+	McastOif       int32
+	DstHopLimit    int32
+	AllHopLimit    int32
+	HopLimit       int16
+	McastHops      int16
+	Rxopt          uint16
+	Pmtudisc6      uint8
+	Tclass         uint8
+	Srcprefs       uint8
+	MinHopcount    uint8
+	V6only         uint8
+	AutoFlowlabels uint8
+	_              [4]byte
 }
 
 // Names of all BPF objects in the ELF.
@@ -81,6 +105,7 @@ type iterSockRec struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	iterProgInetSockets  = "inet_sockets"
+	iterVarUnusedMc6Rec  = "unused_mc6_rec"
 	iterVarUnusedMcRec   = "unused_mc_rec"
 	iterVarUnusedSockRec = "unused_sock_rec"
 )
@@ -140,6 +165,7 @@ type iterMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterVariableSpecs struct {
+	UnusedMc6Rec  *ebpf.VariableSpec `ebpf:"unused_mc6_rec"`
 	UnusedMcRec   *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
 	UnusedSockRec *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
 }
@@ -174,6 +200,7 @@ func (m *iterMaps) Close() error {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterVariables struct {
+	UnusedMc6Rec  *ebpf.Variable `ebpf:"unused_mc6_rec"`
 	UnusedMcRec   *ebpf.Variable `ebpf:"unused_mc_rec"`
 	UnusedSockRec *ebpf.Variable `ebpf:"unused_sock_rec"`
 }
