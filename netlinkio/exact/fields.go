@@ -1,10 +1,12 @@
 package exact
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
@@ -426,15 +428,37 @@ func (e *env) image(r *record) (*image.Image, error) {
 		img.Values[o.Attr] = v
 	}
 	if image.MembershipApplies(img.Family, img.Type) {
-		img.JoinOrder = true
-		img.Memberships = make([]image.Membership, 0, len(r.mc))
-		for i := len(r.mc) - 1; i >= 0; i-- {
-			m := r.mc[i]
-			img.Memberships = append(img.Memberships, image.Membership{Group: m.group, Address: m.address, Ifindex: m.ifindex, Mode: m.mode, Sources: m.sources})
-		}
+		img.Memberships = memberships(r)
+		// The format carries the join order of the IPv4 list only
+		// (IPOPT_MEMBERSHIP_ORDER); IPv6 groups stay in canonical order.
+		img.JoinOrder = image.GroupApplies(img.Family, img.Type, netip.IPv4Unspecified())
 	}
 	img.Canonicalize()
 	return img, nil
+}
+
+// memberships is the record's groups: the IPv4 ones in join order (the
+// kernel's list, newest first, reversed), each with its interface
+// address, then the IPv6 ones by ifindex and group, as the image format
+// keeps IP6OPT_MEMBERSHIP.
+func memberships(r *record) []image.Membership {
+	var v4, v6 []image.Membership
+	for i := len(r.mc) - 1; i >= 0; i-- {
+		m := r.mc[i]
+		e := image.Membership{Group: m.group, Address: m.address, Ifindex: m.ifindex, Mode: m.mode, Sources: m.sources}
+		if m.group.Is6() {
+			v6 = append(v6, e)
+		} else {
+			v4 = append(v4, e)
+		}
+	}
+	slices.SortFunc(v6, func(a, b image.Membership) int {
+		if c := cmp.Compare(a.Ifindex, b.Ifindex); c != 0 {
+			return c
+		}
+		return a.Group.Compare(b.Group)
+	})
+	return append(v4, v6...)
 }
 
 // nameInterfaces names every index the image holds, as the socket's
