@@ -72,6 +72,49 @@ func tune(s *netnstest.Sock, typ string) {
 		s.SetInt(ip, unix.IP_NODEFRAG, 1)
 		s.SetInt(ip, unix.IP_HDRINCL, 1)
 	}
+	tuneCoverage(s, typ, false)
+}
+
+// tuneCoverage sets the option-coverage rows (issue 14) that the exact
+// reader reads from sk_flags, inet_flags and scalar fields, each to a value
+// other than its default; raw6 says the socket is a raw AF_INET6 one,
+// which refuses SOL_IP.
+func tuneCoverage(s *netnstest.Sock, typ string, raw6 bool) {
+	s.SetInt(sol, unix.SO_DEBUG, 1)
+	if typ == "udp" {
+		s.SetInt(sol, unix.SO_TIMESTAMPNS_OLD, 1) // the timestamp row's 2
+	} else {
+		s.SetInt(sol, unix.SO_TIMESTAMP_OLD, 1)
+	}
+	s.SetInt(sol, unix.SO_RCVMARK, 1)
+	s.SetInt(sol, unix.SO_BUSY_POLL, 50)
+	s.SetInt(sol, unix.SO_PREFER_BUSY_POLL, 1)
+	s.SetInt(sol, unix.SO_INCOMING_CPU, 1)
+	s.SetInt(sol, unix.SO_SELECT_ERR_QUEUE, 1)
+	s.SetInt(sol, unix.SO_MAX_PACING_RATE, 1_000_000)
+	s.SetInt(sol, unix.SO_RXQ_OVFL, 1)
+	s.SetInt(sol, unix.SO_WIFI_STATUS, 1)
+	s.SetInt(sol, unix.SO_NOFCS, 1)
+	s.SetInt(sol, unix.SO_RCVPRIORITY, 1)
+	if typ == "udp" || typ == "tcp" {
+		s.SetInt(sol, unix.SO_ZEROCOPY, 1)
+	}
+	if !strings.HasPrefix(typ, "raw") {
+		s.SetInt(sol, unix.SO_PEEK_OFF, 5)
+	}
+	if typ == "tcp" {
+		s.SetInt(sol, unix.SO_TXREHASH, 0)
+	}
+	if !raw6 {
+		s.SetInt(ip, unix.IP_PASSSEC, 1)
+		s.SetInt(ip, unix.IP_CHECKSUM, 1)
+		s.SetInt(ip, unix.IP_RECVERR_RFC4884, 1)
+		s.SetBytes(ip, unix.IP_LOCAL_PORT_RANGE, binary.NativeEndian.AppendUint32(nil, 50000<<16|40000))
+		if typ != "tcp" {
+			s.SetInt(ip, unix.IP_RECVFRAGSIZE, 1)
+		}
+	}
+	s.SetInt(sol, unix.SO_LOCK_FILTER, 1) // one way: last
 }
 
 // shared drops what only the exact reader sees, and sorts the
@@ -160,6 +203,7 @@ func tune6(s *netnstest.Sock, typ string, ifi int) {
 	s.SetInt(ip6, unix.IPV6_RECVDSTOPTS, 1)
 	s.SetInt(ip6, 11, 1) // IPV6_FLOWINFO
 	s.SetInt(ip6, 33, 1) // IPV6_FLOWINFO_SEND
+	tuneCoverage(s, typ, strings.HasPrefix(typ, "raw"))
 	if typ == "tcp" {
 		return
 	}

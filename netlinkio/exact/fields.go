@@ -48,6 +48,14 @@ var scalars = map[string]func(e *env, r *record) int64{
 	"inet_sock.min_ttl":            func(_ *env, r *record) int64 { return int64(r.MinTtl) },
 	"inet_sock.uc_index":           func(_ *env, r *record) int64 { return int64(r.UcIndex) },
 	"inet_sock.inet_opt":           func(_ *env, r *record) int64 { return int64(r.OptOptlen) },
+	"inet_sock.local_port_range":   func(_ *env, r *record) int64 { return int64(r.LocalPortRange) },
+	"sock.sk_max_pacing_rate":      func(_ *env, r *record) int64 { return int64(r.SkMaxPacingRate) },
+	"sock.sk_reserved_mem":         func(_ *env, r *record) int64 { return int64(r.SkReservedMem) },
+	"sock.sk_peek_off":             func(_ *env, r *record) int64 { return int64(r.SkPeekOff) },
+	"sock.sk_txrehash":             func(_ *env, r *record) int64 { return int64(r.SkTxrehash) },
+	"sock.sk_ll_usec":              func(_ *env, r *record) int64 { return int64(r.SkLlUsec) },
+	"sock.sk_prefer_busy_poll":     func(_ *env, r *record) int64 { return int64(r.SkPreferBusyPoll) },
+	"sock_common.skc_incoming_cpu": func(_ *env, r *record) int64 { return int64(r.SkIncomingCpu) },
 
 	// AF_INET6 (struct ipv6_pinfo, and sock_common's skc_ipv6only).
 	"sock_common.skc_ipv6only": func(_ *env, r *record) int64 { return int64(r.V6only) },
@@ -148,7 +156,7 @@ type bits map[string]uint
 // every row's field is one the reader knows.
 func resolveBits(kernel *btf.Spec) (bits, error) {
 	b := bits{}
-	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow}
+	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow, rcvTstampNS}
 	for i := range image.Options {
 		o := &image.Options[i]
 		if o.Field != "" { // a row that names none is read with getsockopt (askRows)
@@ -255,6 +263,12 @@ func (e *env) bit(r *record, field string) bool {
 // (sock_getsockopt, do_ip_getsockopt), or as the row's kind says for what
 // getsockopt cannot see.
 func (e *env) value(r *record, o *image.Option) (image.Value, error) {
+	if o.Kind == image.Tstamp { // SO_TIMESTAMPNS (2) sets SOCK_RCVTSTAMP too
+		if e.bit(r, rcvTstampNS) {
+			return image.Value{Num: 2}, nil
+		}
+		return flagValue(e.bit(r, o.Field)), nil
+	}
 	if strings.Contains(o.Field, ":") {
 		return flagValue(e.bit(r, o.Field)), nil
 	}
@@ -264,7 +278,9 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 		return flagValue(n != 0), nil
 	case image.BufLock:
 		return flagValue(int(n)&o.Mask != 0), nil
-	case image.U8, image.U32, image.BufSize, image.IfIndexBE, image.McastIfIndex, image.AddrPrefs:
+	case image.U64:
+		return image.Value{Num: uint64(n)}, nil
+	case image.U8, image.U32, image.S32, image.BufSize, image.IfIndexBE, image.McastIfIndex, image.AddrPrefs:
 		if o.Attr == ttlAttr && n < 0 {
 			n = int64(r.DefaultTtl) // uc_ttl -1 reads as the namespace's default
 		}
@@ -293,6 +309,10 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 	}
 	return image.Value{}, fmt.Errorf("%s: no reader for kind %d", o.AttrName(), o.Kind)
 }
+
+// rcvTstampNS is the bit of SO_TIMESTAMPNS, which the timestamp row
+// reads as 2.
+const rcvTstampNS = "sock_common.skc_flags:SOCK_RCVTSTAMPNS"
 
 // ttlAttr is IPOPT_TTL, whose -1 reads as the default.
 const ttlAttr = 47

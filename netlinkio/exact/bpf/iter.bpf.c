@@ -31,7 +31,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* A filter's sources are written SRC_CHUNK bytes at a time (the stack
  * holds 512 bytes in all), at most MAX_SRC sources: 1024, a hundred times
  * net.ipv4.igmp_max_msf's default and sixteen times net.ipv6.mld_max_msf's. */
-#define SRC_CHUNK 64
+#define SRC_CHUNK 32
 #define MAX_SRC 1024
 #define MAX_SRC_CHUNKS (MAX_SRC * 16 / SRC_CHUNK)
 #define MAX_IPOPT 40
@@ -79,10 +79,17 @@ struct sock_rec {
 	__s32 sk_rcvbuf;
 	__u32 sk_mark;
 	__s32 sk_bound_dev_if;
+	__u64 sk_max_pacing_rate;
+	__u32 sk_reserved_mem;
+	__s32 sk_peek_off;
+	__s32 sk_incoming_cpu;
+	__u32 sk_ll_usec;  /* 0 without CONFIG_NET_RX_BUSY_POLL */
 	__u8 skc_reuse;
 	__u8 skc_reuseport;
 	__u8 sk_no_check_tx;
 	__u8 sk_userlocks;
+	__u8 sk_txrehash;
+	__u8 sk_prefer_busy_poll;
 
 	/* struct inet_sock */
 	__u64 inet_flags;   /* INET_FLAGS_PKTINFO, ... (bit numbers from BTF) */
@@ -96,6 +103,7 @@ struct sock_rec {
 	__u8 min_ttl;
 	__u8 default_ttl;   /* sock_net(sk)->ipv4.sysctl_ip_default_ttl */
 	__u8 opt_bits;      /* inet_opt: rr_needaddr | ts_needtime << 1 | ts_needaddr << 2 */
+	__u32 local_port_range; /* high << 16 | low, 0 for the namespace's */
 
 	/* inet_opt->opt, as ip_options_undo wants it */
 	__u32 opt_faddr;
@@ -182,6 +190,15 @@ static __always_inline void read_sock(struct sock_rec *r, struct sock *sk)
 	r->skc_reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
 	r->sk_no_check_tx = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_no_check_tx);
 	r->sk_userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+	r->sk_max_pacing_rate = BPF_CORE_READ(sk, sk_max_pacing_rate);
+	r->sk_reserved_mem = BPF_CORE_READ(sk, sk_reserved_mem);
+	r->sk_peek_off = BPF_CORE_READ(sk, sk_peek_off);
+	r->sk_incoming_cpu = BPF_CORE_READ(sk, __sk_common.skc_incoming_cpu);
+	r->sk_txrehash = BPF_CORE_READ(sk, sk_txrehash);
+	if (bpf_core_field_exists(sk->sk_ll_usec)) {
+		r->sk_ll_usec = BPF_CORE_READ(sk, sk_ll_usec);
+		r->sk_prefer_busy_poll = BPF_CORE_READ(sk, sk_prefer_busy_poll);
+	}
 }
 
 static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet)
@@ -196,6 +213,7 @@ static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet
 	r->pmtudisc = BPF_CORE_READ(inet, pmtudisc);
 	r->min_ttl = BPF_CORE_READ(inet, min_ttl);
 	r->default_ttl = BPF_CORE_READ(inet, sk.__sk_common.skc_net.net, ipv4.sysctl_ip_default_ttl);
+	r->local_port_range = BPF_CORE_READ(inet, local_port_range);
 
 	struct ip_options_rcu *o = BPF_CORE_READ(inet, inet_opt);
 	if (!o)

@@ -67,6 +67,7 @@ struct sock_common {
 	unsigned char skc_reuseport : 1;
 	unsigned char skc_ipv6only : 1;
 	int skc_bound_dev_if;
+	int skc_incoming_cpu;
 	possible_net_t skc_net;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
@@ -106,6 +107,13 @@ struct sock {
 	int sk_sndbuf;
 	__u8 sk_no_check_tx : 1;
 	unsigned long sk_lingertime;
+	unsigned long sk_max_pacing_rate;
+	__u32 sk_reserved_mem;
+	__s32 sk_peek_off;
+	__u8 sk_txrehash;
+	/* CONFIG_NET_RX_BUSY_POLL: read only where the kernel has them */
+	unsigned int sk_ll_usec;
+	__u8 sk_prefer_busy_poll;
 };
 
 struct in_addr {
@@ -194,6 +202,7 @@ struct inet_sock {
 	int mc_index;
 	__be32 mc_addr;
 	struct ip_mc_socklist *mc_list;
+	__u32 local_port_range;
 };
 
 struct socket {
