@@ -123,7 +123,7 @@ func (e *Exact) recent() (p *pass, cached bool, err error) {
 	return p, false, err
 }
 
-// List returns the AF_INET sockets of this network namespace that a task
+// List returns the AF_INET and AF_INET6 sockets of this network namespace that a task
 // holds, from one pass; concurrent callers share it as the stock
 // engine's callers share a sock_diag dump.
 func (e *Exact) List() ([]image.Socket, error) {
