@@ -81,10 +81,18 @@ func tune(s *netnstest.Sock, typ string) {
 // which refuses SOL_IP.
 func tuneCoverage(s *netnstest.Sock, typ string, raw6 bool) {
 	s.SetInt(sol, unix.SO_DEBUG, 1)
-	if typ == "udp" {
+	switch {
+	case typ == "udp":
 		s.SetInt(sol, unix.SO_TIMESTAMPNS_OLD, 1) // the timestamp row's 2
-	} else {
+	case typ == "tcp":
+		s.SetInt(sol, unix.SO_TIMESTAMP_NEW, 1) // tstamp_new
+	default:
 		s.SetInt(sol, unix.SO_TIMESTAMP_OLD, 1)
+		s.SetInt(sol, unix.SO_TIMESTAMPING_OLD, unix.SOF_TIMESTAMPING_RX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE)
+	}
+	if typ != "tcp" {
+		ne := binary.NativeEndian
+		s.SetBytes(sol, unix.SO_TXTIME, ne.AppendUint32(ne.AppendUint32(nil, unix.CLOCK_MONOTONIC), 2)) // SOF_TXTIME_REPORT_ERRORS
 	}
 	s.SetInt(sol, unix.SO_RCVMARK, 1)
 	s.SetInt(sol, unix.SO_BUSY_POLL, 50)

@@ -56,6 +56,8 @@ var scalars = map[string]func(e *env, r *record) int64{
 	"sock.sk_ll_usec":              func(_ *env, r *record) int64 { return int64(r.SkLlUsec) },
 	"sock.sk_prefer_busy_poll":     func(_ *env, r *record) int64 { return int64(r.SkPreferBusyPoll) },
 	"sock_common.skc_incoming_cpu": func(_ *env, r *record) int64 { return int64(r.SkIncomingCpu) },
+	"sock.sk_tsflags":              func(_ *env, r *record) int64 { return int64(r.SkTsflags) },
+	"sock.sk_clockid":              func(_ *env, r *record) int64 { return int64(r.SkClockid) },
 
 	// AF_INET6 (struct ipv6_pinfo, and sock_common's skc_ipv6only).
 	"sock_common.skc_ipv6only": func(_ *env, r *record) int64 { return int64(r.V6only) },
@@ -156,7 +158,7 @@ type bits map[string]uint
 // every row's field is one the reader knows.
 func resolveBits(kernel *btf.Spec) (bits, error) {
 	b := bits{}
-	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow, rcvTstampNS}
+	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow, rcvTstamp, rcvTstampNS}
 	for i := range image.Options {
 		o := &image.Options[i]
 		if o.Field != "" { // a row that names none is read with getsockopt (askRows)
@@ -263,11 +265,21 @@ func (e *env) bit(r *record, field string) bool {
 // (sock_getsockopt, do_ip_getsockopt), or as the row's kind says for what
 // getsockopt cannot see.
 func (e *env) value(r *record, o *image.Option) (image.Value, error) {
-	if o.Kind == image.Tstamp { // SO_TIMESTAMPNS (2) sets SOCK_RCVTSTAMP too
+	switch o.Kind {
+	case image.Tstamp: // SO_TIMESTAMPNS (2) sets SOCK_RCVTSTAMP too
 		if e.bit(r, rcvTstampNS) {
 			return image.Value{Num: 2}, nil
 		}
 		return flagValue(e.bit(r, o.Field)), nil
+	case image.TstampNew:
+		// SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW or SO_TIMESTAMPING_NEW
+		// reads non-zero: SOCK_TSTAMP_NEW, with something on to show it.
+		on := e.bit(r, rcvTstamp) || e.bit(r, rcvTstampNS) || r.SkTsflags != 0
+		return flagValue(e.bit(r, o.Field) && on), nil
+	case image.Timestamping: // struct so_timestamping
+		return image.Value{Num: uint64(r.SkTsflags), Num2: uint64(uint32(r.SkBindPhc))}, nil
+	case image.TxTime: // struct sock_txtime: SOF_TXTIME_DEADLINE_MODE 1, SOF_TXTIME_REPORT_ERRORS 2
+		return image.Value{Num: uint64(r.SkClockid), Num2: uint64(r.TxtimeFlags)}, nil
 	}
 	if strings.Contains(o.Field, ":") {
 		return flagValue(e.bit(r, o.Field)), nil
@@ -312,7 +324,10 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 
 // rcvTstampNS is the bit of SO_TIMESTAMPNS, which the timestamp row
 // reads as 2.
-const rcvTstampNS = "sock_common.skc_flags:SOCK_RCVTSTAMPNS"
+const (
+	rcvTstamp   = "sock_common.skc_flags:SOCK_RCVTSTAMP"
+	rcvTstampNS = "sock_common.skc_flags:SOCK_RCVTSTAMPNS"
+)
 
 // ttlAttr is IPOPT_TTL, whose -1 reads as the default.
 const ttlAttr = 47

@@ -65,13 +65,16 @@ type iterSockRec struct {
 	SkPeekOff        int32
 	SkIncomingCpu    int32
 	SkLlUsec         uint32
+	SkTsflags        uint32
+	SkBindPhc        int32
+	SkClockid        uint8
+	TxtimeFlags      uint8
 	SkcReuse         uint8
 	SkcReuseport     uint8
 	SkNoCheckTx      uint8
 	SkUserlocks      uint8
 	SkTxrehash       uint8
 	SkPreferBusyPoll uint8
-	_                [2]byte
 	InetFlags        uint64
 	UcIndex          int32
 	McIndex          int32

@@ -84,6 +84,10 @@ struct sock_rec {
 	__s32 sk_peek_off;
 	__s32 sk_incoming_cpu;
 	__u32 sk_ll_usec;  /* 0 without CONFIG_NET_RX_BUSY_POLL */
+	__u32 sk_tsflags;
+	__s32 sk_bind_phc;
+	__u8 sk_clockid;
+	__u8 txtime_flags; /* sk_txtime_deadline_mode | sk_txtime_report_errors << 1 */
 	__u8 skc_reuse;
 	__u8 skc_reuseport;
 	__u8 sk_no_check_tx;
@@ -195,6 +199,11 @@ static __always_inline void read_sock(struct sock_rec *r, struct sock *sk)
 	r->sk_peek_off = BPF_CORE_READ(sk, sk_peek_off);
 	r->sk_incoming_cpu = BPF_CORE_READ(sk, __sk_common.skc_incoming_cpu);
 	r->sk_txrehash = BPF_CORE_READ(sk, sk_txrehash);
+	r->sk_tsflags = BPF_CORE_READ(sk, sk_tsflags);
+	r->sk_bind_phc = BPF_CORE_READ(sk, sk_bind_phc);
+	r->sk_clockid = BPF_CORE_READ(sk, sk_clockid);
+	r->txtime_flags = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_txtime_deadline_mode) |
+			  BPF_CORE_READ_BITFIELD_PROBED(sk, sk_txtime_report_errors) << 1;
 	if (bpf_core_field_exists(sk->sk_ll_usec)) {
 		r->sk_ll_usec = BPF_CORE_READ(sk, sk_ll_usec);
 		r->sk_prefer_busy_poll = BPF_CORE_READ(sk, sk_prefer_busy_poll);

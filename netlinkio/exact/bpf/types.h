@@ -111,6 +111,11 @@ struct sock {
 	__u32 sk_reserved_mem;
 	__s32 sk_peek_off;
 	__u8 sk_txrehash;
+	__u32 sk_tsflags;
+	int sk_bind_phc;
+	__u8 sk_clockid;
+	__u8 sk_txtime_deadline_mode : 1;
+	__u8 sk_txtime_report_errors : 1;
 	/* CONFIG_NET_RX_BUSY_POLL: read only where the kernel has them */
 	unsigned int sk_ll_usec;
 	__u8 sk_prefer_busy_poll;
