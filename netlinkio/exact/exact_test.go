@@ -122,6 +122,20 @@ func tuneCoverage(s *netnstest.Sock, typ string, raw6 bool) {
 			s.SetInt(ip, unix.IP_RECVFRAGSIZE, 1)
 		}
 	}
+	if typ == "udp" || typ == "udplite" {
+		s.SetInt(unix.SOL_UDP, unix.UDP_CORK, 1)
+		s.SetInt(unix.SOL_UDP, unix.UDP_NO_CHECK6_TX, 1)
+		s.SetInt(unix.SOL_UDP, unix.UDP_NO_CHECK6_RX, 1)
+		s.SetInt(unix.SOL_UDP, unix.UDP_SEGMENT, 1400)
+		s.SetInt(unix.SOL_UDP, unix.UDP_GRO, 1)
+		s.SetInt(unix.SOL_UDP, unix.UDP_ENCAP, unix.UDP_ENCAP_ESPINUDP)
+	}
+	if typ == "udplite" {
+		s.SetInt(unix.SOL_UDP, 10, 20) // UDPLITE_SEND_CSCOV
+		s.SetInt(unix.SOL_UDP, 11, 24) // UDPLITE_RECV_CSCOV
+	}
+	// A classic filter of two instructions: ld #1; ret #0xffff.
+	s.Must("attach_filter", map[string]any{"insns": "0000000001000000" + "06000000ffff0000"})
 	s.SetInt(sol, unix.SO_LOCK_FILTER, 1) // one way: last
 }
 

@@ -58,6 +58,11 @@ var scalars = map[string]func(e *env, r *record) int64{
 	"sock_common.skc_incoming_cpu": func(_ *env, r *record) int64 { return int64(r.SkIncomingCpu) },
 	"sock.sk_tsflags":              func(_ *env, r *record) int64 { return int64(r.SkTsflags) },
 	"sock.sk_clockid":              func(_ *env, r *record) int64 { return int64(r.SkClockid) },
+	"sock.sk_filter":               func(_ *env, r *record) int64 { return int64(r.Filter) },
+	"udp_sock.encap_type":          func(_ *env, r *record) int64 { return int64(r.EncapType) },
+	"udp_sock.gso_size":            func(_ *env, r *record) int64 { return int64(r.GsoSize) },
+	"udp_sock.pcslen":              func(_ *env, r *record) int64 { return int64(r.Pcslen) },
+	"udp_sock.pcrlen":              func(_ *env, r *record) int64 { return int64(r.Pcrlen) },
 
 	// AF_INET6 (struct ipv6_pinfo, and sock_common's skc_ipv6only).
 	"sock_common.skc_ipv6only": func(_ *env, r *record) int64 { return int64(r.V6only) },
@@ -148,6 +153,7 @@ var words = map[string]struct {
 	"sock_common.skc_flags": {"sock_flags", func(r *record) uint64 { return r.SkFlags }},
 	"inet_sock.inet_flags":  {"inet_flags", func(r *record) uint64 { return r.InetFlags }},
 	"ipv6_pinfo.rxopt":      {"", func(r *record) uint64 { return uint64(r.Rxopt) }},
+	"udp_sock.udp_flags":    {"udp_flags", func(r *record) uint64 { return r.UdpFlags }},
 }
 
 // bits maps "STRUCT.WORD:ENUM" to the bit's number on the running kernel.
@@ -280,6 +286,11 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 		return image.Value{Num: uint64(r.SkTsflags), Num2: uint64(uint32(r.SkBindPhc))}, nil
 	case image.TxTime: // struct sock_txtime: SOF_TXTIME_DEADLINE_MODE 1, SOF_TXTIME_REPORT_ERRORS 2
 		return image.Value{Num: uint64(r.SkClockid), Num2: uint64(r.TxtimeFlags)}, nil
+	case image.Filter: // as the stock reader's getSockFilter: an eBPF filter is Num 1
+		if r.Filter == 2 {
+			return image.Value{Num: 1}, nil
+		}
+		return image.Value{Bytes: append([]byte{}, r.filter...)}, nil
 	}
 	if strings.Contains(o.Field, ":") {
 		return flagValue(e.bit(r, o.Field)), nil

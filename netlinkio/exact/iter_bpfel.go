@@ -13,6 +13,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type iterFilterRec struct {
+	_   structs.HostLayout
+	Tag uint32
+	Len uint32
+}
+
 type iterMc6Rec struct {
 	_       structs.HostLayout
 	Tag     uint32
@@ -69,12 +75,14 @@ type iterSockRec struct {
 	SkBindPhc        int32
 	SkClockid        uint8
 	TxtimeFlags      uint8
+	Filter           uint8
 	SkcReuse         uint8
 	SkcReuseport     uint8
 	SkNoCheckTx      uint8
 	SkUserlocks      uint8
 	SkTxrehash       uint8
 	SkPreferBusyPoll uint8
+	_                [7]byte
 	InetFlags        uint64
 	UcIndex          int32
 	McIndex          int32
@@ -87,6 +95,12 @@ type iterSockRec struct {
 	DefaultTtl       uint8
 	OptBits          uint8
 	LocalPortRange   uint32
+	UdpFlags         uint64
+	GsoSize          uint16
+	Pcslen           uint16
+	Pcrlen           uint16
+	EncapType        uint8
+	_                [1]byte
 	OptFaddr         uint32
 	OptOptlen        uint8
 	OptSrr           uint8
@@ -114,10 +128,11 @@ type iterSockRec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	iterProgInetSockets  = "inet_sockets"
-	iterVarUnusedMc6Rec  = "unused_mc6_rec"
-	iterVarUnusedMcRec   = "unused_mc_rec"
-	iterVarUnusedSockRec = "unused_sock_rec"
+	iterProgInetSockets    = "inet_sockets"
+	iterVarUnusedFilterRec = "unused_filter_rec"
+	iterVarUnusedMc6Rec    = "unused_mc6_rec"
+	iterVarUnusedMcRec     = "unused_mc_rec"
+	iterVarUnusedSockRec   = "unused_sock_rec"
 )
 
 // loadIter returns the embedded CollectionSpec for iter.
@@ -175,9 +190,10 @@ type iterMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterVariableSpecs struct {
-	UnusedMc6Rec  *ebpf.VariableSpec `ebpf:"unused_mc6_rec"`
-	UnusedMcRec   *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
-	UnusedSockRec *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
+	UnusedFilterRec *ebpf.VariableSpec `ebpf:"unused_filter_rec"`
+	UnusedMc6Rec    *ebpf.VariableSpec `ebpf:"unused_mc6_rec"`
+	UnusedMcRec     *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
+	UnusedSockRec   *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
 }
 
 // iterObjects contains all objects after they have been loaded into the kernel.
@@ -210,9 +226,10 @@ func (m *iterMaps) Close() error {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterVariables struct {
-	UnusedMc6Rec  *ebpf.Variable `ebpf:"unused_mc6_rec"`
-	UnusedMcRec   *ebpf.Variable `ebpf:"unused_mc_rec"`
-	UnusedSockRec *ebpf.Variable `ebpf:"unused_sock_rec"`
+	UnusedFilterRec *ebpf.Variable `ebpf:"unused_filter_rec"`
+	UnusedMc6Rec    *ebpf.Variable `ebpf:"unused_mc6_rec"`
+	UnusedMcRec     *ebpf.Variable `ebpf:"unused_mc_rec"`
+	UnusedSockRec   *ebpf.Variable `ebpf:"unused_sock_rec"`
 }
 
 // iterPrograms contains all programs after they have been loaded into the kernel.

@@ -17,6 +17,7 @@ const (
 	tagMc      = 2
 	tagPartial = 3
 	tagMc6     = 4
+	tagFilter  = 5
 )
 
 // record is one socket as the program wrote it: the sock_rec and its
@@ -25,6 +26,9 @@ const (
 type record struct {
 	iterSockRec
 	mc []mcEntry
+	// filter is the classic filter's instructions (SO_GET_FILTER's),
+	// when Filter is 1.
+	filter []byte
 	// partial: the list was longer than the program walks, so the record
 	// cannot make a whole image.
 	partial bool
@@ -46,7 +50,7 @@ var errStream = errors.New("exact reader: malformed record stream")
 // parse splits the program's output into records.
 func parse(b []byte) ([]record, error) {
 	var out []record
-	const sockSize, mcSize, mc6Size = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{})), int(unsafe.Sizeof(iterMc6Rec{}))
+	const sockSize, mcSize, mc6Size, filterSize = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{})), int(unsafe.Sizeof(iterMc6Rec{})), int(unsafe.Sizeof(iterFilterRec{}))
 	for off := 0; off < len(b); {
 		if len(b)-off < 4 {
 			return nil, fmt.Errorf("%w: %d trailing bytes", errStream, len(b)-off)
@@ -94,6 +98,17 @@ func parse(b []byte) ([]record, error) {
 			off += 16 * int(m.Nsrc)
 			r := &out[len(out)-1]
 			r.mc = append(r.mc, e)
+		case tagFilter:
+			if len(out) == 0 || len(b)-off < filterSize {
+				return nil, fmt.Errorf("%w: stray filter record", errStream)
+			}
+			n := 8 * int(native.Uint32(b[off+4:]))
+			off += filterSize
+			if len(b)-off < n {
+				return nil, fmt.Errorf("%w: short filter", errStream)
+			}
+			out[len(out)-1].filter = append([]byte{}, b[off:off+n]...)
+			off += n
 		case tagPartial:
 			if len(out) == 0 {
 				return nil, fmt.Errorf("%w: stray partial mark", errStream)

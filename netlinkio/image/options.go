@@ -353,7 +353,7 @@ var Options = []Option{
 
 	// Option coverage (issue 14), socket level: ids 29-39, then 100-139.
 	{Name: "debug", Dir: "sockopt", Attr: 29, Level: unix.SOL_SOCKET, Opt: unix.SO_DEBUG, Kind: Flag, Types: All, Since: 2, Field: "sock_common.skc_flags:SOCK_DBG", Doc: "SO_DEBUG; on needs CAP_NET_ADMIN"},
-	{Name: "filter", Dir: "sockopt", Attr: 30, Level: unix.SOL_SOCKET, Opt: unix.SO_ATTACH_FILTER, Kind: Filter, Types: All, LockedBy: 31, Since: 2, Doc: "the classic BPF socket filter (SO_ATTACH_FILTER, read with SO_GET_FILTER) as struct sock_filter instructions in lowercase hex, empty for none; ebpf for an eBPF filter, which cannot be read back or restored"},
+	{Name: "filter", Dir: "sockopt", Attr: 30, Level: unix.SOL_SOCKET, Opt: unix.SO_ATTACH_FILTER, Kind: Filter, Types: All, LockedBy: 31, Since: 2, Field: "sock.sk_filter", Doc: "the classic BPF socket filter (SO_ATTACH_FILTER, read with SO_GET_FILTER) as struct sock_filter instructions in lowercase hex, empty for none; ebpf for an eBPF filter, which cannot be read back or restored"},
 	{Name: "lock_filter", Dir: "sockopt", Attr: 31, Level: unix.SOL_SOCKET, Opt: unix.SO_LOCK_FILTER, Kind: Flag, Types: All, OneWay: true, Since: 2, Field: "sock_common.skc_flags:SOCK_FILTER_LOCKED", Doc: "SO_LOCK_FILTER: the filter can no longer be changed, and this lock never comes off; a restore sets it last"},
 	{Name: "timestamp", Dir: "sockopt", Attr: 32, Level: unix.SOL_SOCKET, Opt: unix.SO_TIMESTAMP_OLD, Kind: Tstamp, Types: All, Max: 2, Since: 2, Field: "sock_common.skc_flags:SOCK_RCVTSTAMP", Doc: "SO_TIMESTAMP (1, microseconds) or SO_TIMESTAMPNS (2, nanoseconds) receive timestamps, 0 for none"},
 	{Name: "timestamping", Dir: "sockopt", Attr: 33, Level: unix.SOL_SOCKET, Opt: unix.SO_TIMESTAMPING_OLD, Kind: Timestamping, Types: All, Since: 2, Field: "sock.sk_tsflags", Doc: "SO_TIMESTAMPING: the SOF_TIMESTAMPING_* flags, then the PHC index when SOF_TIMESTAMPING_BIND_PHC is set (struct so_timestamping)"},
@@ -414,14 +414,14 @@ var Options = []Option{
 	{Name: "local_port_range", Dir: "ipopt", Attr: 134, Level: unix.IPPROTO_IP, Opt: unix.IP_LOCAL_PORT_RANGE, Kind: U32, Types: IPAll, Max: 1<<32 - 1, Since: 2, Field: "inet_sock.local_port_range", Doc: "IP_LOCAL_PORT_RANGE: the upper port times 65536 plus the lower, 0 for the namespace's range"},
 
 	// Option coverage (issue 14), UDP level (udpopt/): ids 140-169.
-	{Name: "cork", Dir: "udpopt", Attr: 140, Level: unix.SOL_UDP, Opt: unix.UDP_CORK, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Doc: "UDP_CORK"},
-	{Name: "encap", Dir: "udpopt", Attr: 141, Level: unix.SOL_UDP, Opt: unix.UDP_ENCAP, Kind: U32, Types: Dgram | Dgram6, Max: unix.UDP_ENCAP_L2TPINUDP, Since: 2, Doc: "UDP_ENCAP: 0 none, 2 ESP in UDP, 3 L2TP in UDP (1 the kernel refuses)"},
-	{Name: "no_check6_tx", Dir: "udpopt", Attr: 142, Level: unix.SOL_UDP, Opt: unix.UDP_NO_CHECK6_TX, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Doc: "UDP_NO_CHECK6_TX"},
-	{Name: "no_check6_rx", Dir: "udpopt", Attr: 143, Level: unix.SOL_UDP, Opt: unix.UDP_NO_CHECK6_RX, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Doc: "UDP_NO_CHECK6_RX"},
-	{Name: "segment", Dir: "udpopt", Attr: 144, Level: unix.SOL_UDP, Opt: unix.UDP_SEGMENT, Kind: U32, Types: Dgram | Dgram6, Max: 65535, Since: 2, Doc: "UDP_SEGMENT: the GSO segment size, 0 for none"},
-	{Name: "gro", Dir: "udpopt", Attr: 145, Level: unix.SOL_UDP, Opt: unix.UDP_GRO, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Doc: "UDP_GRO"},
-	{Name: "send_cscov", Dir: "udpopt", Attr: 146, Level: unix.SOL_UDP, Opt: udpliteSendCscov, Kind: U32, Types: Dgram | Dgram6, Max: 65535, Since: 2, Doc: "UDPLITE_SEND_CSCOV: 0 (the whole datagram) or 8-65535; UDP-Lite only, always 0 on UDP"},
-	{Name: "recv_cscov", Dir: "udpopt", Attr: 147, Level: unix.SOL_UDP, Opt: udpliteRecvCscov, Kind: U32, Types: Dgram | Dgram6, Max: 65535, Since: 2, Doc: "UDPLITE_RECV_CSCOV: 0 (the whole datagram) or 8-65535; UDP-Lite only, always 0 on UDP"},
+	{Name: "cork", Dir: "udpopt", Attr: 140, Level: unix.SOL_UDP, Opt: unix.UDP_CORK, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Field: "udp_sock.udp_flags:UDP_FLAGS_CORK", Doc: "UDP_CORK"},
+	{Name: "encap", Dir: "udpopt", Attr: 141, Level: unix.SOL_UDP, Opt: unix.UDP_ENCAP, Kind: U32, Types: Dgram | Dgram6, Max: unix.UDP_ENCAP_L2TPINUDP, Since: 2, Field: "udp_sock.encap_type", Doc: "UDP_ENCAP: 0 none, 2 ESP in UDP, 3 L2TP in UDP (1 the kernel refuses)"},
+	{Name: "no_check6_tx", Dir: "udpopt", Attr: 142, Level: unix.SOL_UDP, Opt: unix.UDP_NO_CHECK6_TX, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Field: "udp_sock.udp_flags:UDP_FLAGS_NO_CHECK6_TX", Doc: "UDP_NO_CHECK6_TX"},
+	{Name: "no_check6_rx", Dir: "udpopt", Attr: 143, Level: unix.SOL_UDP, Opt: unix.UDP_NO_CHECK6_RX, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Field: "udp_sock.udp_flags:UDP_FLAGS_NO_CHECK6_RX", Doc: "UDP_NO_CHECK6_RX"},
+	{Name: "segment", Dir: "udpopt", Attr: 144, Level: unix.SOL_UDP, Opt: unix.UDP_SEGMENT, Kind: U32, Types: Dgram | Dgram6, Max: 65535, Since: 2, Field: "udp_sock.gso_size", Doc: "UDP_SEGMENT: the GSO segment size, 0 for none"},
+	{Name: "gro", Dir: "udpopt", Attr: 145, Level: unix.SOL_UDP, Opt: unix.UDP_GRO, Kind: Flag, Types: Dgram | Dgram6, Since: 2, Field: "udp_sock.udp_flags:UDP_FLAGS_GRO_ENABLED", Doc: "UDP_GRO"},
+	{Name: "send_cscov", Dir: "udpopt", Attr: 146, Level: unix.SOL_UDP, Opt: udpliteSendCscov, Kind: U32, Types: Dgram | Dgram6, Max: 65535, Since: 2, Field: "udp_sock.pcslen", Doc: "UDPLITE_SEND_CSCOV: 0 (the whole datagram) or 8-65535; UDP-Lite only, always 0 on UDP"},
+	{Name: "recv_cscov", Dir: "udpopt", Attr: 147, Level: unix.SOL_UDP, Opt: udpliteRecvCscov, Kind: U32, Types: Dgram | Dgram6, Max: 65535, Since: 2, Field: "udp_sock.pcrlen", Doc: "UDPLITE_RECV_CSCOV: 0 (the whole datagram) or 8-65535; UDP-Lite only, always 0 on UDP"},
 
 	// Option coverage (issue 14), TCP level (tcpopt/): ids 170-229. They
 	// hold for unconnected sockets and listeners, which restore reaches.

@@ -33,7 +33,9 @@ char LICENSE[] SEC("license") = "GPL";
  * net.ipv4.igmp_max_msf's default and sixteen times net.ipv6.mld_max_msf's. */
 #define SRC_CHUNK 32
 #define MAX_SRC 1024
-#define MAX_SRC_CHUNKS (MAX_SRC * 16 / SRC_CHUNK)
+/* The longest byte run written in chunks: a classic filter's instructions
+ * (8 bytes each, MAX_FILTER) or a filter's sources (16 bytes each). */
+#define MAX_CHUNKS (MAX_FILTER * 8 / SRC_CHUNK)
 #define MAX_IPOPT 40
 /* RTAX_HOPLIMIT, a route's hop limit metric (include/uapi/linux/rtnetlink.h);
  * dst->_metrics points to the metrics, its low bits are flags. */
@@ -41,13 +43,20 @@ char LICENSE[] SEC("license") = "GPL";
 #define DST_METRICS_FLAGS 0x3UL
 
 /* The output is a stream of records, each starting with its tag: a
- * sock_rec, then one mc_rec per membership (newest first, as the kernel's
- * list is), each followed by its sources; a TAG_PARTIAL after them says the
- * socket's list was longer than this program walks. */
+ * sock_rec, a filter_rec with its instructions when the socket has a
+ * classic filter, then one mc_rec per IPv4 membership and one mc6_rec per
+ * IPv6 one (newest first, as the kernel's lists are), each followed by
+ * its sources; a TAG_PARTIAL after them says a list was longer than this
+ * program walks. */
 #define TAG_SOCK 1
 #define TAG_MC 2
 #define TAG_PARTIAL 3
 #define TAG_MC6 4
+#define TAG_FILTER 5
+#define IPPROTO_UDP 17
+#define IPPROTO_UDPLITE 136
+/* BPF_MAXINSNS: the most instructions a classic filter has. */
+#define MAX_FILTER 4096
 
 /* One socket. Addresses have room for AF_INET6 (16 bytes); an AF_INET
  * address takes the first four. Ports are in host order. */
@@ -88,6 +97,7 @@ struct sock_rec {
 	__s32 sk_bind_phc;
 	__u8 sk_clockid;
 	__u8 txtime_flags; /* sk_txtime_deadline_mode | sk_txtime_report_errors << 1 */
+	__u8 filter;       /* 0 none, 1 classic (a filter_rec follows), 2 eBPF (no classic program) */
 	__u8 skc_reuse;
 	__u8 skc_reuseport;
 	__u8 sk_no_check_tx;
@@ -108,6 +118,13 @@ struct sock_rec {
 	__u8 default_ttl;   /* sock_net(sk)->ipv4.sysctl_ip_default_ttl */
 	__u8 opt_bits;      /* inet_opt: rr_needaddr | ts_needtime << 1 | ts_needaddr << 2 */
 	__u32 local_port_range; /* high << 16 | low, 0 for the namespace's */
+
+	/* struct udp_sock: UDP and UDP-Lite only, zero otherwise */
+	__u64 udp_flags;    /* UDP_FLAGS_CORK, ... (bit numbers from BTF) */
+	__u16 gso_size;
+	__u16 pcslen;
+	__u16 pcrlen;
+	__u8 encap_type;
 
 	/* inet_opt->opt, as ip_options_undo wants it */
 	__u32 opt_faddr;
@@ -145,6 +162,13 @@ struct mc_rec {
 	__u32 nsrc;      /* sflist->sl_count */
 };
 
+/* The socket's classic filter (SO_GET_FILTER's), followed by len struct
+ * sock_filter instructions of 8 bytes. */
+struct filter_rec {
+	__u32 tag; /* TAG_FILTER */
+	__u32 len; /* instructions */
+};
+
 /* One membership of ipv6_pinfo->ipv6_mc_list, followed by nsrc in6_addr
  * sources. */
 struct mc6_rec {
@@ -160,6 +184,7 @@ struct mc6_rec {
 struct sock_rec unused_sock_rec __attribute__((unused));
 struct mc_rec unused_mc_rec __attribute__((unused));
 struct mc6_rec unused_mc6_rec __attribute__((unused));
+struct filter_rec unused_filter_rec __attribute__((unused));
 
 static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
 {
@@ -239,6 +264,15 @@ static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet
 	bpf_core_read(r->opt_data, sizeof(r->opt_data), &opt->__data);
 }
 
+static __always_inline void read_udp(struct sock_rec *r, struct udp_sock *up)
+{
+	r->udp_flags = BPF_CORE_READ(up, udp_flags);
+	r->encap_type = BPF_CORE_READ(up, encap_type);
+	r->gso_size = BPF_CORE_READ(up, gso_size);
+	r->pcslen = BPF_CORE_READ(up, pcslen);
+	r->pcrlen = BPF_CORE_READ(up, pcrlen);
+}
+
 /* dst_hop_limit is ip6_dst_hoplimit: the route's hop limit metric, else
  * its device's hop_limit, else the namespace's; -1 without a route. It is
  * what getsockopt(IPV6_UNICAST_HOPS) reports for a hop limit of -1. */
@@ -310,15 +344,16 @@ static long src_chunk(__u64 idx, struct src_walk *w)
 	return 0;
 }
 
-/* write_sources writes n sources of size bytes each from addrs, the
- * sl_addr of a filter: its offset by relocation, the element by
- * arithmetic, since a relocation cannot index a flexible array. */
+/* write_sources writes n sources of size bytes each from addrs: the
+ * sl_addr of a source filter (its offset by relocation, the element by
+ * arithmetic, since a relocation cannot index a flexible array), or a
+ * classic filter's instructions. */
 static __always_inline void write_sources(struct seq_file *seq, const void *addrs, __u32 n, __u32 size)
 {
 	if (!n)
 		return;
 	struct src_walk sw = {.seq = seq, .addrs = addrs, .n = n * size};
-	bpf_loop(MAX_SRC_CHUNKS, src_chunk, &sw, 0);
+	bpf_loop(MAX_CHUNKS, src_chunk, &sw, 0);
 }
 
 struct mc_walk {
@@ -383,6 +418,29 @@ static long mc6_entry(__u64 idx, struct mc6_walk *w)
 	return 0;
 }
 
+/* read_filter says what filter the socket has (r->filter) and returns
+ * its classic program, as sk_get_filter gives it: orig_prog, the program
+ * as attached, which an eBPF filter lacks. */
+static __always_inline struct sock_fprog_kern *read_filter(struct sock_rec *r, struct sock *sk)
+{
+	struct sk_filter *f = BPF_CORE_READ(sk, sk_filter);
+	if (!f)
+		return 0;
+	struct sock_fprog_kern *fp = BPF_CORE_READ(f, prog, orig_prog);
+	r->filter = fp ? 1 : 2;
+	return fp;
+}
+
+/* write_filter writes a filter_rec and the instructions of fp. */
+static __always_inline void write_filter(struct seq_file *seq, struct sock_fprog_kern *fp)
+{
+	struct filter_rec fr = {.tag = TAG_FILTER, .len = BPF_CORE_READ(fp, len)};
+	if (fr.len > MAX_FILTER)
+		fr.len = MAX_FILTER;
+	bpf_seq_write(seq, &fr, sizeof(fr));
+	write_sources(seq, BPF_CORE_READ(fp, filter), fr.len, 8);
+}
+
 /* write_memberships walks inet->mc_list and, with np, np->ipv6_mc_list,
  * newest first as the kernel keeps them, then writes TAG_PARTIAL when a
  * list or a filter was longer than the walk goes. */
@@ -439,8 +497,13 @@ int inet_sockets(struct bpf_iter__task_file *ctx)
 		np = BPF_CORE_READ(inet, pinet6);
 		read_ipv6(&r, sk, np);
 	}
+	if (r.type == SOCK_DGRAM && (r.protocol == IPPROTO_UDP || r.protocol == IPPROTO_UDPLITE))
+		read_udp(&r, (struct udp_sock *)sk);
+	struct sock_fprog_kern *fp = read_filter(&r, sk);
 
 	bpf_seq_write(seq, &r, sizeof(r));
+	if (fp)
+		write_filter(seq, fp);
 	write_memberships(seq, inet, np);
 	return 0;
 }

@@ -91,8 +91,29 @@ struct dst_entry {
 	unsigned long _metrics;
 };
 
+struct sock_filter {
+	__u16 code;
+	__u8 jt;
+	__u8 jf;
+	__u32 k;
+};
+
+struct sock_fprog_kern {
+	__u16 len;
+	struct sock_filter *filter;
+};
+
+struct bpf_prog {
+	struct sock_fprog_kern *orig_prog;
+};
+
+struct sk_filter {
+	struct bpf_prog *prog;
+};
+
 struct sock {
 	struct sock_common __sk_common;
+	struct sk_filter *sk_filter;
 	struct dst_entry *sk_dst_cache;
 	__u8 sk_userlocks;
 	int sk_rcvbuf;
@@ -208,6 +229,14 @@ struct inet_sock {
 	__be32 mc_addr;
 	struct ip_mc_socklist *mc_list;
 	__u32 local_port_range;
+};
+
+struct udp_sock {
+	unsigned long udp_flags;
+	__u8 encap_type;
+	__u16 gso_size;
+	__u16 pcslen;
+	__u16 pcrlen;
 };
 
 struct socket {
