@@ -2,12 +2,10 @@ package exact_test
 
 import (
 	"math/bits"
-	"net/netip"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
@@ -106,9 +104,7 @@ func TestEquivalentToStock6(t *testing.T) {
 			}
 			want := netnstest.Dump(t, st, s.Inode)
 			got := netnstest.Dump(t, e, s.Inode)
-			if diff := cmp.Diff(shared(want), shared(got), cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
-				t.Errorf("stock and exact differ (-stock +exact):\n%s", diff)
-			}
+			sameShared(t, want, got)
 			wantGroups := map[string]int{"udp": 3, "tcp": 0}[c.typ]
 			if c.typ != "udp" && c.typ != "tcp" {
 				wantGroups = 2

@@ -93,6 +93,15 @@ func shared(img *image.Image) *image.Image {
 	return c
 }
 
+// sameShared fails the test where the stock and exact images differ in
+// what both readers see.
+func sameShared(t *testing.T, want, got *image.Image) {
+	t.Helper()
+	if diff := cmp.Diff(shared(want), shared(got), cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
+		t.Errorf("stock and exact differ (-stock +exact):\n%s", diff)
+	}
+}
+
 // For every field both readers see, the exact image equals the stock
 // one (which stock's own tests check against getsockopt in the holder).
 func TestEquivalentToStock(t *testing.T) {
@@ -113,9 +122,7 @@ func TestEquivalentToStock(t *testing.T) {
 			}
 			want := netnstest.Dump(t, st, s.Inode)
 			got := netnstest.Dump(t, e, s.Inode)
-			if diff := cmp.Diff(shared(want), shared(got), cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
-				t.Errorf("stock and exact differ (-stock +exact):\n%s", diff)
-			}
+			sameShared(t, want, got)
 			if typ != "tcp" && len(got.Memberships) != 2 {
 				t.Errorf("exact image has %d memberships, want 2", len(got.Memberships))
 			}
