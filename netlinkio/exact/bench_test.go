@@ -47,3 +47,33 @@ func BenchmarkDumpAll(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDumpAll6 is BenchmarkDumpAll's for 10,000 AF_INET6 UDP sockets:
+// the exact reader reads their ipv6_pinfo itself.
+func BenchmarkDumpAll6(b *testing.B) {
+	h := netnstest.NewHolder(b)
+	var r struct {
+		Inodes []uint64 `json:"inodes"`
+	}
+	h.Must(map[string]any{"op": "many", "count": 10000, "bind": "::1", "family": 6}, &r)
+	e, err := exact.Open(exact.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	for _, be := range []netlinkio.Backend{e, stock.NewStock()} {
+		b.Run(be.Name(), func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				netlinkio.DumpAll(be, r.Inodes, 2, func(_ uint64, img *image.Image, err error) {
+					if err == nil {
+						n++
+					}
+				})
+				if n != len(r.Inodes) {
+					b.Fatalf("%d of %d dumped", n, len(r.Inodes))
+				}
+			}
+		})
+	}
+}

@@ -126,7 +126,8 @@ func (e *Exact) recent() (p *pass, cached bool, err error) {
 }
 
 // List returns the AF_INET and AF_INET6 sockets that a task holds, of
-// every network namespace (or the one LimitNetns names), from one pass; concurrent callers share it as the stock
+// every network namespace (or the one LimitNetns names), from one pass;
+// concurrent callers share it as the stock
 // engine's callers share a sock_diag dump.
 func (e *Exact) List() ([]image.Socket, error) {
 	return e.listing.Get(func() ([]image.Socket, error) {
@@ -304,17 +305,13 @@ func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 // (a descriptor of this process) or, when own is -1, on a duplicate of
 // the holder's.
 func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
-	if r.Family == unix.AF_INET6 {
-		// The program reads no ipv6_pinfo or IPv6 group list yet: an
-		// AF_INET6 socket's image is the stock reader's, of the socket.
-		return e.askAll(r, own)
-	}
 	img, err := e.env.image(r)
 	if err != nil {
 		return nil, err
 	}
 	rows := askRows(img.Family, img.Type)
 	if len(rows) == 0 {
+		e.env.nameInterfaces(r, img)
 		return img, nil
 	}
 	fd := own
@@ -332,24 +329,7 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 	if err := stock.ReadRows(fd, img, rows); err != nil {
 		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
 	}
-	return img, nil
-}
-
-// askAll is the stock reader's image of the socket, read on own or, when
-// own is -1, on a duplicate of the holder's descriptor.
-func (e *Exact) askAll(r *record, own int) (*image.Image, error) {
-	fd := own
-	if own < 0 {
-		var err error
-		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: goneAsNoSocket(err)}
-		}
-		defer unix.Close(fd)
-	}
-	img, err := stock.DumpDuplicate(fd, int(r.Pid), r.Inode)
-	if err != nil {
-		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
-	}
+	e.env.nameInterfaces(r, img)
 	return img, nil
 }
 

@@ -21,40 +21,72 @@ var native = binary.NativeEndian
 // kernels). A new row that reads a field already here is one row; a new
 // field is a line in the program, a field of sock_rec, and a line here.
 
-// scalars reads a field of a record as a signed integer.
-var scalars = map[string]func(r *record) int64{
-	"sock_common.skc_reuse":        func(r *record) int64 { return int64(r.SkcReuse) },
-	"sock_common.skc_reuseport":    func(r *record) int64 { return int64(r.SkcReuseport) },
-	"sock_common.skc_bound_dev_if": func(r *record) int64 { return int64(r.SkBoundDevIf) },
-	"sock.sk_no_check_tx":          func(r *record) int64 { return int64(r.SkNoCheckTx) },
-	"sock.sk_priority":             func(r *record) int64 { return int64(r.SkPriority) },
-	"sock.sk_rcvlowat":             func(r *record) int64 { return int64(r.SkRcvlowat) },
-	"sock.sk_sndbuf":               func(r *record) int64 { return int64(r.SkSndbuf) },
-	"sock.sk_rcvbuf":               func(r *record) int64 { return int64(r.SkRcvbuf) },
-	"sock.sk_userlocks":            func(r *record) int64 { return int64(r.SkUserlocks) },
-	"sock.sk_rcvtimeo":             func(r *record) int64 { return r.SkRcvtimeo },
-	"sock.sk_sndtimeo":             func(r *record) int64 { return r.SkSndtimeo },
-	"sock.sk_lingertime":           func(r *record) int64 { return int64(r.SkLingertime) },
-	"sock.sk_mark":                 func(r *record) int64 { return int64(r.SkMark) },
-	"inet_sock.tos":                func(r *record) int64 { return int64(r.Tos) },
-	"inet_sock.uc_ttl":             func(r *record) int64 { return int64(r.UcTtl) },
-	"inet_sock.pmtudisc":           func(r *record) int64 { return int64(r.Pmtudisc) },
-	"inet_sock.mc_ttl":             func(r *record) int64 { return int64(r.McTtl) },
-	"inet_sock.mc_addr":            func(r *record) int64 { return int64(r.McAddr) },
-	"inet_sock.mc_index":           func(r *record) int64 { return int64(r.McIndex) },
-	"inet_sock.min_ttl":            func(r *record) int64 { return int64(r.MinTtl) },
-	"inet_sock.uc_index":           func(r *record) int64 { return int64(r.UcIndex) },
-	"inet_sock.inet_opt":           func(r *record) int64 { return int64(r.OptOptlen) },
+// scalars reads a field of a record as a signed integer, as getsockopt
+// reports it where the kernel's getsockopt does more than read it.
+var scalars = map[string]func(e *env, r *record) int64{
+	"sock_common.skc_reuse":        func(_ *env, r *record) int64 { return int64(r.SkcReuse) },
+	"sock_common.skc_reuseport":    func(_ *env, r *record) int64 { return int64(r.SkcReuseport) },
+	"sock_common.skc_bound_dev_if": func(_ *env, r *record) int64 { return int64(r.SkBoundDevIf) },
+	"sock.sk_no_check_tx":          func(_ *env, r *record) int64 { return int64(r.SkNoCheckTx) },
+	"sock.sk_priority":             func(_ *env, r *record) int64 { return int64(r.SkPriority) },
+	"sock.sk_rcvlowat":             func(_ *env, r *record) int64 { return int64(r.SkRcvlowat) },
+	"sock.sk_sndbuf":               func(_ *env, r *record) int64 { return int64(r.SkSndbuf) },
+	"sock.sk_rcvbuf":               func(_ *env, r *record) int64 { return int64(r.SkRcvbuf) },
+	"sock.sk_userlocks":            func(_ *env, r *record) int64 { return int64(r.SkUserlocks) },
+	"sock.sk_rcvtimeo":             func(_ *env, r *record) int64 { return r.SkRcvtimeo },
+	"sock.sk_sndtimeo":             func(_ *env, r *record) int64 { return r.SkSndtimeo },
+	"sock.sk_lingertime":           func(_ *env, r *record) int64 { return int64(r.SkLingertime) },
+	"sock.sk_mark":                 func(_ *env, r *record) int64 { return int64(r.SkMark) },
+	"inet_sock.tos":                func(_ *env, r *record) int64 { return int64(r.Tos) },
+	"inet_sock.uc_ttl":             func(_ *env, r *record) int64 { return int64(r.UcTtl) },
+	"inet_sock.pmtudisc":           func(_ *env, r *record) int64 { return int64(r.Pmtudisc) },
+	"inet_sock.mc_ttl":             func(_ *env, r *record) int64 { return int64(r.McTtl) },
+	"inet_sock.mc_addr":            func(_ *env, r *record) int64 { return int64(r.McAddr) },
+	"inet_sock.mc_index":           func(_ *env, r *record) int64 { return int64(r.McIndex) },
+	"inet_sock.min_ttl":            func(_ *env, r *record) int64 { return int64(r.MinTtl) },
+	"inet_sock.uc_index":           func(_ *env, r *record) int64 { return int64(r.UcIndex) },
+	"inet_sock.inet_opt":           func(_ *env, r *record) int64 { return int64(r.OptOptlen) },
+	"inet_sock.local_port_range":   func(_ *env, r *record) int64 { return int64(r.LocalPortRange) },
+	"sock.sk_max_pacing_rate":      func(_ *env, r *record) int64 { return int64(r.SkMaxPacingRate) },
+	"sock.sk_reserved_mem":         func(_ *env, r *record) int64 { return int64(r.SkReservedMem) },
+	"sock.sk_peek_off":             func(_ *env, r *record) int64 { return int64(r.SkPeekOff) },
+	"sock.sk_txrehash":             func(_ *env, r *record) int64 { return int64(r.SkTxrehash) },
+	"sock.sk_ll_usec":              func(_ *env, r *record) int64 { return int64(r.SkLlUsec) },
+	"sock.sk_prefer_busy_poll":     func(_ *env, r *record) int64 { return int64(r.SkPreferBusyPoll) },
+	"sock_common.skc_incoming_cpu": func(_ *env, r *record) int64 { return int64(r.SkIncomingCpu) },
+	"sock.sk_tsflags":              func(_ *env, r *record) int64 { return int64(r.SkTsflags) },
+	"sock.sk_clockid":              func(_ *env, r *record) int64 { return int64(r.SkClockid) },
+	"sock.sk_filter":               func(_ *env, r *record) int64 { return int64(r.Filter) },
+	"udp_sock.encap_type":          func(_ *env, r *record) int64 { return int64(r.EncapType) },
+	"udp_sock.gso_size":            func(_ *env, r *record) int64 { return int64(r.GsoSize) },
+	"udp_sock.pcslen":              func(_ *env, r *record) int64 { return int64(r.Pcslen) },
+	"udp_sock.pcrlen":              func(_ *env, r *record) int64 { return int64(r.Pcrlen) },
+
+	// AF_INET6 (struct ipv6_pinfo, and sock_common's skc_ipv6only).
+	"sock_common.skc_ipv6only": func(_ *env, r *record) int64 { return int64(r.V6only) },
+	"ipv6_pinfo.hop_limit":     func(_ *env, r *record) int64 { return hopLimit(r, r.HopLimit) },
+	"ipv6_pinfo.mcast_hops":    func(_ *env, r *record) int64 { return hopLimit(r, r.McastHops) },
+	"ipv6_pinfo.mcast_oif":     func(_ *env, r *record) int64 { return int64(r.McastOif) },
+	"ipv6_pinfo.ucast_oif":     func(_ *env, r *record) int64 { return int64(r.UcastOif) },
+	"ipv6_pinfo.min_hopcount":  func(_ *env, r *record) int64 { return int64(r.MinHopcount) },
+	"ipv6_pinfo.tclass":        func(_ *env, r *record) int64 { return int64(r.Tclass) },
+	"ipv6_pinfo.pmtudisc":      func(_ *env, r *record) int64 { return int64(r.Pmtudisc6) },
+	"ipv6_pinfo.srcprefs":      func(_ *env, r *record) int64 { return addrPreferences(r.Srcprefs) },
+	"ipv6_pinfo.autoflowlabel": autoFlowLabel,
 }
 
 // words reads a flags word of a record, and names the BTF enum of its
-// bits.
+// bits; a word with no enum is a union of bit-fields (ipv6_pinfo's rxopt:
+// the program reads rxopt.all, and each bit's place is its bit-field's
+// offset in rxopt.bits, as the kernel's BTF has it).
 var words = map[string]struct {
 	enum string
 	get  func(r *record) uint64
 }{
 	"sock_common.skc_flags": {"sock_flags", func(r *record) uint64 { return r.SkFlags }},
 	"inet_sock.inet_flags":  {"inet_flags", func(r *record) uint64 { return r.InetFlags }},
+	"ipv6_pinfo.rxopt":      {"", func(r *record) uint64 { return uint64(r.Rxopt) }},
+	"udp_sock.udp_flags":    {"udp_flags", func(r *record) uint64 { return r.UdpFlags }},
 }
 
 // bits maps "STRUCT.WORD:ENUM" to the bit's number on the running kernel.
@@ -65,7 +97,7 @@ type bits map[string]uint
 // every row's field is one the reader knows.
 func resolveBits(kernel *btf.Spec) (bits, error) {
 	b := bits{}
-	fields := []string{"sock_common.skc_flags:SOCK_LINGER"}
+	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow, rcvTstamp, rcvTstampNS}
 	for i := range image.Options {
 		o := &image.Options[i]
 		if o.Field != "" { // a row that names none is read with getsockopt (askRows)
@@ -85,6 +117,14 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 		if !ok {
 			return nil, &CannotRun{Why: "the reader does not read " + word}
 		}
+		if w.enum == "" {
+			v, err := bitfieldPlace(kernel, word, name)
+			if err != nil {
+				return nil, err
+			}
+			b[f] = v
+			continue
+		}
 		if values == nil {
 			values = enumValues(kernel)
 		}
@@ -98,6 +138,37 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 		b[f] = uint(v)
 	}
 	return b, nil
+}
+
+// bitfieldPlace is the bit number of the one-bit field name in the union
+// word ("STRUCT.MEMBER") of the kernel's BTF: its offset within the
+// union, which on a little-endian machine (the program's target, bpfel)
+// is its bit in the word read whole.
+func bitfieldPlace(kernel *btf.Spec, word, name string) (uint, error) {
+	st, member, _ := strings.Cut(word, ".")
+	missing := &CannotRun{Why: "the kernel has no bit-field " + name + " of " + word}
+	var s *btf.Struct
+	if err := kernel.TypeByName(st, &s); err != nil {
+		return 0, missing
+	}
+	for _, m := range s.Members {
+		u, ok := btf.UnderlyingType(m.Type).(*btf.Union)
+		if m.Name != member || !ok {
+			continue
+		}
+		for _, um := range u.Members {
+			inner, ok := btf.UnderlyingType(um.Type).(*btf.Struct)
+			if !ok {
+				continue
+			}
+			for _, f := range inner.Members {
+				if at := uint(um.Offset + f.Offset); f.Name == name && f.BitfieldSize == 1 && at < uint(u.Size)*8 {
+					return at, nil
+				}
+			}
+		}
+	}
+	return 0, missing
 }
 
 // enumValues maps "ENUM.NAME" (".NAME" in an anonymous enum) to its value,
@@ -133,16 +204,39 @@ func (e *env) bit(r *record, field string) bool {
 // (sock_getsockopt, do_ip_getsockopt), or as the row's kind says for what
 // getsockopt cannot see.
 func (e *env) value(r *record, o *image.Option) (image.Value, error) {
+	switch o.Kind {
+	case image.Tstamp: // SO_TIMESTAMPNS (2) sets SOCK_RCVTSTAMP too
+		if e.bit(r, rcvTstampNS) {
+			return image.Value{Num: 2}, nil
+		}
+		return flagValue(e.bit(r, o.Field)), nil
+	case image.TstampNew:
+		// SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW or SO_TIMESTAMPING_NEW
+		// reads non-zero: SOCK_TSTAMP_NEW, with something on to show it.
+		on := e.bit(r, rcvTstamp) || e.bit(r, rcvTstampNS) || r.SkTsflags != 0
+		return flagValue(e.bit(r, o.Field) && on), nil
+	case image.Timestamping: // struct so_timestamping
+		return image.Value{Num: uint64(r.SkTsflags), Num2: uint64(uint32(r.SkBindPhc))}, nil
+	case image.TxTime: // struct sock_txtime: SOF_TXTIME_DEADLINE_MODE 1, SOF_TXTIME_REPORT_ERRORS 2
+		return image.Value{Num: uint64(r.SkClockid), Num2: uint64(r.TxtimeFlags)}, nil
+	case image.Filter: // as the stock reader's getSockFilter: an eBPF filter is Num 1
+		if r.Filter == 2 {
+			return image.Value{Num: 1}, nil
+		}
+		return image.Value{Bytes: append([]byte{}, r.filter...)}, nil
+	}
 	if strings.Contains(o.Field, ":") {
 		return flagValue(e.bit(r, o.Field)), nil
 	}
-	n := scalars[o.Field](r)
+	n := scalars[o.Field](e, r)
 	switch o.Kind {
 	case image.Flag:
 		return flagValue(n != 0), nil
 	case image.BufLock:
 		return flagValue(int(n)&o.Mask != 0), nil
-	case image.U8, image.U32, image.BufSize, image.IfIndexBE, image.McastIfIndex:
+	case image.U64:
+		return image.Value{Num: uint64(n)}, nil
+	case image.U8, image.U32, image.S32, image.BufSize, image.IfIndexBE, image.McastIfIndex, image.AddrPrefs:
 		if o.Attr == ttlAttr && n < 0 {
 			n = int64(r.DefaultTtl) // uc_ttl -1 reads as the namespace's default
 		}
@@ -171,6 +265,13 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 	}
 	return image.Value{}, fmt.Errorf("%s: no reader for kind %d", o.AttrName(), o.Kind)
 }
+
+// rcvTstampNS is the bit of SO_TIMESTAMPNS, which the timestamp row
+// reads as 2.
+const (
+	rcvTstamp   = "sock_common.skc_flags:SOCK_RCVTSTAMP"
+	rcvTstampNS = "sock_common.skc_flags:SOCK_RCVTSTAMPNS"
+)
 
 // ttlAttr is IPOPT_TTL, whose -1 reads as the default.
 const ttlAttr = 47
@@ -284,6 +385,9 @@ func (e *env) image(r *record) (*image.Image, error) {
 	}
 	s := r.socket()
 	img := &image.Image{Family: s.Family, Type: s.Type, Protocol: s.Protocol, State: s.State, Local: s.Local, Peer: s.Peer}
+	if img.Family == unix.AF_INET6 {
+		img.Local, img.Peer, img.Flowinfo = e.names6(r)
+	}
 	if img.Type == unix.SOCK_RAW {
 		img.Local = netip.AddrPortFrom(img.Local.Addr(), img.Protocol) // as sock_diag and the stock reader show it
 	}
@@ -303,15 +407,19 @@ func (e *env) image(r *record) (*image.Image, error) {
 		img.Values[o.Attr] = v
 	}
 	if image.MembershipApplies(img.Family, img.Type) {
-		img.JoinOrder = true
-		img.Memberships = make([]image.Membership, 0, len(r.mc))
-		for i := len(r.mc) - 1; i >= 0; i-- {
-			m := r.mc[i]
-			img.Memberships = append(img.Memberships, image.Membership{Group: m.group, Address: m.address, Ifindex: m.ifindex, Mode: m.mode, Sources: m.sources})
-		}
+		img.Memberships = memberships(r)
+		// The format carries the join order of the IPv4 list only
+		// (IPOPT_MEMBERSHIP_ORDER); IPv6 groups stay in canonical order.
+		img.JoinOrder = image.GroupApplies(img.Family, img.Type, netip.IPv4Unspecified())
 	}
-	// Every index the image holds travels with its name, as the socket's
-	// namespace names it (docs/image-format.md, "Interface names").
+	img.Canonicalize()
+	return img, nil
+}
+
+// nameInterfaces names every index the image holds, as the socket's
+// namespace names it (docs/image-format.md, "Interface names"): once
+// every row is in, those asked of the socket (IP6OPT_UNICAST_IF was) too.
+func (e *env) nameInterfaces(r *record, img *image.Image) {
 	for _, i := range img.Ifindexes() {
 		if name, err := e.ifname(r.Netns, int(r.Pid), i); err == nil {
 			if img.Ifnames == nil {
@@ -320,8 +428,6 @@ func (e *env) image(r *record) (*image.Image, error) {
 			img.Ifnames[i] = name
 		}
 	}
-	img.Canonicalize()
-	return img, nil
 }
 
 // datagramState is the state the stock reader gives a datagram or raw

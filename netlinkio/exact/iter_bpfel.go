@@ -13,6 +13,21 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type iterFilterRec struct {
+	_   structs.HostLayout
+	Tag uint32
+	Len uint32
+}
+
+type iterMc6Rec struct {
+	_       structs.HostLayout
+	Tag     uint32
+	Ifindex int32
+	Sfmode  uint32
+	Nsrc    uint32
+	Group   [16]uint8
+}
+
 type iterMcRec struct {
 	_         structs.HostLayout
 	Tag       uint32
@@ -24,65 +39,100 @@ type iterMcRec struct {
 }
 
 type iterSockRec struct {
-	_            structs.HostLayout
-	Tag          uint32
-	Pid          uint32
-	Inode        uint64
-	Netns        uint64
-	Fd           uint32
-	Uid          uint32
-	Family       uint16
-	Type         uint16
-	Protocol     uint16
-	State        uint8
-	Pad          uint8
-	LocalPort    uint16
-	PeerPort     uint16
-	Local        [16]uint8
-	Peer         [16]uint8
-	_            [4]byte
-	SkFlags      uint64
-	SkRcvtimeo   int64
-	SkSndtimeo   int64
-	SkLingertime uint64
-	SkPriority   uint32
-	SkRcvlowat   int32
-	SkSndbuf     int32
-	SkRcvbuf     int32
-	SkMark       uint32
-	SkBoundDevIf int32
-	SkcReuse     uint8
-	SkcReuseport uint8
-	SkNoCheckTx  uint8
-	SkUserlocks  uint8
-	_            [4]byte
-	InetFlags    uint64
-	UcIndex      int32
-	McIndex      int32
-	McAddr       uint32
-	UcTtl        int16
-	Tos          uint8
-	McTtl        uint8
-	Pmtudisc     uint8
-	MinTtl       uint8
-	DefaultTtl   uint8
-	OptBits      uint8
-	OptFaddr     uint32
-	OptOptlen    uint8
-	OptSrr       uint8
-	OptRr        uint8
-	OptTs        uint8
-	OptData      [40]uint8
-	_            [4]byte
+	_                structs.HostLayout
+	Tag              uint32
+	Pid              uint32
+	Inode            uint64
+	Netns            uint64
+	Fd               uint32
+	Uid              uint32
+	Family           uint16
+	Type             uint16
+	Protocol         uint16
+	State            uint8
+	Pad              uint8
+	LocalPort        uint16
+	PeerPort         uint16
+	Local            [16]uint8
+	Peer             [16]uint8
+	_                [4]byte
+	SkFlags          uint64
+	SkRcvtimeo       int64
+	SkSndtimeo       int64
+	SkLingertime     uint64
+	SkPriority       uint32
+	SkRcvlowat       int32
+	SkSndbuf         int32
+	SkRcvbuf         int32
+	SkMark           uint32
+	SkBoundDevIf     int32
+	SkMaxPacingRate  uint64
+	SkReservedMem    uint32
+	SkPeekOff        int32
+	SkIncomingCpu    int32
+	SkLlUsec         uint32
+	SkTsflags        uint32
+	SkBindPhc        int32
+	SkClockid        uint8
+	TxtimeFlags      uint8
+	Filter           uint8
+	SkcReuse         uint8
+	SkcReuseport     uint8
+	SkNoCheckTx      uint8
+	SkUserlocks      uint8
+	SkTxrehash       uint8
+	SkPreferBusyPoll uint8
+	_                [7]byte
+	InetFlags        uint64
+	UcIndex          int32
+	McIndex          int32
+	McAddr           uint32
+	UcTtl            int16
+	Tos              uint8
+	McTtl            uint8
+	Pmtudisc         uint8
+	MinTtl           uint8
+	DefaultTtl       uint8
+	OptBits          uint8
+	LocalPortRange   uint32
+	UdpFlags         uint64
+	GsoSize          uint16
+	Pcslen           uint16
+	Pcrlen           uint16
+	EncapType        uint8
+	_                [1]byte
+	OptFaddr         uint32
+	OptOptlen        uint8
+	OptSrr           uint8
+	OptRr            uint8
+	OptTs            uint8
+	OptData          [40]uint8
+	Saddr6           [16]uint8
+	FlowLabel        uint32
+	UcastOif         int32
+	McastOif         int32
+	DstHopLimit      int32
+	AllHopLimit      int32
+	HopLimit         int16
+	McastHops        int16
+	Rxopt            uint16
+	Pmtudisc6        uint8
+	Tclass           uint8
+	Srcprefs         uint8
+	MinHopcount      uint8
+	V6only           uint8
+	AutoFlowlabels   uint8
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	iterProgInetSockets  = "inet_sockets"
-	iterVarUnusedMcRec   = "unused_mc_rec"
-	iterVarUnusedSockRec = "unused_sock_rec"
+	iterProgInetSockets    = "inet_sockets"
+	iterVarUnusedFilterRec = "unused_filter_rec"
+	iterVarUnusedMc6Rec    = "unused_mc6_rec"
+	iterVarUnusedMcRec     = "unused_mc_rec"
+	iterVarUnusedSockRec   = "unused_sock_rec"
 )
 
 // loadIter returns the embedded CollectionSpec for iter.
@@ -140,8 +190,10 @@ type iterMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterVariableSpecs struct {
-	UnusedMcRec   *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
-	UnusedSockRec *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
+	UnusedFilterRec *ebpf.VariableSpec `ebpf:"unused_filter_rec"`
+	UnusedMc6Rec    *ebpf.VariableSpec `ebpf:"unused_mc6_rec"`
+	UnusedMcRec     *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
+	UnusedSockRec   *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
 }
 
 // iterObjects contains all objects after they have been loaded into the kernel.
@@ -174,8 +226,10 @@ func (m *iterMaps) Close() error {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterVariables struct {
-	UnusedMcRec   *ebpf.Variable `ebpf:"unused_mc_rec"`
-	UnusedSockRec *ebpf.Variable `ebpf:"unused_sock_rec"`
+	UnusedFilterRec *ebpf.Variable `ebpf:"unused_filter_rec"`
+	UnusedMc6Rec    *ebpf.Variable `ebpf:"unused_mc6_rec"`
+	UnusedMcRec     *ebpf.Variable `ebpf:"unused_mc_rec"`
+	UnusedSockRec   *ebpf.Variable `ebpf:"unused_sock_rec"`
 }
 
 // iterPrograms contains all programs after they have been loaded into the kernel.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
 	"golang.org/x/sys/unix"
@@ -93,22 +94,46 @@ func TestExactKnowsMore(t *testing.T) {
 
 // The seed's round trip: an exact image restored onto a fresh socket
 // gives a clone whose exact image is the same, byte for byte, membership
-// order, addresses, interface index and "follow the default" included.
+// order, addresses, interface index and "follow the default" included;
+// for AF_INET6 with every ip6opt row set and IPv6 groups with filters.
 func TestRoundTripOntoFreshSocket(t *testing.T) {
 	e := open(t)
 	h := netnstest.NewHolder(t)
 	ifi := netnstest.Veth(t, "trip0", "10.9.0.1/24")
-	src := h.Socket("udp")
-	src.SetInt(ip, unix.IP_MULTICAST_TTL, 4)
-	src.SetBytes(ip, unix.IP_MULTICAST_IF, mreqn("0.0.0.0", "10.9.0.1", ifi))
-	src.SetBytes(ip, unix.IP_ADD_MEMBERSHIP, mreqn("239.0.0.3", "10.9.0.1", 0))
-	src.SetBytes(ip, unix.IP_ADD_MEMBERSHIP, mreqn("239.0.0.1", "0.0.0.0", ifi))
-	src.Must("join_source", map[string]any{"group": "232.0.0.2", "iface_addr": "10.9.0.1", "source": "10.9.0.7"})
-	src.SetInt(unix.SOL_SOCKET, unix.SO_PRIORITY, 3)
-	want := netnstest.Dump(t, e, src.Inode)
+	ifi6 := netnstest.Veth6(t, "trip6", "fd09::1/64")
+	t.Run("ipv4", func(t *testing.T) {
+		src := h.Socket("udp")
+		src.SetInt(ip, unix.IP_MULTICAST_TTL, 4)
+		src.SetBytes(ip, unix.IP_MULTICAST_IF, mreqn("0.0.0.0", "10.9.0.1", ifi))
+		src.SetBytes(ip, unix.IP_ADD_MEMBERSHIP, mreqn("239.0.0.3", "10.9.0.1", 0))
+		src.SetBytes(ip, unix.IP_ADD_MEMBERSHIP, mreqn("239.0.0.1", "0.0.0.0", ifi))
+		src.Must("join_source", map[string]any{"group": "232.0.0.2", "iface_addr": "10.9.0.1", "source": "10.9.0.7"})
+		src.SetInt(unix.SOL_SOCKET, unix.SO_PRIORITY, 3)
+		dst := h.Socket("udp")
+		dst.SetInt(ip, unix.IP_TTL, 64) // pinned at the default's value: the restore must unpin it
+		roundTrip(t, e, src, dst)
+	})
+	for _, typ := range []string{"udp", "tcp", "raw17"} {
+		t.Run("ipv6-"+typ, func(t *testing.T) {
+			src := h.Socket6(typ)
+			tune6(src, typ, ifi6)
+			if typ != "tcp" {
+				src.Must("join6_source", map[string]any{"group": "ff35::2", "ifindex": ifi6, "source": "fd09::9"})
+				src.Must("join6_source", map[string]any{"group": "ff35::2", "ifindex": ifi6, "source": "fd09::3"})
+				src.Must("join6", map[string]any{"group": "ff15::1", "ifindex": ifi6})
+			}
+			if typ == "udp" {
+				src.SetBytes(ip, unix.IP_ADD_MEMBERSHIP, mreqn("239.0.0.3", "10.9.0.1", 0))
+			}
+			roundTrip(t, e, src, h.Socket6(typ))
+		})
+	}
+}
 
-	dst := h.Socket("udp")
-	dst.SetInt(ip, unix.IP_TTL, 64) // pinned at the default's value: the restore must unpin it
+// roundTrip restores src's exact image onto dst and wants dst's the same.
+func roundTrip(t *testing.T, e *exact.Exact, src, dst *netnstest.Sock) {
+	t.Helper()
+	want := netnstest.Dump(t, e, src.Inode)
 	if err := e.Restore(dst.Inode, want); err != nil {
 		t.Fatal(err)
 	}

@@ -16,19 +16,26 @@ const (
 	tagSock    = 1
 	tagMc      = 2
 	tagPartial = 3
+	tagMc6     = 4
+	tagFilter  = 5
 )
 
 // record is one socket as the program wrote it: the sock_rec and its
-// multicast list in the kernel's order (newest first).
+// multicast lists in the kernel's order (newest first): the IPv4 one,
+// then, for AF_INET6, the IPv6 one.
 type record struct {
 	iterSockRec
 	mc []mcEntry
+	// filter is the classic filter's instructions (SO_GET_FILTER's),
+	// when Filter is 1.
+	filter []byte
 	// partial: the list was longer than the program walks, so the record
 	// cannot make a whole image.
 	partial bool
 }
 
-// mcEntry is one entry of inet->mc_list.
+// mcEntry is one entry of inet->mc_list, or of ipv6_pinfo->ipv6_mc_list
+// (an IPv6 group, no address).
 type mcEntry struct {
 	group, address netip.Addr
 	ifindex        int32
@@ -43,7 +50,7 @@ var errStream = errors.New("exact reader: malformed record stream")
 // parse splits the program's output into records.
 func parse(b []byte) ([]record, error) {
 	var out []record
-	const sockSize, mcSize = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{}))
+	const sockSize, mcSize, mc6Size, filterSize = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{})), int(unsafe.Sizeof(iterMc6Rec{})), int(unsafe.Sizeof(iterFilterRec{}))
 	for off := 0; off < len(b); {
 		if len(b)-off < 4 {
 			return nil, fmt.Errorf("%w: %d trailing bytes", errStream, len(b)-off)
@@ -74,6 +81,34 @@ func parse(b []byte) ([]record, error) {
 			off += 4 * int(m.Nsrc)
 			r := &out[len(out)-1]
 			r.mc = append(r.mc, e)
+		case tagMc6:
+			if len(out) == 0 || len(b)-off < mc6Size {
+				return nil, fmt.Errorf("%w: stray IPv6 membership record", errStream)
+			}
+			var m iterMc6Rec
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&m)), mc6Size), b[off:])
+			off += mc6Size
+			if len(b)-off < 16*int(m.Nsrc) {
+				return nil, fmt.Errorf("%w: short IPv6 source list", errStream)
+			}
+			e := mcEntry{group: netip.AddrFrom16(m.Group), ifindex: m.Ifindex, mode: m.Sfmode}
+			for i := range int(m.Nsrc) {
+				e.sources = append(e.sources, netip.AddrFrom16([16]byte(b[off+16*i:])))
+			}
+			off += 16 * int(m.Nsrc)
+			r := &out[len(out)-1]
+			r.mc = append(r.mc, e)
+		case tagFilter:
+			if len(out) == 0 || len(b)-off < filterSize {
+				return nil, fmt.Errorf("%w: stray filter record", errStream)
+			}
+			n := 8 * int(native.Uint32(b[off+4:]))
+			off += filterSize
+			if len(b)-off < n {
+				return nil, fmt.Errorf("%w: short filter", errStream)
+			}
+			out[len(out)-1].filter = append([]byte{}, b[off:off+n]...)
+			off += n
 		case tagPartial:
 			if len(out) == 0 {
 				return nil, fmt.Errorf("%w: stray partial mark", errStream)

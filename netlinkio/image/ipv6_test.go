@@ -249,7 +249,12 @@ func TestIPv6StrictDecode(t *testing.T) {
 		{"IP6OPT_MEMBERSHIP on an AF_INET image", mfPut(slices.Clone(v4), image.AttrMembership6|0x8000, nil), "IP6OPT_MEMBERSHIP"},
 		{"ipopt/freebind on AF_INET6", add(mfID(t, "ipopt/freebind"), nil), "IPOPT_FREEBIND"},
 		{"ip6opt/addr_preferences 0x501", set(mfID(t, "ip6opt/addr_preferences"), mfU32(0x501)), "IP6OPT_ADDR_PREFERENCES"},
-		{"v6only off on a socket bound to an IPv6 address", drop(mfID(t, "ip6opt/v6only")), "IP6OPT_V6ONLY"},
+		{"v6only off on an unconnected socket bound to an IPv6 address", func() []byte {
+			img := v6Image()
+			img.Peer, img.Flowinfo, img.State = netip.MustParseAddrPort("[::]:0"), 0, 7
+			img.Values[mfID(t, "ip6opt/v6only")] = image.Value{}
+			return img.Encode()
+		}(), "IP6OPT_V6ONLY"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -272,4 +277,15 @@ func TestIPv6StrictDecode(t *testing.T) {
 func mfBasesUDP(t *testing.T) []byte {
 	udp, _, _ := mfBases(t)
 	return udp
+}
+
+// A connect that picks the source address leaves v6only off: the image of
+// a connected socket with an IPv6 source and v6only 0 is one the kernel
+// makes, and it decodes.
+func TestConnectedV6OnlyOff(t *testing.T) {
+	img := v6Image()
+	img.Values[mfID(t, "ip6opt/v6only")] = image.Value{}
+	if _, err := image.Decode(img.Encode()); err != nil {
+		t.Fatalf("a connected socket with v6only 0: %v", err)
+	}
 }

@@ -16,8 +16,16 @@ func (img *Image) checkV6Only() error {
 	switch {
 	case a.Is4In6() && on:
 		return AttrErrorf(o.Attr, "1 on a socket bound to the v4-mapped %s, which the kernel binds only with v6only 0", img.Local)
-	case !a.Is4In6() && !on:
+	case !a.Is4In6() && !on && !img.connected():
+		// A connect that picks the source address leaves v6only as it
+		// was: only a socket with no peer must have been bound so.
 		return AttrErrorf(o.Attr, "0 on a socket bound to %s: the kernel turns v6only on when it binds an IPv6 address", img.Local)
 	}
 	return nil
+}
+
+// connected reports whether the image's socket has a peer.
+func (img *Image) connected() bool {
+	p := img.Peer.Addr()
+	return p.IsValid() && !p.IsUnspecified()
 }

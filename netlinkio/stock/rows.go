@@ -1,9 +1,6 @@
 package stock
 
-import (
-	"github.com/inetcr/inetcr/netlinkio/image"
-	"golang.org/x/sys/unix"
-)
+import "github.com/inetcr/inetcr/netlinkio/image"
 
 // Duplicate is a descriptor of this process for fd of process pid
 // (pidfd_getfd within GetFdTimeout), for another reader that needs to ask
@@ -22,15 +19,4 @@ func ReadRows(fd int, img *image.Image, rows []*image.Option) error {
 		img.Values[o.Attr] = v
 	}
 	return nil
-}
-
-// DumpDuplicate is the image of the socket fd, a descriptor of this
-// process that stands for inode, held by pid: a dump as Dump makes it,
-// for a reader that does not read this kind of socket itself.
-func DumpDuplicate(fd, pid int, inode uint64) (*image.Image, error) {
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Ino != inode {
-		return nil, image.ErrNoSocket // the number was reused since
-	}
-	return dumpFd(fd, pid, groupsIn(fd, procGroups))
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The exact reader: one task_file iterator that writes, for every inet
- * socket any task holds, the fields of struct sock and struct inet_sock
- * that an image carries, then the socket's IPv4 multicast list as the
- * kernel keeps it (newest first), each entry with its source filter.
+ * socket any task holds, the fields of struct sock, struct inet_sock and,
+ * for AF_INET6, struct ipv6_pinfo that an image carries, then the
+ * socket's IPv4 multicast list and (AF_INET6) its IPv6 one as the kernel
+ * keeps them (newest first), each entry with its source filter.
  *
  * It reads fields; it calls no getsockopt (the verifier refuses
  * bpf_getsockopt in iterators, or answers for few IP-level options). Every
@@ -27,19 +28,35 @@ char LICENSE[] SEC("license") = "GPL";
  * memberships says so (truncated) and the reader refuses to dump it rather
  * than dump a part. net.ipv4.igmp_max_memberships is 20 by default. */
 #define MAX_MC 256
-/* Sources are written SRC_CHUNK at a time, at most MAX_SRC_CHUNKS chunks:
- * 1024 sources, a hundred times net.ipv4.igmp_max_msf's default. */
+/* A filter's sources are written SRC_CHUNK bytes at a time (the stack
+ * holds 512 bytes in all), at most MAX_SRC sources: 1024, a hundred times
+ * net.ipv4.igmp_max_msf's default and sixteen times net.ipv6.mld_max_msf's. */
 #define SRC_CHUNK 32
-#define MAX_SRC_CHUNKS 32
+#define MAX_SRC 1024
+/* The longest byte run written in chunks: a classic filter's instructions
+ * (8 bytes each, MAX_FILTER) or a filter's sources (16 bytes each). */
+#define MAX_CHUNKS (MAX_FILTER * 8 / SRC_CHUNK)
 #define MAX_IPOPT 40
+/* RTAX_HOPLIMIT, a route's hop limit metric (include/uapi/linux/rtnetlink.h);
+ * dst->_metrics points to the metrics, its low bits are flags. */
+#define RTAX_HOPLIMIT 10
+#define DST_METRICS_FLAGS 0x3UL
 
 /* The output is a stream of records, each starting with its tag: a
- * sock_rec, then one mc_rec per membership (newest first, as the kernel's
- * list is), each followed by its sources; a TAG_PARTIAL after them says the
- * socket's list was longer than this program walks. */
+ * sock_rec, a filter_rec with its instructions when the socket has a
+ * classic filter, then one mc_rec per IPv4 membership and one mc6_rec per
+ * IPv6 one (newest first, as the kernel's lists are), each followed by
+ * its sources; a TAG_PARTIAL after them says a list was longer than this
+ * program walks. */
 #define TAG_SOCK 1
 #define TAG_MC 2
 #define TAG_PARTIAL 3
+#define TAG_MC6 4
+#define TAG_FILTER 5
+#define IPPROTO_UDP 17
+#define IPPROTO_UDPLITE 136
+/* BPF_MAXINSNS: the most instructions a classic filter has. */
+#define MAX_FILTER 4096
 
 /* One socket. Addresses have room for AF_INET6 (16 bytes); an AF_INET
  * address takes the first four. Ports are in host order. */
@@ -71,10 +88,22 @@ struct sock_rec {
 	__s32 sk_rcvbuf;
 	__u32 sk_mark;
 	__s32 sk_bound_dev_if;
+	__u64 sk_max_pacing_rate;
+	__u32 sk_reserved_mem;
+	__s32 sk_peek_off;
+	__s32 sk_incoming_cpu;
+	__u32 sk_ll_usec;  /* 0 without CONFIG_NET_RX_BUSY_POLL */
+	__u32 sk_tsflags;
+	__s32 sk_bind_phc;
+	__u8 sk_clockid;
+	__u8 txtime_flags; /* sk_txtime_deadline_mode | sk_txtime_report_errors << 1 */
+	__u8 filter;       /* 0 none, 1 classic (a filter_rec follows), 2 eBPF (no classic program) */
 	__u8 skc_reuse;
 	__u8 skc_reuseport;
 	__u8 sk_no_check_tx;
 	__u8 sk_userlocks;
+	__u8 sk_txrehash;
+	__u8 sk_prefer_busy_poll;
 
 	/* struct inet_sock */
 	__u64 inet_flags;   /* INET_FLAGS_PKTINFO, ... (bit numbers from BTF) */
@@ -88,6 +117,14 @@ struct sock_rec {
 	__u8 min_ttl;
 	__u8 default_ttl;   /* sock_net(sk)->ipv4.sysctl_ip_default_ttl */
 	__u8 opt_bits;      /* inet_opt: rr_needaddr | ts_needtime << 1 | ts_needaddr << 2 */
+	__u32 local_port_range; /* high << 16 | low, 0 for the namespace's */
+
+	/* struct udp_sock: UDP and UDP-Lite only, zero otherwise */
+	__u64 udp_flags;    /* UDP_FLAGS_CORK, ... (bit numbers from BTF) */
+	__u16 gso_size;
+	__u16 pcslen;
+	__u16 pcrlen;
+	__u8 encap_type;
 
 	/* inet_opt->opt, as ip_options_undo wants it */
 	__u32 opt_faddr;
@@ -96,6 +133,23 @@ struct sock_rec {
 	__u8 opt_rr;
 	__u8 opt_ts;
 	__u8 opt_data[MAX_IPOPT];
+
+	/* struct ipv6_pinfo: AF_INET6 only, zero otherwise */
+	__u8 saddr6[16];      /* np->saddr: getsockname's when skc_v6_rcv_saddr is :: */
+	__u32 flow_label;     /* network order */
+	__s32 ucast_oif;
+	__s32 mcast_oif;
+	__s32 dst_hop_limit;  /* ip6_dst_hoplimit(sk_dst_cache), -1 without one */
+	__s32 all_hop_limit;  /* sock_net(sk)->ipv6.devconf_all->hop_limit */
+	__s16 hop_limit;      /* -1: the route's or devconf_all's */
+	__s16 mcast_hops;
+	__u16 rxopt;          /* rxopt.all: rxinfo, rxhlim, ... (places from BTF) */
+	__u8 pmtudisc6;
+	__u8 tclass;
+	__u8 srcprefs;
+	__u8 min_hopcount;
+	__u8 v6only;          /* skc_ipv6only */
+	__u8 auto_flowlabels; /* sock_net(sk)->ipv6.sysctl.auto_flowlabels */
 };
 
 /* One membership of inet->mc_list, followed by nsrc __u32 sources. */
@@ -108,11 +162,29 @@ struct mc_rec {
 	__u32 nsrc;      /* sflist->sl_count */
 };
 
-/* Bit numbers the reader tests are looked up by name in Go; these two
- * locals only keep struct sock_rec and struct mc_rec in the object's BTF
- * for bpf2go. */
+/* The socket's classic filter (SO_GET_FILTER's), followed by len struct
+ * sock_filter instructions of 8 bytes. */
+struct filter_rec {
+	__u32 tag; /* TAG_FILTER */
+	__u32 len; /* instructions */
+};
+
+/* One membership of ipv6_pinfo->ipv6_mc_list, followed by nsrc in6_addr
+ * sources. */
+struct mc6_rec {
+	__u32 tag;    /* TAG_MC6 */
+	__s32 ifindex;
+	__u32 sfmode; /* MCAST_EXCLUDE 0, MCAST_INCLUDE 1 */
+	__u32 nsrc;   /* sflist->sl_count */
+	__u8 group[16];
+};
+
+/* Bit numbers the reader tests are looked up by name in Go; these
+ * locals only keep the record structs in the object's BTF for bpf2go. */
 struct sock_rec unused_sock_rec __attribute__((unused));
 struct mc_rec unused_mc_rec __attribute__((unused));
+struct mc6_rec unused_mc6_rec __attribute__((unused));
+struct filter_rec unused_filter_rec __attribute__((unused));
 
 static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
 {
@@ -147,6 +219,20 @@ static __always_inline void read_sock(struct sock_rec *r, struct sock *sk)
 	r->skc_reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
 	r->sk_no_check_tx = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_no_check_tx);
 	r->sk_userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
+	r->sk_max_pacing_rate = BPF_CORE_READ(sk, sk_max_pacing_rate);
+	r->sk_reserved_mem = BPF_CORE_READ(sk, sk_reserved_mem);
+	r->sk_peek_off = BPF_CORE_READ(sk, sk_peek_off);
+	r->sk_incoming_cpu = BPF_CORE_READ(sk, __sk_common.skc_incoming_cpu);
+	r->sk_txrehash = BPF_CORE_READ(sk, sk_txrehash);
+	r->sk_tsflags = BPF_CORE_READ(sk, sk_tsflags);
+	r->sk_bind_phc = BPF_CORE_READ(sk, sk_bind_phc);
+	r->sk_clockid = BPF_CORE_READ(sk, sk_clockid);
+	r->txtime_flags = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_txtime_deadline_mode) |
+			  BPF_CORE_READ_BITFIELD_PROBED(sk, sk_txtime_report_errors) << 1;
+	if (bpf_core_field_exists(sk->sk_ll_usec)) {
+		r->sk_ll_usec = BPF_CORE_READ(sk, sk_ll_usec);
+		r->sk_prefer_busy_poll = BPF_CORE_READ(sk, sk_prefer_busy_poll);
+	}
 }
 
 static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet)
@@ -161,6 +247,7 @@ static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet
 	r->pmtudisc = BPF_CORE_READ(inet, pmtudisc);
 	r->min_ttl = BPF_CORE_READ(inet, min_ttl);
 	r->default_ttl = BPF_CORE_READ(inet, sk.__sk_common.skc_net.net, ipv4.sysctl_ip_default_ttl);
+	r->local_port_range = BPF_CORE_READ(inet, local_port_range);
 
 	struct ip_options_rcu *o = BPF_CORE_READ(inet, inet_opt);
 	if (!o)
@@ -177,37 +264,96 @@ static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet
 	bpf_core_read(r->opt_data, sizeof(r->opt_data), &opt->__data);
 }
 
+static __always_inline void read_udp(struct sock_rec *r, struct udp_sock *up)
+{
+	r->udp_flags = BPF_CORE_READ(up, udp_flags);
+	r->encap_type = BPF_CORE_READ(up, encap_type);
+	r->gso_size = BPF_CORE_READ(up, gso_size);
+	r->pcslen = BPF_CORE_READ(up, pcslen);
+	r->pcrlen = BPF_CORE_READ(up, pcrlen);
+}
+
+/* dst_hop_limit is ip6_dst_hoplimit: the route's hop limit metric, else
+ * its device's hop_limit, else the namespace's; -1 without a route. It is
+ * what getsockopt(IPV6_UNICAST_HOPS) reports for a hop limit of -1. */
+static __always_inline __s32 dst_hop_limit(struct sock *sk, __s32 all)
+{
+	struct dst_entry *dst = BPF_CORE_READ(sk, sk_dst_cache);
+	if (!dst)
+		return -1;
+	unsigned long m = BPF_CORE_READ(dst, _metrics) & ~DST_METRICS_FLAGS;
+	__u32 h = 0;
+	if (m)
+		bpf_probe_read_kernel(&h, sizeof(h), (const void *)m + (RTAX_HOPLIMIT - 1) * sizeof(__u32));
+	if (h)
+		return h;
+	struct inet6_dev *idev = BPF_CORE_READ(dst, dev, ip6_ptr);
+	if (idev)
+		return BPF_CORE_READ(idev, cnf.hop_limit);
+	return all;
+}
+
+static __always_inline void read_ipv6(struct sock_rec *r, struct sock *sk, struct ipv6_pinfo *np)
+{
+	r->v6only = BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only);
+	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	r->all_hop_limit = BPF_CORE_READ(net, ipv6.devconf_all, hop_limit);
+	r->auto_flowlabels = BPF_CORE_READ(net, ipv6.sysctl.auto_flowlabels);
+	if (!np)
+		return;
+	BPF_CORE_READ_INTO(&r->saddr6, np, saddr);
+	r->flow_label = BPF_CORE_READ(np, flow_label);
+	r->ucast_oif = BPF_CORE_READ(np, ucast_oif);
+	r->mcast_oif = BPF_CORE_READ(np, mcast_oif);
+	r->hop_limit = BPF_CORE_READ(np, hop_limit);
+	r->mcast_hops = BPF_CORE_READ(np, mcast_hops);
+	r->rxopt = BPF_CORE_READ(np, rxopt.all);
+	r->pmtudisc6 = BPF_CORE_READ(np, pmtudisc);
+	r->tclass = BPF_CORE_READ(np, tclass);
+	r->srcprefs = BPF_CORE_READ(np, srcprefs);
+	r->min_hopcount = BPF_CORE_READ(np, min_hopcount);
+	r->dst_hop_limit = dst_hop_limit(sk, r->all_hop_limit);
+}
+
 /* The walks use bpf_loop (Linux 5.17): the verifier checks a callback
  * once, where a plain bounded loop of loops is checked iteration by
  * iteration and grows past its million-instruction budget. */
 
 struct src_walk {
 	struct seq_file *seq;
-	struct ip_sf_socklist *sl;
-	__u32 n; /* sources to write */
+	const void *addrs; /* the filter's sl_addr */
+	__u32 n;           /* bytes to write */
 };
 
-/* src_chunk writes the idx-th SRC_CHUNK sources of a filter. */
+/* src_chunk writes the idx-th SRC_CHUNK bytes of a filter's sources. */
 static long src_chunk(__u64 idx, struct src_walk *w)
 {
-	__u32 chunk[SRC_CHUNK];
+	__u8 chunk[SRC_CHUNK];
 	__u64 at = idx * SRC_CHUNK;
 	if (at >= w->n)
 		return 1;
 	/* 64-bit and unsigned, with a barrier, so the verifier sees
-	 * 0 <= bytes <= sizeof(chunk). */
-	__u64 k = w->n - at;
-	if (k > SRC_CHUNK)
-		k = SRC_CHUNK;
-	barrier_var(k);
-	__u64 bytes = k * sizeof(__u32);
-	/* The array's offset by relocation, the element by arithmetic: a
-	 * relocation cannot index a flexible array. */
-	const void *src = (const void *)w->sl + bpf_core_field_offset(struct ip_sf_socklist, sl_addr) + at * sizeof(__u32);
-	if (bpf_probe_read_kernel(chunk, bytes, src))
+	 * 0 < bytes <= sizeof(chunk). */
+	__u64 bytes = w->n - at;
+	if (bytes > SRC_CHUNK)
+		bytes = SRC_CHUNK;
+	barrier_var(bytes);
+	if (bpf_probe_read_kernel(chunk, bytes, w->addrs + at))
 		__builtin_memset(chunk, 0, sizeof(chunk));
 	bpf_seq_write(w->seq, chunk, bytes);
 	return 0;
+}
+
+/* write_sources writes n sources of size bytes each from addrs: the
+ * sl_addr of a source filter (its offset by relocation, the element by
+ * arithmetic, since a relocation cannot index a flexible array), or a
+ * classic filter's instructions. */
+static __always_inline void write_sources(struct seq_file *seq, const void *addrs, __u32 n, __u32 size)
+{
+	if (!n)
+		return;
+	struct src_walk sw = {.seq = seq, .addrs = addrs, .n = n * size};
+	bpf_loop(MAX_CHUNKS, src_chunk, &sw, 0);
 }
 
 struct mc_walk {
@@ -230,27 +376,84 @@ static long mc_entry(__u64 idx, struct mc_walk *w)
 	struct ip_sf_socklist *sl = BPF_CORE_READ(ml, sflist);
 	if (sl)
 		m.nsrc = BPF_CORE_READ(sl, sl_count);
-	if (m.nsrc > SRC_CHUNK * MAX_SRC_CHUNKS) {
-		m.nsrc = SRC_CHUNK * MAX_SRC_CHUNKS;
+	if (m.nsrc > MAX_SRC) {
+		m.nsrc = MAX_SRC;
 		w->truncated = 1;
 	}
 	bpf_seq_write(w->seq, &m, sizeof(m));
-	if (sl && m.nsrc) {
-		struct src_walk sw = {.seq = w->seq, .sl = sl, .n = m.nsrc};
-		bpf_loop(MAX_SRC_CHUNKS, src_chunk, &sw, 0);
-	}
+	if (sl)
+		write_sources(w->seq, (const void *)sl + bpf_core_field_offset(struct ip_sf_socklist, sl_addr), m.nsrc, 4);
 	w->ml = BPF_CORE_READ(ml, next_rcu);
 	return 0;
 }
 
-/* write_memberships walks inet->mc_list, newest first as the kernel keeps
- * it, then writes TAG_PARTIAL when the list or a filter was longer than
- * the walk goes. */
-static __always_inline void write_memberships(struct seq_file *seq, struct inet_sock *inet)
+struct mc6_walk {
+	struct seq_file *seq;
+	struct ipv6_mc_socklist *ml; /* the next entry to write */
+	__u8 truncated;
+};
+
+/* mc6_entry writes one entry of np->ipv6_mc_list: an mc6_rec and its
+ * sources. */
+static long mc6_entry(__u64 idx, struct mc6_walk *w)
+{
+	struct ipv6_mc_socklist *ml = w->ml;
+	if (!ml)
+		return 1;
+	struct mc6_rec m = {.tag = TAG_MC6};
+	BPF_CORE_READ_INTO(&m.group, ml, addr);
+	m.ifindex = BPF_CORE_READ(ml, ifindex);
+	m.sfmode = BPF_CORE_READ(ml, sfmode);
+	struct ip6_sf_socklist *sl = BPF_CORE_READ(ml, sflist);
+	if (sl)
+		m.nsrc = BPF_CORE_READ(sl, sl_count);
+	if (m.nsrc > MAX_SRC) {
+		m.nsrc = MAX_SRC;
+		w->truncated = 1;
+	}
+	bpf_seq_write(w->seq, &m, sizeof(m));
+	if (sl)
+		write_sources(w->seq, (const void *)sl + bpf_core_field_offset(struct ip6_sf_socklist, sl_addr), m.nsrc, 16);
+	w->ml = BPF_CORE_READ(ml, next);
+	return 0;
+}
+
+/* read_filter says what filter the socket has (r->filter) and returns
+ * its classic program, as sk_get_filter gives it: orig_prog, the program
+ * as attached, which an eBPF filter lacks. */
+static __always_inline struct sock_fprog_kern *read_filter(struct sock_rec *r, struct sock *sk)
+{
+	struct sk_filter *f = BPF_CORE_READ(sk, sk_filter);
+	if (!f)
+		return 0;
+	struct sock_fprog_kern *fp = BPF_CORE_READ(f, prog, orig_prog);
+	r->filter = fp ? 1 : 2;
+	return fp;
+}
+
+/* write_filter writes a filter_rec and the instructions of fp. */
+static __always_inline void write_filter(struct seq_file *seq, struct sock_fprog_kern *fp)
+{
+	struct filter_rec fr = {.tag = TAG_FILTER, .len = BPF_CORE_READ(fp, len)};
+	if (fr.len > MAX_FILTER)
+		fr.len = MAX_FILTER;
+	bpf_seq_write(seq, &fr, sizeof(fr));
+	write_sources(seq, BPF_CORE_READ(fp, filter), fr.len, 8);
+}
+
+/* write_memberships walks inet->mc_list and, with np, np->ipv6_mc_list,
+ * newest first as the kernel keeps them, then writes TAG_PARTIAL when a
+ * list or a filter was longer than the walk goes. */
+static __always_inline void write_memberships(struct seq_file *seq, struct inet_sock *inet, struct ipv6_pinfo *np)
 {
 	struct mc_walk w = {.seq = seq, .ml = BPF_CORE_READ(inet, mc_list)};
 	bpf_loop(MAX_MC, mc_entry, &w, 0);
-	if (w.ml || w.truncated) {
+	struct mc6_walk w6 = {.seq = seq};
+	if (np) {
+		w6.ml = BPF_CORE_READ(np, ipv6_mc_list);
+		bpf_loop(MAX_MC, mc6_entry, &w6, 0);
+	}
+	if (w.ml || w.truncated || w6.ml || w6.truncated) {
 		__u32 partial = TAG_PARTIAL;
 		bpf_seq_write(seq, &partial, sizeof(partial));
 	}
@@ -289,8 +492,18 @@ int inet_sockets(struct bpf_iter__task_file *ctx)
 	read_sock(&r, sk);
 	struct inet_sock *inet = (struct inet_sock *)sk;
 	read_inet(&r, inet);
+	struct ipv6_pinfo *np = 0;
+	if (r.family == AF_INET6) {
+		np = BPF_CORE_READ(inet, pinet6);
+		read_ipv6(&r, sk, np);
+	}
+	if (r.type == SOCK_DGRAM && (r.protocol == IPPROTO_UDP || r.protocol == IPPROTO_UDPLITE))
+		read_udp(&r, (struct udp_sock *)sk);
+	struct sock_fprog_kern *fp = read_filter(&r, sk);
 
 	bpf_seq_write(seq, &r, sizeof(r));
-	write_memberships(seq, inet);
+	if (fp)
+		write_filter(seq, fp);
+	write_memberships(seq, inet, np);
 	return 0;
 }

@@ -29,9 +29,23 @@ struct netns_ipv4 {
 	__u8 sysctl_ip_default_ttl;
 };
 
+struct ipv6_devconf {
+	__s32 hop_limit;
+};
+
+struct netns_sysctl_ipv6 {
+	__u8 auto_flowlabels;
+};
+
+struct netns_ipv6 {
+	struct netns_sysctl_ipv6 sysctl;
+	struct ipv6_devconf *devconf_all;
+};
+
 struct net {
 	struct ns_common ns;
 	struct netns_ipv4 ipv4;
+	struct netns_ipv6 ipv6;
 };
 
 typedef struct {
@@ -51,7 +65,9 @@ struct sock_common {
 	volatile unsigned char skc_state;
 	unsigned char skc_reuse : 4;
 	unsigned char skc_reuseport : 1;
+	unsigned char skc_ipv6only : 1;
 	int skc_bound_dev_if;
+	int skc_incoming_cpu;
 	possible_net_t skc_net;
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
@@ -62,8 +78,43 @@ typedef struct {
 	unsigned int val;
 } kuid_t;
 
+struct inet6_dev {
+	struct ipv6_devconf cnf;
+};
+
+struct net_device {
+	struct inet6_dev *ip6_ptr;
+};
+
+struct dst_entry {
+	struct net_device *dev;
+	unsigned long _metrics;
+};
+
+struct sock_filter {
+	__u16 code;
+	__u8 jt;
+	__u8 jf;
+	__u32 k;
+};
+
+struct sock_fprog_kern {
+	__u16 len;
+	struct sock_filter *filter;
+};
+
+struct bpf_prog {
+	struct sock_fprog_kern *orig_prog;
+};
+
+struct sk_filter {
+	struct bpf_prog *prog;
+};
+
 struct sock {
 	struct sock_common __sk_common;
+	struct sk_filter *sk_filter;
+	struct dst_entry *sk_dst_cache;
 	__u8 sk_userlocks;
 	int sk_rcvbuf;
 	long sk_rcvtimeo;
@@ -77,6 +128,18 @@ struct sock {
 	int sk_sndbuf;
 	__u8 sk_no_check_tx : 1;
 	unsigned long sk_lingertime;
+	unsigned long sk_max_pacing_rate;
+	__u32 sk_reserved_mem;
+	__s32 sk_peek_off;
+	__u8 sk_txrehash;
+	__u32 sk_tsflags;
+	int sk_bind_phc;
+	__u8 sk_clockid;
+	__u8 sk_txtime_deadline_mode : 1;
+	__u8 sk_txtime_report_errors : 1;
+	/* CONFIG_NET_RX_BUSY_POLL: read only where the kernel has them */
+	unsigned int sk_ll_usec;
+	__u8 sk_prefer_busy_poll;
 };
 
 struct in_addr {
@@ -118,8 +181,42 @@ struct ip_options_rcu {
 	struct ip_options opt;
 };
 
+struct ip6_sf_socklist {
+	unsigned int sl_max;
+	unsigned int sl_count;
+	struct in6_addr sl_addr[];
+};
+
+struct ipv6_mc_socklist {
+	struct in6_addr addr;
+	int ifindex;
+	unsigned int sfmode;
+	struct ipv6_mc_socklist *next;
+	struct ip6_sf_socklist *sflist;
+};
+
+/* rxopt's bits (rxinfo, rxhlim, ...) are read as the whole word; Go finds
+ * each bit's place in the kernel's BTF. */
+struct ipv6_pinfo {
+	struct in6_addr saddr;
+	__be32 flow_label;
+	__s16 hop_limit;
+	__u8 pmtudisc;
+	__u8 tclass;
+	__u8 mcast_hops;
+	int ucast_oif;
+	int mcast_oif;
+	union {
+		__u16 all;
+	} rxopt;
+	__u8 srcprefs;
+	__u8 min_hopcount;
+	struct ipv6_mc_socklist *ipv6_mc_list;
+};
+
 struct inet_sock {
 	struct sock sk;
+	struct ipv6_pinfo *pinet6;
 	unsigned long inet_flags;
 	__s16 uc_ttl;
 	struct ip_options_rcu *inet_opt;
@@ -131,6 +228,15 @@ struct inet_sock {
 	int mc_index;
 	__be32 mc_addr;
 	struct ip_mc_socklist *mc_list;
+	__u32 local_port_range;
+};
+
+struct udp_sock {
+	unsigned long udp_flags;
+	__u8 encap_type;
+	__u16 gso_size;
+	__u16 pcslen;
+	__u16 pcrlen;
 };
 
 struct socket {
