@@ -22,6 +22,7 @@ import (
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/netns"
+	"github.com/inetcr/inetcr/netlinkio/internal/parallel"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
 	"github.com/inetcr/inetcr/netlinkio/stock"
@@ -216,22 +217,31 @@ func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 	return nil, &image.OpError{Op: "dump", Inode: inode, Err: image.ErrNoSocket}
 }
 
-// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper).
+// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper),
+// building the images with up to workers goroutines. The rows the program
+// reads no field for are asked of a duplicate of each socket, through one
+// pidfd per holder process for the whole batch (not a pidfd_open and a
+// close per socket).
 func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
 	p, err := e.readPass()
-	for _, ino := range inodes {
-		if err != nil {
+	if err != nil {
+		for _, ino := range inodes {
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: err})
-			continue
 		}
+		return
+	}
+	dup := stock.NewDuplicator()
+	defer dup.Close()
+	parallel.Run(len(inodes), workers, func(i int) {
+		ino := inodes[i]
 		r, ok := p.recs[ino]
 		if !ok {
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: image.ErrNoSocket})
-			continue
+			return
 		}
-		img, ierr := e.imageOf(r, -1)
+		img, ierr := e.imageWith(r, -1, dup.Duplicate)
 		each(ino, img, ierr)
-	}
+	})
 }
 
 // Hold duplicates the socket for changes; each change plans from the
@@ -299,10 +309,15 @@ func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 // (a descriptor of this process) or, when own is -1, on a duplicate of
 // the holder's.
 func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
+	return e.imageWith(r, own, stock.Duplicate)
+}
+
+// imageWith is imageOf with the duplicates made by dup.
+func (e *Exact) imageWith(r *record, own int, dup func(pid, fd int) (int, error)) (*image.Image, error) {
 	if r.Family == unix.AF_INET6 {
 		// The program reads no ipv6_pinfo or IPv6 group list yet: an
 		// AF_INET6 socket's image is the stock reader's, of the socket.
-		return e.askAll(r, own)
+		return e.askAll(r, own, dup)
 	}
 	img, err := e.env.image(r)
 	if err != nil {
@@ -314,7 +329,7 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 	}
 	fd := own
 	if own < 0 {
-		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
+		if fd, err = dup(int(r.Pid), int(r.Fd)); err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
 		}
 		defer unix.Close(fd)
@@ -332,11 +347,11 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 
 // askAll is the stock reader's image of the socket, read on own or, when
 // own is -1, on a duplicate of the holder's descriptor.
-func (e *Exact) askAll(r *record, own int) (*image.Image, error) {
+func (e *Exact) askAll(r *record, own int, dup func(pid, fd int) (int, error)) (*image.Image, error) {
 	fd := own
 	if own < 0 {
 		var err error
-		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
+		if fd, err = dup(int(r.Pid), int(r.Fd)); err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
 		}
 		defer unix.Close(fd)
