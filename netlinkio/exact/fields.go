@@ -63,7 +63,7 @@ type bits map[string]uint
 // resolveBits looks up every flag bit the option table names (and
 // SOCK_LINGER, which linger reads) in the kernel's BTF, and checks that
 // every row's field is one the reader knows.
-func resolveBits(kernel *btf.Spec) (bits, error) {
+func resolveBits(kernel *btf.Spec, raw []byte) (bits, error) {
 	b := bits{}
 	fields := []string{"sock_common.skc_flags:SOCK_LINGER"}
 	for i := range image.Options {
@@ -86,7 +86,7 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 			return nil, &CannotRun{Why: "the reader does not read " + word}
 		}
 		if values == nil {
-			values = enumValues(kernel)
+			values = enumValues(kernel, raw)
 		}
 		v, ok := values[w.enum+"."+name]
 		if !ok {
@@ -101,10 +101,21 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 }
 
 // enumValues maps "ENUM.NAME" (".NAME" in an anonymous enum) to its value,
-// for every enum of the kernel's BTF.
-func enumValues(kernel *btf.Spec) map[string]uint64 {
+// for every enum of the kernel's BTF (raw, the blob kernel was loaded
+// from): those enumIDs finds, else every type's.
+func enumValues(kernel *btf.Spec, raw []byte) map[string]uint64 {
 	out := map[string]uint64{}
-	for typ, err := range kernel.All() {
+	all := kernel.All()
+	if ids, ok := enumIDs(raw); ok {
+		all = func(yield func(btf.Type, error) bool) {
+			for _, id := range ids {
+				if !yield(kernel.TypeByID(id)) {
+					return
+				}
+			}
+		}
+	}
+	for typ, err := range all {
 		if err != nil {
 			break
 		}
