@@ -330,7 +330,7 @@ func (e *Exact) imageWith(r *record, own int, dup func(pid, fd int) (int, error)
 	fd := own
 	if own < 0 {
 		if fd, err = dup(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: dupError(err)}
 		}
 		defer unix.Close(fd)
 		var st unix.Stat_t
@@ -352,7 +352,7 @@ func (e *Exact) askAll(r *record, own int, dup func(pid, fd int) (int, error)) (
 	if own < 0 {
 		var err error
 		if fd, err = dup(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: dupError(err)}
 		}
 		defer unix.Close(fd)
 	}
@@ -361,4 +361,15 @@ func (e *Exact) askAll(r *record, own int, dup func(pid, fd int) (int, error)) (
 		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
 	}
 	return img, nil
+}
+
+// dupError is a failed duplicate of a descriptor the pass saw: the holder
+// closed it (EBADF) or exited (ESRCH) since, so the socket is gone from
+// that process, which a dump reports as no socket (dump --all then checks
+// a fresh listing) rather than as a failure.
+func dupError(err error) error {
+	if errors.Is(err, unix.EBADF) || errors.Is(err, unix.ESRCH) {
+		return image.ErrNoSocket
+	}
+	return err
 }

@@ -1,0 +1,43 @@
+package exact_test
+
+import (
+	"errors"
+	"syscall"
+	"testing"
+
+	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio/image"
+)
+
+// TestDumpBatchSocketClosedMeanwhile: a socket its holder closes after the
+// batch's pass, before its image is built, is no socket (ENOENT, which
+// dump --all counts as closed), not a failed getfd ("bad file descriptor",
+// which failed the whole command).
+func TestDumpBatchSocketClosedMeanwhile(t *testing.T) {
+	for _, family := range []int{4, 6} {
+		t.Run(map[int]string{4: "AF_INET", 6: "AF_INET6"}[family], func(t *testing.T) {
+			h := netnstest.NewHolder(t)
+			socket := h.Socket
+			if family == 6 { // read by the stock reader (askAll)
+				socket = h.Socket6
+			}
+			first, second := socket("udp"), socket("udp")
+			e := open(t)
+			errs := map[uint64]error{}
+			// One worker: the first socket's image is done, and the
+			// second closed, before the second's is built.
+			e.DumpBatch([]uint64{first.Inode, second.Inode}, 1, func(ino uint64, _ *image.Image, err error) {
+				errs[ino] = err
+				if ino == first.Inode {
+					second.Close()
+				}
+			})
+			if err := errs[first.Inode]; err != nil {
+				t.Fatalf("the socket still open: %v", err)
+			}
+			if err := errs[second.Inode]; !errors.Is(err, image.ErrNoSocket) || !errors.Is(err, syscall.ENOENT) {
+				t.Fatalf("the socket closed meanwhile: %v, want no such socket", err)
+			}
+		})
+	}
+}
