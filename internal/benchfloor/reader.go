@@ -8,6 +8,7 @@ import (
 
 	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/image"
+	"golang.org/x/sys/unix"
 )
 
 // ReaderStats is what one ExactReader run did.
@@ -18,8 +19,9 @@ type ReaderStats struct {
 
 // ExactReader is the exact reader alone, the measure issue 11 holds to
 // 0.1x the floor: it loads the BPF program once, lists the sockets through
-// it and builds every image with exact.DumpBatch (the path of `inetcr
-// dump --all`), but encodes nothing and writes nothing. A socket closed
+// it, keeps this network namespace's, and builds every image with
+// exact.DumpBatch (the path of `inetcr dump --all --netns self`), but
+// encodes nothing and writes nothing. A socket closed
 // between the listing and its dump counts as gone, as in Run.
 func ExactReader(workers int) (ReaderStats, error) {
 	var st ReaderStats
@@ -36,11 +38,19 @@ func ExactReader(workers int) (ReaderStats, error) {
 		return st, err
 	}
 	st.List = time.Since(t0)
-	st.Listed = len(socks)
-	inodes := make([]uint64, len(socks))
-	for i, s := range socks {
-		inodes[i] = s.Inode
+	// This namespace's sockets, as the floor lists and as `dump --all
+	// --netns self` keeps: the program's pass reads every namespace's.
+	var self unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &self); err != nil {
+		return st, err
 	}
+	var inodes []uint64
+	for _, s := range socks {
+		if s.Netns == self.Ino {
+			inodes = append(inodes, s.Inode)
+		}
+	}
+	st.Listed = len(inodes)
 	t0 = time.Now()
 	var dumped, gone atomic.Int64
 	var firstErr atomic.Pointer[error]
