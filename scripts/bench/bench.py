@@ -39,7 +39,7 @@ TARGETS = {
     "tar": ("tar -c over MNT", "tar -c over a tmpfs copy", 3.0),
     "dump": ("inetcr dump --all -o DIR", "inetcr-floor", 2.0),
     "netns": ("ls -f MNT of 100 namespaces x 100 sockets", "sum of ss -uanp in each (nsenter)", 1.0),
-    "readx": ("first read of ipopt/ttl", "the same on a --backend stock mount", 1.0),
+    "readx": ("first read of ipopt/ttl on this mount", "the same on a --backend stock mount", 1.0),
     "reader": ("the exact reader alone (inetcr-floor -exact)", "inetcr-floor", 0.1),
 }
 # Issue 11's targets for the exact reader, where they differ from the stock engine's.
