@@ -173,7 +173,20 @@ func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 
 // holdersOf finds the socket's holders in the latest pass, or in a new
 // one when the latest does not have it.
+//
+// Without a fresh pass, the stock engine's holder index answers first: a
+// readlink of the holder's descriptor when it knows the socket, where a
+// pass runs the program over every file of the host (300 ms at 100,000
+// sockets, for each first read: docs/performance.md, "The exact reader").
 func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
+	e.mu.Lock()
+	p := e.last
+	e.mu.Unlock()
+	if p == nil || time.Since(p.at) >= passFresh {
+		if hs, err := e.stock.Holders(inode); err == nil {
+			return hs, nil
+		}
+	}
 	p, cached, err := e.recent()
 	if err != nil {
 		return nil, err
