@@ -38,7 +38,7 @@ type Exact struct {
 	listing sockdiag.Shared
 
 	mu   sync.Mutex
-	last *pass // the latest pass, for holders and a dump's holder pid
+	last *pass // the latest pass's holders, for holders and a dump's holder pid
 }
 
 // pass is the result of one run over every task's files.
@@ -106,7 +106,9 @@ func (e *Exact) readPass() (*pass, error) {
 		})
 	}
 	e.mu.Lock()
-	e.last = p
+	// Kept for holders only: the records of every socket of the host
+	// would stay alive with it until the next pass.
+	e.last = &pass{at: p.at, holders: p.holders}
 	e.mu.Unlock()
 	return p, nil
 }
