@@ -2,6 +2,9 @@ package exact_test
 
 import (
 	"errors"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -37,6 +40,44 @@ func TestDumpBatchSocketClosedMeanwhile(t *testing.T) {
 			}
 			if err := errs[second.Inode]; !errors.Is(err, image.ErrNoSocket) || !errors.Is(err, syscall.ENOENT) {
 				t.Fatalf("the socket closed meanwhile: %v, want no such socket", err)
+			}
+		})
+	}
+}
+
+// TestHoldersSayCommAndCgroup: the holders name each process's command
+// and cgroup, as the stock engine's do (the tree's info file writes the
+// cgroup lines restore --match reads), whether they come from a fresh pass
+// or, with none, from the stock engine's holder index.
+func TestHoldersSayCommAndCgroup(t *testing.T) {
+	h := netnstest.NewHolder(t)
+	s := h.Socket("udp")
+	cgroup := func(pid int) string {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, after, _ := strings.Cut(string(b), "0::")
+		return strings.TrimSpace(after)
+	}
+	want := cgroup(h.Pid())
+	if want == "" {
+		t.Fatal("the holder has no cgroup v2 path: nothing to compare")
+	}
+	for _, path := range []string{"a fresh pass", "the holder index"} {
+		t.Run(path, func(t *testing.T) {
+			e := open(t)
+			if path == "a fresh pass" {
+				if _, err := e.List(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hs, err := e.Holders(s.Inode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hs) != 1 || hs[0].Pid != h.Pid() || hs[0].Fd != s.Fd || hs[0].Comm == "" || hs[0].Cgroup != want {
+				t.Fatalf("holders %+v, want pid %d fd %d, a command and cgroup %q", hs, h.Pid(), s.Fd, want)
 			}
 		})
 	}

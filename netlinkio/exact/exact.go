@@ -160,7 +160,8 @@ func (e *Exact) List() ([]image.Socket, error) {
 	})
 }
 
-// Holders returns the processes that hold the socket, from a pass.
+// Holders returns the processes that hold the socket, from a pass or the
+// stock engine's holder index (holdersOf), with their command and cgroup.
 func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 	hs, err := e.holdersOf(inode)
 	if err != nil {
@@ -168,7 +169,8 @@ func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 	}
 	out := slices.Clone(hs)
 	for i := range out {
-		out[i].Comm = procfs.Comm(out[i].Pid)
+		// As the stock engine's: the tree's info file writes the cgroup.
+		out[i].Comm, out[i].Cgroup = procfs.Comm(out[i].Pid), procfs.Cgroup(out[i].Pid)
 	}
 	return out, nil
 }
