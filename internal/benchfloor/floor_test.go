@@ -89,3 +89,32 @@ func skipShort(b *testing.B) {
 		b.Skip("10,000 sockets: not in -short")
 	}
 }
+
+// TestExactReaderBuildsEveryImage: the reader alone lists and builds an
+// image of every socket the holders hold.
+func TestExactReaderBuildsEveryImage(t *testing.T) {
+	inodes := sockets(t, 200)
+	st, err := benchfloor.ExactReader(benchfloor.DefaultWorkers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Listed < len(inodes) || st.Dumped < len(inodes) || st.Load <= 0 {
+		t.Fatalf("%d sockets made, exact reader: %+v", len(inodes), st)
+	}
+}
+
+// BenchmarkExactReader10000 is the exact reader alone over 10,000 sockets,
+// its program's load included (inetcr-floor -exact), beside
+// BenchmarkFloor10000.
+func BenchmarkExactReader10000(b *testing.B) {
+	skipShort(b)
+	sockets(b, 10000)
+	b.ResetTimer()
+	for b.Loop() {
+		st, err := benchfloor.ExactReader(benchfloor.DefaultWorkers())
+		if err != nil || st.Dumped < 10000 {
+			b.Fatalf("%+v %v", st, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10000), "ns/socket")
+}

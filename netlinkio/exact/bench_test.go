@@ -22,7 +22,9 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkDumpAll is every image of 10,000 sockets, exact (one pass) and
-// stock (its batch), no files written.
+// stock (its batch), no files written; pass-only is the exact reader's
+// pass and images without the rows it asks of a duplicate with getsockopt
+// (docs/performance.md, "The exact reader").
 func BenchmarkDumpAll(b *testing.B) {
 	h := netnstest.NewHolder(b)
 	inodes := h.Many(10000, "127.0.0.1")
@@ -31,6 +33,14 @@ func BenchmarkDumpAll(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
+	b.Run("pass-only", func(b *testing.B) {
+		for b.Loop() {
+			n, err := e.PassImages()
+			if err != nil || n < len(inodes) {
+				b.Fatalf("%d of %d images: %v", n, len(inodes), err)
+			}
+		}
+	})
 	for _, be := range []netlinkio.Backend{e, stock.NewStock()} {
 		b.Run(be.Name(), func(b *testing.B) {
 			for b.Loop() {

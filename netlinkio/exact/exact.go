@@ -23,6 +23,7 @@ import (
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/netns"
+	"github.com/inetcr/inetcr/netlinkio/internal/parallel"
 	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 	"github.com/inetcr/inetcr/netlinkio/internal/sockdiag"
 	"github.com/inetcr/inetcr/netlinkio/stock"
@@ -39,7 +40,7 @@ type Exact struct {
 	listing sockdiag.Shared
 
 	mu   sync.Mutex
-	last *pass // the latest pass, for holders and a dump's holder pid
+	last *pass // the latest pass's holders, for holders and a dump's holder pid
 }
 
 // pass is the result of one run over every task's files.
@@ -107,7 +108,9 @@ func (e *Exact) readPass() (*pass, error) {
 		})
 	}
 	e.mu.Lock()
-	e.last = p
+	// Kept for holders only: the records of every socket of the host
+	// would stay alive with it until the next pass.
+	e.last = &pass{at: p.at, holders: p.holders}
 	e.mu.Unlock()
 	return p, nil
 }
@@ -163,7 +166,8 @@ func (e *Exact) List() ([]image.Socket, error) {
 	})
 }
 
-// Holders returns the processes that hold the socket, from a pass.
+// Holders returns the processes that hold the socket, from a pass or the
+// stock engine's holder index (holdersOf), with their command and cgroup.
 func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 	hs, err := e.holdersOf(inode)
 	if err != nil {
@@ -178,7 +182,20 @@ func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 
 // holdersOf finds the socket's holders in the latest pass, or in a new
 // one when the latest does not have it.
+//
+// Without a fresh pass, the stock engine's holder index answers first: a
+// readlink of the holder's descriptor when it knows the socket, where a
+// pass runs the program over every file of the host (300 ms at 100,000
+// sockets, for each first read: docs/performance.md, "The exact reader").
 func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
+	e.mu.Lock()
+	p := e.last
+	e.mu.Unlock()
+	if p == nil || time.Since(p.at) >= passFresh {
+		if hs, err := e.stock.Holders(inode); err == nil {
+			return hs, nil
+		}
+	}
 	p, cached, err := e.recent()
 	if err != nil {
 		return nil, err
@@ -222,22 +239,31 @@ func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 	return nil, &image.OpError{Op: "dump", Inode: inode, Err: image.ErrNoSocket}
 }
 
-// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper).
+// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper),
+// building the images with up to workers goroutines. The rows the program
+// reads no field for are asked of a duplicate of each socket, through one
+// pidfd per holder process for the whole batch (not a pidfd_open and a
+// close per socket).
 func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
 	p, err := e.readPass()
-	for _, ino := range inodes {
-		if err != nil {
+	if err != nil {
+		for _, ino := range inodes {
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: err})
-			continue
 		}
+		return
+	}
+	dup := stock.NewDuplicator()
+	defer dup.Close()
+	parallel.Run(len(inodes), workers, func(i int) {
+		ino := inodes[i]
 		r, ok := p.recs[ino]
 		if !ok {
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: image.ErrNoSocket})
-			continue
+			return
 		}
-		img, ierr := e.imageOf(r, -1)
+		img, ierr := e.imageWith(r, -1, dup.Duplicate)
 		each(ino, img, ierr)
-	}
+	})
 }
 
 // Hold duplicates the socket for changes; each change plans from the
@@ -305,6 +331,11 @@ func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 // (a descriptor of this process) or, when own is -1, on a duplicate of
 // the holder's.
 func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
+	return e.imageWith(r, own, stock.Duplicate)
+}
+
+// imageWith is imageOf with the duplicates made by dup.
+func (e *Exact) imageWith(r *record, own int, dup func(pid, fd int) (int, error)) (*image.Image, error) {
 	img, err := e.env.image(r)
 	if err != nil {
 		return nil, err
@@ -316,8 +347,8 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 	}
 	fd := own
 	if own < 0 {
-		if fd, err = stock.Duplicate(int(r.Pid), int(r.Fd)); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: goneAsNoSocket(err)}
+		if fd, err = dup(int(r.Pid), int(r.Fd)); err != nil {
+			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: dupError(err)}
 		}
 		defer unix.Close(fd)
 		var st unix.Stat_t
@@ -333,11 +364,12 @@ func (e *Exact) imageOf(r *record, own int) (*image.Image, error) {
 	return img, nil
 }
 
-// goneAsNoSocket is a duplicate's failure as a dump reports it: a holder
-// that exited (ESRCH) or closed the descriptor (EBADF) since the pass
-// means the socket is gone from there, as for the stock engine.
-func goneAsNoSocket(err error) error {
-	if errors.Is(err, unix.ESRCH) || errors.Is(err, unix.EBADF) {
+// dupError is a failed duplicate of a descriptor the pass saw: the holder
+// closed it (EBADF) or exited (ESRCH) since, so the socket is gone from
+// that process, which a dump reports as no socket (dump --all then checks
+// a fresh listing) rather than as a failure.
+func dupError(err error) error {
+	if errors.Is(err, unix.EBADF) || errors.Is(err, unix.ESRCH) {
 		return image.ErrNoSocket
 	}
 	return err

@@ -95,7 +95,7 @@ type bits map[string]uint
 // resolveBits looks up every flag bit the option table names (and
 // SOCK_LINGER, which linger reads) in the kernel's BTF, and checks that
 // every row's field is one the reader knows.
-func resolveBits(kernel *btf.Spec) (bits, error) {
+func resolveBits(kernel *btf.Spec, raw []byte) (bits, error) {
 	b := bits{}
 	fields := []string{"sock_common.skc_flags:SOCK_LINGER", autoFlowLabelSet, autoFlowLabelOn, sndFlow, rcvTstamp, rcvTstampNS}
 	for i := range image.Options {
@@ -126,7 +126,7 @@ func resolveBits(kernel *btf.Spec) (bits, error) {
 			continue
 		}
 		if values == nil {
-			values = enumValues(kernel)
+			values = enumValues(kernel, raw)
 		}
 		v, ok := values[w.enum+"."+name]
 		if !ok {
@@ -172,10 +172,21 @@ func bitfieldPlace(kernel *btf.Spec, word, name string) (uint, error) {
 }
 
 // enumValues maps "ENUM.NAME" (".NAME" in an anonymous enum) to its value,
-// for every enum of the kernel's BTF.
-func enumValues(kernel *btf.Spec) map[string]uint64 {
+// for every enum of the kernel's BTF (raw, the blob kernel was loaded
+// from): those enumIDs finds, else every type's.
+func enumValues(kernel *btf.Spec, raw []byte) map[string]uint64 {
 	out := map[string]uint64{}
-	for typ, err := range kernel.All() {
+	all := kernel.All()
+	if ids, ok := enumIDs(raw); ok {
+		all = func(yield func(btf.Type, error) bool) {
+			for _, id := range ids {
+				if !yield(kernel.TypeByID(id)) {
+					return
+				}
+			}
+		}
+	}
+	for typ, err := range all {
 		if err != nil {
 			break
 		}

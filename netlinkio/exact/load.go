@@ -1,6 +1,7 @@
 package exact
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -86,7 +87,11 @@ func load(cfg Config) (*program, error) {
 	if err := checkCaps(cfg); err != nil {
 		return nil, err
 	}
-	kernel, err := btf.LoadSpec(cfg.BTFPath)
+	raw, err := os.ReadFile(cfg.BTFPath)
+	var kernel *btf.Spec
+	if err == nil {
+		kernel, err = btf.LoadSpecFromReader(bytes.NewReader(raw))
+	}
 	if err != nil {
 		return nil, &CannotRun{Why: "no BTF at " + cfg.BTFPath + " (a kernel without CONFIG_DEBUG_INFO_BTF)", Err: err}
 	}
@@ -115,7 +120,7 @@ func load(cfg Config) (*program, error) {
 		coll.Close()
 		return nil, &CannotRun{Why: "the kernel refuses a task_file iterator link", Err: err}
 	}
-	if p.bits, err = resolveBits(kernel); err != nil {
+	if p.bits, err = resolveBits(kernel, raw); err != nil {
 		p.Close()
 		return nil, err
 	}

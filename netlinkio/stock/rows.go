@@ -20,3 +20,18 @@ func ReadRows(fd int, img *image.Image, rows []*image.Option) error {
 	}
 	return nil
 }
+
+// Duplicator duplicates descriptors of many processes with one pidfd per
+// process, opened at first use and closed by Close: a batch of another
+// reader (the exact reader's DumpBatch) shares them as DumpBatch does.
+// It is safe for concurrent use.
+type Duplicator struct{ h batchHolders }
+
+// NewDuplicator returns an empty Duplicator.
+func NewDuplicator() *Duplicator { return &Duplicator{h: batchHolders{byPid: map[int]*batchHolder{}}} }
+
+// Duplicate is Duplicate through the process's shared pidfd.
+func (d *Duplicator) Duplicate(pid, fd int) (int, error) { return d.h.getFd(pid, fd) }
+
+// Close closes the pidfds.
+func (d *Duplicator) Close() { d.h.close() }

@@ -39,8 +39,17 @@ TARGETS = {
     "tar": ("tar -c over MNT", "tar -c over a tmpfs copy", 3.0),
     "dump": ("inetcr dump --all -o DIR", "inetcr-floor", 2.0),
     "netns": ("ls -f MNT of 100 namespaces x 100 sockets", "sum of ss -uanp in each (nsenter)", 1.0),
+    "readx": ("first read of ipopt/ttl on this mount", "the same on a --backend stock mount", 1.0),
+    "reader": ("the exact reader alone (inetcr-floor -exact)", "inetcr-floor", 0.1),
 }
-ORDER = ["ls", "read", "tar", "dump", "netns"]
+# Issue 11's targets for the exact reader, where they differ from the stock engine's.
+BACKEND_TARGETS = {"exact": {"ls": 0.5, "dump": 0.25}}
+ORDER = ["ls", "read", "readx", "tar", "dump", "reader", "netns"]
+MEM_ORDER = ["ls", "read", "tar", "dump"]
+
+
+def target(k, backend):
+    return BACKEND_TARGETS.get(backend, {}).get(k, TARGETS[k][2])
 NETNS_COUNT, NETNS_SOCKETS = 100, 100
 
 
@@ -55,6 +64,35 @@ def run(argv, ok=(0,), timeout=1800, out=subprocess.DEVNULL):
     dt = time.perf_counter() - t0
     if r.returncode not in ok:
         raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), r.returncode, r.stderr.decode()[-2000:]))
+    return dt
+
+
+def run_err(argv, timeout=1800):
+    """Runs argv and returns its wall time in seconds and its stderr."""
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, text=True)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError("%s: exit %d: %s" % (" ".join(argv), r.returncode, r.stderr[-2000:]))
+    return dt, r.stderr
+
+
+def parse_duration(s):
+    """A Go time.Duration as printed ("1.5s", "212.3ms", "950µs") in seconds."""
+    for unit, f in (("ms", 1e-3), ("µs", 1e-6), ("us", 1e-6), ("ns", 1e-9), ("s", 1.0)):
+        if s.endswith(unit):
+            return float(s[:-len(unit)]) * f
+    raise ValueError("not a duration: %r" % s)
+
+
+def first_read(mnt, inode):
+    """Times cat MNT/INODE/ipopt/ttl, which must print a number."""
+    path = "%s/%d/ipopt/ttl" % (mnt, inode)
+    t0 = time.perf_counter()
+    r = subprocess.run(["cat", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0 or not r.stdout.strip().isdigit():
+        raise RuntimeError("cat %s: %r %r" % (path, r.stdout, r.stderr))
     return dt
 
 
@@ -151,7 +189,8 @@ class Mount:
             env["INETCR_HEAPPROFILE"] = self.heapfile
         # One namespace (the bench's own) for the single-namespace
         # measures: ss -uanp there lists the same sockets.
-        self.p = subprocess.Popen([inetcr, "mount", "--netns", netns, mnt], stdout=self.logf, stderr=self.logf, env=env)
+        argv = list(inetcr) if isinstance(inetcr, (list, tuple)) else [inetcr]
+        self.p = subprocess.Popen(argv + ["mount", "--netns", netns, mnt], stdout=self.logf, stderr=self.logf, env=env)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.p.poll() is not None:
@@ -274,15 +313,33 @@ class Profiler:
 
 
 def bench_n(n, args, prof):
+    """The measures at N sockets, made once, for each backend of
+    --backend in turn (one mount each): a result per backend."""
     log("== N = %d" % n)
-    res = {"n": n, "date": time.strftime("%Y-%m-%d %H:%M"), "rev": args.rev}
     t0 = time.time()
     holders, inodes, nh = make_sockets(n, args.holder, args.family)
-    res["holders"] = nh
-    res["family"] = "AF_INET6" if args.family == 6 else "AF_INET"
     log("  %d sockets held by %d processes (%.1f s)" % (len(inodes), nh, time.time() - t0))
+    out = []
+    try:
+        for be in args.backends:
+            res = {"n": n, "date": time.strftime("%Y-%m-%d %H:%M"), "rev": args.rev, "backend": be,
+                   "holders": nh, "family": "AF_INET6" if args.family == 6 else "AF_INET"}
+            t1 = time.time()
+            bench_backend(n, be, res, inodes, args, prof)
+            res["seconds"] = time.time() - t1
+            out.append(res)
+    finally:
+        for h in holders:
+            h.stop()
+    return out
+
+
+def bench_backend(n, be, res, inodes, args, prof):
+    """Mounts with `inetcr --backend BE` and runs the measures on it."""
+    log("  backend %s" % be)
+    inetcr = [args.inetcr, "--backend", be]
     mnt = os.path.join(args.work, "mnt")
-    m = Mount(args.inetcr, mnt, os.path.join(args.work, "mount-%d.log" % n), args.heapdir)
+    m = Mount(inetcr, mnt, os.path.join(args.work, "mount-%d-%s.log" % (n, be)), args.heapdir)
     time.sleep(1)
     mem = {"idle": m.status()}
     res["mem"] = mem
@@ -305,17 +362,23 @@ def bench_n(n, args, prof):
         if "read" in args.only:
             log("  first read of ipopt/ttl vs ss -uanp 'sport = :PORT'")
             picks = [inodes[(2 * i + 1) * len(inodes) // (2 * P)] for i in range(P)]
-
-            def read_a(i):
-                path = "%s/%d/ipopt/ttl" % (mnt, picks[i])
-                t0 = time.perf_counter()
-                r = subprocess.run(["cat", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                dt = time.perf_counter() - t0
-                if r.returncode != 0 or not r.stdout.strip().isdigit():
-                    raise RuntimeError("cat %s: %r %r" % (path, r.stdout, r.stderr))
-                return dt
-            meas["read"] = summary(pairs(P, read_a, lambda i: run(["ss", "-uanp", "sport = :%d" % ports[picks[i]][1]])))
+            meas["read"] = summary(pairs(P, lambda i: first_read(mnt, picks[i]),
+                                         lambda i: run(["ss", "-uanp", "sport = :%d" % ports[picks[i]][1]])))
             mem["read"] = m.status()
+
+        if "readx" in args.only and be != "stock":
+            # Issue 11: the first read no slower than the stock path. A
+            # second mount, on the stock engine, reads the same sockets
+            # (others than the read measure's, so that both are first reads).
+            log("  first read of ipopt/ttl vs the same on a --backend stock mount")
+            picks = [inodes[(2 * i + 1) * len(inodes) // (2 * P) + 1] for i in range(P)]
+            mnt2 = os.path.join(args.work, "mnt-stock")
+            m2 = Mount([args.inetcr, "--backend", "stock"], mnt2, os.path.join(args.work, "mount-%d-readx.log" % n))
+            try:
+                time.sleep(1)
+                meas["readx"] = summary(pairs(P, lambda i: first_read(mnt, picks[i]), lambda i: first_read(mnt2, picks[i])))
+            finally:
+                m2.stop()
 
         if "tar" in args.only:
             if n <= args.tar_max:
@@ -347,7 +410,7 @@ def bench_n(n, args, prof):
                 ref = (lambda i: run(["sh", "-c", tarcmd, "sh", copy], ok=(0, 1))) if copy else None
                 meas["tar"] = summary(pairs(P, lambda i: run(["sh", "-c", tarcmd, "sh", mnt], ok=(0, 1)), ref))
                 mem["tar"] = m.status()
-                m.heap("tar-%d" % n)
+                m.heap("tar-%s-%d" % (be, n))
                 if copy:
                     shutil.rmtree(copy, ignore_errors=True)
 
@@ -357,11 +420,26 @@ def bench_n(n, args, prof):
             def prep(i, side):
                 if side == "a":
                     shutil.rmtree(dumpdir, ignore_errors=True)
-            meas["dump"] = summary(pairs(P, lambda i: run([args.inetcr, "dump", "--all", "-o", dumpdir]),
+            # --netns self: the floor dumps this namespace only (dump's
+            # default, all, would take in every namespace of the host)
+            meas["dump"] = summary(pairs(P, lambda i: run(inetcr + ["dump", "--all", "--netns", "self", "-o", dumpdir]),
                                          lambda i: run([args.floor]), prepare=prep))
             res["dump_files"] = len(os.listdir(dumpdir))
             mem["dump"] = m.status()
             shutil.rmtree(dumpdir, ignore_errors=True)
+
+        if "reader" in args.only and be == "exact":
+            log("  the exact reader alone vs inetcr-floor")
+            loads = []
+
+            def reader(i):
+                dt, err = run_err([args.floor, "-exact", "-v"])
+                # "... (load 212.3ms, list ..." : the program's load, once per command
+                loads.append(parse_duration(err.split("(load ", 1)[1].split(",", 1)[0]))
+                return dt
+            meas["reader"] = summary(pairs(P, reader, lambda i: run([args.floor])))
+            res["load"] = {"median": statistics.median(loads), "min": min(loads), "max": max(loads)}
+            log("  load of the BPF program: %s" % res["load"])
 
         time.sleep(2)
         mem["end"] = m.status()
@@ -369,24 +447,20 @@ def bench_n(n, args, prof):
 
         if prof is not None and n == max(args.ns):
             log("  profiling at N = %d" % n)
-            prof.record("ls-%d" % n, m.p.pid, lambda: [run(["ls", "-f", mnt]) for _ in range(3)])
+            prof.record("ls-%s-%d" % (be, n), m.p.pid, lambda: [run(["ls", "-f", mnt]) for _ in range(3)])
 
             def reads():
                 for ino in inodes[1::max(1, len(inodes) // 20)][:20]:
                     time.sleep(SETTLE)
                     run(["cat", "%s/%d/ipopt/ttl" % (mnt, ino)])
-            prof.record("read-%d" % n, m.p.pid, reads)
-            prof.command("dump-%d" % n, [args.inetcr, "dump", "--all", "-o", dumpdir])
+            prof.record("read-%s-%d" % (be, n), m.p.pid, reads)
+            prof.command("dump-%s-%d" % (be, n), inetcr + ["dump", "--all", "--netns", "self", "-o", dumpdir])
             shutil.rmtree(dumpdir, ignore_errors=True)
-            prof.command("floor-%d" % n, [args.floor])
+            prof.command("floor-%s-%d" % (be, n), [args.floor])
         if prof is not None and n == max([x for x in args.ns if x <= args.tar_max], default=-1):
-            prof.record("tar-%d" % n, m.p.pid, lambda: run(["sh", "-c", 'tar -cf - -C "$1" . | cat > /dev/null', "sh", mnt], ok=(0, 1)))
+            prof.record("tar-%s-%d" % (be, n), m.p.pid, lambda: run(["sh", "-c", 'tar -cf - -C "$1" . | cat > /dev/null', "sh", mnt], ok=(0, 1)))
     finally:
         m.stop()
-        for h in holders:
-            h.stop()
-    res["seconds"] = time.time() - t0
-    return res
 
 
 # ---- report --------------------------------------------------------------
@@ -429,7 +503,8 @@ def fmt_t(s):
 
 def report(results, args, prof):
     L = []
-    ns = [r["n"] for r in results]
+    ns = list(dict.fromkeys(r["n"] for r in results))
+    bes = list(dict.fromkeys(r["backend"] for r in results if "backend" in r))
     for r in results:
         for s in r["measures"].values():
             s.setdefault("b", None)
@@ -439,41 +514,47 @@ def report(results, args, prof):
     tar_v = subprocess.run(["tar", "--version"], stdout=subprocess.PIPE, text=True).stdout.splitlines()[0]
     ss_v = subprocess.run(["ss", "-V"], stdout=subprocess.PIPE, text=True).stdout.strip()
     fams = sorted({r.get("family", "AF_INET") for r in results})
-    L.append("Measured by `scripts/bench/run.sh %s%s` on %s (%s): %d CPUs, kernel %s, %s, %s. "
+    L.append("Measured by `scripts/bench/run.sh %s%s%s` on %s (%s): %d CPUs, kernel %s, %s, %s. "
              "%d pairs per measure, sides alternating; each side's median, and the median of the pairs' "
              "ratios (inetcr / reference). Sockets: %s." % ("--family 6 " if fams == ["AF_INET6"] else "",
+                                                "--backend %s " % ",".join(bes) if bes else "",
                                                 " ".join(str(n) for n in ns), " to ".join(dates[::max(1, len(dates) - 1)]),
                                                 ", ".join(revs), os.cpu_count(), os.uname().release,
                                                 tar_v, ss_v, pairs_n, ", ".join(fams)))
     L.append("")
-    L.append("| N | measure | inetcr | reference | ratio (min-max) | target | met |")
-    L.append("|---:|---|---:|---:|---:|---:|:---:|")
+    # A backend column when the runs say which backend they measured.
+    bk = any("backend" in r for r in results)
+    col = (lambda r: " %s |" % r.get("backend", "-")) if bk else (lambda r: "")
+    L.append("| N |%s measure | inetcr | reference | ratio (min-max) | target | met |" % (" backend |" if bk else ""))
+    L.append("|---:|%s---|---:|---:|---:|---:|:---:|" % ("---|" if bk else ""))
     for r in results:
         for k in ORDER:
             s = r["measures"].get(k)
             if not s:
                 continue
-            a, b, tgt = TARGETS[k]
+            a, b, _ = TARGETS[k]
+            tgt = target(k, r.get("backend"))
             if s["b"] is None:
-                L.append("| %s | %s (no reference) | %s | - | - | <= %.1f | - |" % (
-                    "{:,}".format(r["n"]), a, fmt_t(s["a"]), tgt))
+                L.append("| %s |%s %s (no reference) | %s | - | - | <= %.2g | - |" % (
+                    "{:,}".format(r["n"]), col(r), a, fmt_t(s["a"]), tgt))
                 continue
-            L.append("| %s | %s vs %s | %s | %s | %.2f (%.2f-%.2f) | <= %.1f | %s |" % (
-                "{:,}".format(r["n"]), a, b, fmt_t(s["a"]), fmt_t(s["b"]), s["ratio"], s["ratio_min"],
+            L.append("| %s |%s %s vs %s | %s | %s | %.2f (%.2f-%.2f) | <= %.2g | %s |" % (
+                "{:,}".format(r["n"]), col(r), a, b, fmt_t(s["a"]), fmt_t(s["b"]), s["ratio"], s["ratio_min"],
                 s["ratio_max"], tgt, "yes" if s["ratio"] <= tgt else "**no**"))
     L.append("")
     L.append("Mount process (`inetcr mount`): peak RSS (VmHWM, MiB) and open fds, idle and after each measure; "
              "target: peak RSS <= 150 MB at 100,000 sockets, fds back to idle.")
     L.append("")
-    L.append("| N | idle fds | fds after ls / read / tar / dump | fds 2 s later | VmHWM after ls / read / tar / dump | VmRSS at end |")
-    L.append("|---:|---:|---|---:|---|---:|")
+    L.append("| N |%s idle fds | fds after ls / read / tar / dump | fds 2 s later | VmRSS idle | VmHWM after ls / read / tar / dump | VmRSS at end |"
+             % (" backend |" if bk else ""))
+    L.append("|---:|%s---:|---|---:|---:|---|---:|" % ("---|" if bk else ""))
     firsts = []
     for r in results:
         m = r["mem"]
-        L.append("| %s | %d | %s | %d%s | %s | %d |" % (
-            "{:,}".format(r["n"]), m["idle"]["fds"], " / ".join(str(m[k]["fds"]) if k in m else "-" for k in ORDER),
+        L.append("| %s |%s %d | %s | %d%s | %d | %s | %d |" % (
+            "{:,}".format(r["n"]), col(r), m["idle"]["fds"], " / ".join(str(m[k]["fds"]) if k in m else "-" for k in MEM_ORDER),
             m["end"]["fds"], "" if m["end"]["fds"] == m["idle"]["fds"] else " **(idle %d)**" % m["idle"]["fds"],
-            " / ".join(str(m[k]["VmHWM"]) if k in m else "-" for k in ORDER), m["end"]["VmRSS"]))
+            m["idle"]["VmRSS"], " / ".join(str(m[k]["VmHWM"]) if k in m else "-" for k in MEM_ORDER), m["end"]["VmRSS"]))
         if "tar_first" in r:
             firsts.append("| %s | %s | %s | %s | %s |" % (
                 "{:,}".format(r["n"]), "{:,}".format(r["tar_entries"]) if r.get("tar_entries") else "-", fmt_t(r["tar_first"]),
@@ -487,19 +568,22 @@ def report(results, args, prof):
         L.append("| N | entries | first tar | VmHWM after it | repeat tar (median) |")
         L.append("|---:|---:|---:|---:|---:|")
         L += firsts
-    by_n = {r["n"]: r for r in results}
-    if 10000 in by_n and 100000 in by_n:
+    loads = [r for r in results if "load" in r]
+    if loads:
         L.append("")
-        L.append("Growth from 10,000 to 100,000 sockets (median time at 100,000 / at 10,000; target <= 11x for inetcr):")
+        L.append("Load of the exact reader's BPF program (once per command: `inetcr-floor -exact -v`, each run of the reader measure):")
         L.append("")
-        L.append("| measure | inetcr | reference |")
-        L.append("|---|---:|---:|")
-        for k in ORDER:
-            a, b = by_n[10000]["measures"].get(k), by_n[100000]["measures"].get(k)
-            if a and b:
-                g = b["a"] / a["a"]
-                gb = "%.1fx" % (b["b"] / a["b"]) if a["b"] and b["b"] else "-"
-                L.append("| %s | %.1fx%s | %s |" % (TARGETS[k][0], g, "" if g <= 11 else " **(no)**", gb))
+        L.append("| N | load, median (min-max) |")
+        L.append("|---:|---:|")
+        for r in loads:
+            L.append("| %s | %s (%s-%s) |" % ("{:,}".format(r["n"]), fmt_t(r["load"]["median"]), fmt_t(r["load"]["min"]),
+                                           fmt_t(r["load"]["max"])))
+    by_n = {}
+    for r in results:
+        by_n.setdefault(r.get("backend"), {})[r["n"]] = r
+    for be, rs in by_n.items():
+        if 10000 in rs and 100000 in rs:
+            growth(L, rs, be)
     if prof is not None and prof.reports:
         L.append("")
         L.append("## Profiles (perf record -e cpu-clock -g, self time, top entries)")
@@ -511,6 +595,22 @@ def report(results, args, prof):
             L += rep["self"][:25]
             L.append("```")
     return "\n".join(L) + "\n"
+
+
+def growth(L, by_n, be):
+    """The growth table of one backend."""
+    L.append("")
+    L.append("Growth from 10,000 to 100,000 sockets%s (median time at 100,000 / at 10,000; target <= 11x for inetcr):"
+             % (" (backend %s)" % be if be else ""))
+    L.append("")
+    L.append("| measure | inetcr | reference |")
+    L.append("|---|---:|---:|")
+    for k in ORDER:
+        a, b = by_n[10000]["measures"].get(k), by_n[100000]["measures"].get(k)
+        if a and b:
+            g = b["a"] / a["a"]
+            gb = "%.1fx" % (b["b"] / a["b"]) if a["b"] and b["b"] else "-"
+            L.append("| %s | %.1fx%s | %s |" % (TARGETS[k][0], g, "" if g <= 11 else " **(no)**", gb))
 
 
 def main():
@@ -527,18 +627,23 @@ def main():
                     help="above this N, tar has no tmpfs copy to compare with: tar over MNT is timed alone")
     ap.add_argument("--heap", action="store_true",
                     help="write Go heap profiles of the mount after the first and the repeat tars (INETCR_HEAPPROFILE)")
+    ap.add_argument("--backend", default="auto",
+                    help="comma-separated backends (inetcr --backend: auto, stock, exact), measured one after the other "
+                         "on the same sockets (default: auto)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--rev", default="")
-    ap.add_argument("--only", default="ls,read,tar,dump,netns",
-                    help="the measures to run, comma-separated (default: ls,read,tar,dump,netns; netns is %d namespaces "
-                         "of %d sockets, whatever N)" % (NETNS_COUNT, NETNS_SOCKETS))
+    ap.add_argument("--only", default="ls,read,readx,tar,dump,reader,netns",
+                    help="the measures to run, comma-separated (default: ls,read,readx,tar,dump,reader,netns; netns is "
+                         "%d namespaces of %d sockets, whatever N; readx and reader run for a backend other than stock "
+                         "and for exact)" % (NETNS_COUNT, NETNS_SOCKETS))
     ap.add_argument("ns", nargs="*", type=int)
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="only render the table of earlier runs' raw samples (FILE.json) into --out")
     args = ap.parse_args()
     args.ns = args.ns or [1000, 10000]
     args.only = set(args.only.split(","))
+    args.backends = args.backend.split(",")
     if args.merge:
         results = []
         for path in args.merge:
@@ -568,7 +673,7 @@ def main():
     results = []
     for n in args.ns:
         if args.only - {"netns"}:
-            results.append(bench_n(n, args, prof))
+            results += bench_n(n, args, prof)
         with open(args.out + ".json", "w") as f:
             json.dump(results, f, indent=1)
     if "netns" in args.only:

@@ -2,7 +2,7 @@
 # The benchmark harness of docs/performance.md. Run as root:
 #
 #   scripts/bench/run.sh [-p PAIRS] [-o FILE] [--tar-max N] [--tar-copy-max N] [--only M,...]
-#                        [--family 4|6] [--profile] [--heap] [N...]
+#                        [--family 4|6] [--backend B,...] [--profile] [--heap] [N...]
 #
 # For each N (default: 1000 10000) it makes N bound UDP sockets (AF_INET, or
 # AF_INET6 bound to 2001:db8:K::1 with --family 6; the AF_INET6 half) held by
@@ -15,7 +15,12 @@
 # records the mount's peak RSS and open fds (the mount shows the bench's own
 # namespace, --netns self). netns: ls -f of a mount of every namespace with
 # 100 namespaces of 100 sockets vs the sum of ss -uanp in each (nsenter).
-# --only picks measures (ls, read, tar, dump, netns; default all). The Markdown table is printed
+# --backend (auto, stock, exact; comma-separated, default auto) mounts and
+# dumps with each backend in turn over the same sockets; with a backend
+# other than stock, readx times its first read against a --backend stock
+# mount's, and with exact, reader times the exact reader alone
+# (inetcr-floor -exact: images built, nothing written) against the floor.
+# --only picks measures (ls, read, readx, tar, dump, reader, netns; default all). The Markdown table is printed
 # and written to FILE (default /tmp/inetcr-bench.md; raw samples in
 # FILE.json). --profile records perf profiles (cpu-clock) of the mount
 # during ls, first reads and tar, and of dump --all and the floor, at the
@@ -24,7 +29,7 @@
 # tars into FILE.profiles/ (go tool pprof -sample_index=inuse_space).
 set -euo pipefail
 
-usage() { sed -n '2,22s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
+usage() { sed -n '2,28s/^# \{0,1\}//p' "$0"; exit "${1:-0}"; }
 
 out=/tmp/inetcr-bench.md
 pass=()
@@ -40,6 +45,7 @@ while (($#)); do
 	--heap) pass+=(--heap); shift ;;
 	--only) pass+=(--only "$2"); shift 2 ;;
 	--family) pass+=(--family "$2"); shift 2 ;;
+	--backend) pass+=(--backend "$2"); shift 2 ;;
 	--profile) profile=1; pass+=(--profile); shift ;;
 	[0-9]*) ns+=("$1"); shift ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage 2 ;;
