@@ -71,8 +71,8 @@ type program struct {
 	// udp and tcp walk the socket tables of the namespace their
 	// iterator is made in (unheld.go).
 	udp, tcp *link.Iter
-	bits bits       // flag bit numbers, from the kernel's BTF
-	hz   int64      // jiffies per second, measured at load
+	bits     bits  // flag bit numbers, from the kernel's BTF
+	hz       int64 // jiffies per second, measured at load
 }
 
 func (p *program) Close() error {
