@@ -71,7 +71,7 @@ func TestUnheldSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() }) // after the unmount: cleanups run last first
 	listed := func(b netlinkio.Backend) (image.Socket, bool) {
 		ls, err := b.List()
 		if err != nil {
@@ -113,6 +113,9 @@ func TestUnheldSocket(t *testing.T) {
 	}
 	if got := netnstest.MustSh(t, "stat -c %a "+filepath.Join(dir, "ipopt/ttl")); strings.TrimSpace(got) != "400" {
 		t.Errorf("ipopt/ttl mode %s, want 400", got)
+	}
+	if info := netnstest.ReadFile(t, filepath.Join(dir, "info")); !strings.Contains(info, "local 127.0.0.1:") || !strings.Contains(info, "holder none") {
+		t.Errorf("info of socket %s: %q", name, info)
 	}
 	saved := filepath.Join(t.TempDir(), "image.bin")
 	netnstest.MustSh(t, "cp "+filepath.Join(dir, "image.bin")+" "+saved)
