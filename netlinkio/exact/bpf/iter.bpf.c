@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The exact reader: one task_file iterator that writes, for every inet
+/* The exact reader: a task_file iterator that writes, for every inet
  * socket any task holds, the fields of struct sock, struct inet_sock and,
  * for AF_INET6, struct ipv6_pinfo that an image carries, then the
  * socket's IPv4 multicast list and (AF_INET6) its IPv6 one as the kernel
- * keeps them (newest first), each entry with its source filter.
+ * keeps them (newest first), each entry with its source filter; and
+ * iter/udp and iter/tcp programs that write the same records for every
+ * socket of their namespace's tables, which find the sockets no task
+ * holds (in flight in SCM_RIGHTS).
  *
  * It reads fields; it calls no getsockopt (the verifier refuses
  * bpf_getsockopt in iterators, or answers for few IP-level options). Every
