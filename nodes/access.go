@@ -12,6 +12,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/creds"
+	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
@@ -96,7 +97,20 @@ func (t *Tree) check(who *netlinkio.Caller, s *sock, op, path string) (*change, 
 	if err := c.who.MayUse(s.owner(), true); err != nil {
 		return nil, c.end(err, "")
 	}
+	if e := refuseUnheld(c, s); e != 0 {
+		return nil, e
+	}
 	return c, 0
+}
+
+// refuseUnheld fails, logged, with EROFS a change of a socket no process
+// holds: nothing can duplicate it to make the change on. Root passes the
+// missing write bits; this check does not.
+func refuseUnheld(c *change, s *sock) syscall.Errno {
+	if !s.readOnly() {
+		return 0
+	}
+	return c.end(&exact.UnheldError{Inode: s.ino}, "")
 }
 
 // guards are what the change passes to netlinkio: the recorder of what is

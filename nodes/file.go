@@ -38,7 +38,7 @@ func (b *fileBase) attr(s *sock, out *fuse.Attr, content contentFunc) syscall.Er
 	if err != nil {
 		return errno(err)
 	}
-	fill(out, b.mode, len(data), s.owner(), 1, s.observeAttr(b.path, data))
+	fill(out, s.mode(b.mode), len(data), s.owner(), 1, s.observeAttr(b.path, data))
 	return 0
 }
 
@@ -170,8 +170,12 @@ func (b *fileBase) Read(ctx context.Context, f fs.FileHandle, dest []byte, off i
 // takes the socket at each write(2), which no exec makes.
 func (b *fileBase) takeForWriting(ctx context.Context, s *sock) (*netlinkio.Caller, *netlinkio.Target, syscall.Errno) {
 	who := caller(ctx)
+	c := &change{t: b.t, who: who, ino: s.ino, op: "open for writing", path: b.path}
 	if err := who.MayUse(s.owner(), true); err != nil {
-		return nil, nil, (&change{t: b.t, who: who, ino: s.ino, op: "open for writing", path: b.path}).end(err, "")
+		return nil, nil, c.end(err, "")
+	}
+	if e := refuseUnheld(c, s); e != 0 {
+		return nil, nil, e
 	}
 	if !b.holds {
 		return who, nil, 0

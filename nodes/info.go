@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -42,6 +43,9 @@ func (n *infoFile) content(s *sock, fresh bool) ([]byte, error) {
 		return nil, err
 	}
 	hs, err := s.holders(fresh)
+	if errors.Is(err, image.ErrNoSocket) && s.readOnly() {
+		hs, err = nil, nil // unheld: nobody to name
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +103,9 @@ func infoText(img *image.Image, uid uint32, hs []image.Holder) string {
 	fmt.Fprintf(&b, "uid %d\n", uid)
 	for _, h := range hs {
 		fmt.Fprintf(&b, "holder %d %d %s\n", h.Pid, h.Fd, h.Comm)
+	}
+	if len(hs) == 0 {
+		b.WriteString("holder none (in flight or kernel-held: read-only)\n")
 	}
 	seen := map[int]bool{}
 	for _, h := range hs {

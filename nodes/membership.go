@@ -61,7 +61,7 @@ func (d *membershipDir) attr(s *sock, out *fuse.Attr, fresh bool) syscall.Errno 
 	if err != nil {
 		return errno(err)
 	}
-	fill(out, modeDir, 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(d.names(img), "\n"))))
+	fill(out, s.mode(modeDir), 0, s.owner(), 2, s.observe(membershipPath, []byte(strings.Join(d.names(img), "\n"))))
 	return 0
 }
 

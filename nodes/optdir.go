@@ -65,7 +65,7 @@ func (d *optionDir) attr(s *sock, out *fuse.Attr) {
 	for _, o := range d.options(s) {
 		names = append(names, o.Name)
 	}
-	fill(out, modeDir, 0, s.owner(), 2, s.observe(d.dir, []byte(strings.Join(names, "\n"))))
+	fill(out, s.mode(modeDir), 0, s.owner(), 2, s.observe(d.dir, []byte(strings.Join(names, "\n"))))
 }
 
 func (d *optionDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

@@ -21,6 +21,7 @@ type sock struct {
 
 	mu     sync.Mutex
 	known  bool   // fam, typ and uid are set
+	unheld bool   // no process holds it: it can be read, not changed
 	fam    uint16 // AF_INET or AF_INET6
 	typ    uint16
 	uid    uint32
@@ -144,6 +145,32 @@ func (s *sock) know(family, typ uint16, uid uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fam, s.typ, s.uid, s.known = family, typ, uid, true
+}
+
+// markUnheld records whether a listing saw the socket held by no process
+// (image.Socket.Unheld).
+func (s *sock) markUnheld(v bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unheld = v
+}
+
+// readOnly is set for a socket no process holds, which nothing can
+// duplicate to change: its nodes lose their write bits, and every change
+// is refused (refuseUnheld).
+func (s *sock) readOnly() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unheld
+}
+
+// mode is a node's mode for this socket: without write bits when no
+// process holds it.
+func (s *sock) mode(m uint32) uint32 {
+	if s.readOnly() {
+		return m &^ 0o222
+	}
+	return m
 }
 
 func (s *sock) isKnown() bool {

@@ -52,7 +52,7 @@ func (d *socketDir) attr(s *sock, out *fuse.Attr) {
 	for _, e := range socketEntries(s.kind()) {
 		names = append(names, e.name)
 	}
-	fill(out, modeDir, 0, s.owner(), uint32(len(names)), s.observe("", []byte(strings.Join(names, " "))))
+	fill(out, s.mode(modeDir), 0, s.owner(), uint32(len(names)), s.observe("", []byte(strings.Join(names, " "))))
 }
 
 func (d *socketDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {

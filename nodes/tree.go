@@ -281,15 +281,23 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 
 	if l != nil && t.fresh(l.at) {
 		if ls, ok := l.find(ino); ok {
-			s := t.add(ino)
-			s.know(ls.Family, ls.Type, ls.UID)
-			t.checked(s)
-			return s, nil
+			return t.fromListing(ino, ls), nil
 		}
 	}
 	hs, err := t.b.Holders(ino)
 	if err == nil && len(hs) == 0 {
 		err = image.ErrNoSocket
+	}
+	if errors.Is(err, image.ErrNoSocket) && l != nil {
+		// A socket no process holds is known from listings only: one
+		// the last listing had that way is looked for in a new one.
+		if ls, ok := l.find(ino); ok && ls.Unheld {
+			if l, lerr := t.listing(true); lerr == nil {
+				if ls, ok := l.find(ino); ok {
+					return t.fromListing(ino, ls), nil
+				}
+			}
+		}
 	}
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) {
@@ -298,6 +306,7 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 		return nil, err
 	}
 	s = t.add(ino)
+	s.markUnheld(false) // a holder has it (again)
 	if !s.isKnown() {
 		// The first sight of a socket: a dump gives its family and type
 		// (and proves it is an inet socket), its inode its owner.
@@ -309,6 +318,15 @@ func (t *Tree) sock(ino uint64) (*sock, error) {
 	}
 	t.checked(s)
 	return s, nil
+}
+
+// fromListing is the bookkeeping of a socket a listing has.
+func (t *Tree) fromListing(ino uint64, ls image.Socket) *sock {
+	s := t.add(ino)
+	s.know(ls.Family, ls.Type, ls.UID)
+	s.markUnheld(ls.Unheld)
+	t.checked(s)
+	return s
 }
 
 func (t *Tree) add(ino uint64) *sock {

@@ -84,6 +84,12 @@ func (e *Exact) HZ() int64 { return e.prog.hz }
 // readPass runs the program over every task's files and indexes the
 // result.
 func (e *Exact) readPass() (*pass, error) {
+	// The tables first: a socket made between the two reads is then
+	// seen held (in the task_file pass) rather than unheld.
+	tables, err := e.readTables()
+	if err != nil {
+		return nil, err
+	}
 	recs, err := e.prog.readAll()
 	if err != nil {
 		return nil, err
@@ -98,6 +104,11 @@ func (e *Exact) readPass() (*pass, error) {
 			p.recs[r.Inode] = r
 		}
 		p.holders[r.Inode] = append(p.holders[r.Inode], image.Holder{Pid: int(r.Pid), Fd: int(r.Fd)})
+	}
+	for i := range tables { // what no task holds: unheld.go
+		if r := &tables[i]; r.handled() && p.recs[r.Inode] == nil {
+			p.recs[r.Inode] = r
+		}
 	}
 	for _, hs := range p.holders {
 		slices.SortFunc(hs, func(a, b image.Holder) int {
@@ -142,7 +153,9 @@ func (e *Exact) List() ([]image.Socket, error) {
 		only := e.only.Load()
 		for _, r := range p.recs {
 			if only == 0 || r.Netns == only {
-				out = append(out, r.socket())
+				s := r.socket()
+				s.Unheld = len(p.holders[r.Inode]) == 0
+				out = append(out, s)
 			}
 		}
 		slices.SortFunc(out, func(a, b image.Socket) int {
@@ -220,6 +233,11 @@ func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
 func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 	for try := 0; try < 2; try++ {
 		hs, err := e.holdersOf(inode)
+		if errors.Is(err, image.ErrNoSocket) {
+			if r, ok := e.unheldIn(inode); ok { // from its record, which no task can refresh
+				return e.imageOf(r, -1)
+			}
+		}
 		if err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
 		}
@@ -269,7 +287,13 @@ func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, 
 // Hold duplicates the socket for changes; each change plans from the
 // exact image of the duplicate.
 func (e *Exact) Hold(inode uint64) (held.Socket, error) {
-	return e.stock.HoldWith(inode, e.readOwn)
+	h, err := e.stock.HoldWith(inode, e.readOwn)
+	if errors.Is(err, image.ErrNoSocket) {
+		if _, ok := e.unheldIn(inode); ok {
+			return nil, &image.OpError{Op: "hold", Inode: inode, Err: &UnheldError{Inode: inode}}
+		}
+	}
+	return h, err
 }
 
 // readOwn reads a descriptor of this process: the duplicate a change is
@@ -346,6 +370,10 @@ func (e *Exact) imageWith(r *record, own int, dup func(pid, fd int) (int, error)
 		return img, nil
 	}
 	fd := own
+	if own < 0 && r.Pid == 0 {
+		// Unheld: no descriptor to ask the rows with no Field (TCP's).
+		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: fmt.Errorf("%w; its %s options are asked with getsockopt, which needs a descriptor", &UnheldError{Inode: r.Inode}, rows[0].Dir)}
+	}
 	if own < 0 {
 		if fd, err = dup(int(r.Pid), int(r.Fd)); err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: dupError(err)}

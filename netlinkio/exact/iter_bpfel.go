@@ -129,6 +129,8 @@ type iterSockRec struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	iterProgInetSockets    = "inet_sockets"
+	iterProgTcpSockets     = "tcp_sockets"
+	iterProgUdpSockets     = "udp_sockets"
 	iterVarUnusedFilterRec = "unused_filter_rec"
 	iterVarUnusedMc6Rec    = "unused_mc6_rec"
 	iterVarUnusedMcRec     = "unused_mc_rec"
@@ -178,6 +180,8 @@ type iterSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterProgramSpecs struct {
 	InetSockets *ebpf.ProgramSpec `ebpf:"inet_sockets"`
+	TcpSockets  *ebpf.ProgramSpec `ebpf:"tcp_sockets"`
+	UdpSockets  *ebpf.ProgramSpec `ebpf:"udp_sockets"`
 }
 
 // iterMapSpecs contains maps before they are loaded into the kernel.
@@ -237,11 +241,15 @@ type iterVariables struct {
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterPrograms struct {
 	InetSockets *ebpf.Program `ebpf:"inet_sockets"`
+	TcpSockets  *ebpf.Program `ebpf:"tcp_sockets"`
+	UdpSockets  *ebpf.Program `ebpf:"udp_sockets"`
 }
 
 func (p *iterPrograms) Close() error {
 	return _IterClose(
 		p.InetSockets,
+		p.TcpSockets,
+		p.UdpSockets,
 	)
 }
 

@@ -69,12 +69,20 @@ type program struct {
 	coll *ebpf.Collection
 	prog *ebpf.Program
 	all  *link.Iter // every task's files
-	bits bits       // flag bit numbers, from the kernel's BTF
-	hz   int64      // jiffies per second, measured at load
+	// udp and tcp walk the socket tables of the namespace their
+	// iterator is made in (unheld.go).
+	udp, tcp *link.Iter
+	bits     bits  // flag bit numbers, from the kernel's BTF
+	hz       int64 // jiffies per second, measured at load
 }
 
 func (p *program) Close() error {
-	err := p.all.Close()
+	var err error
+	for _, l := range []*link.Iter{p.all, p.udp, p.tcp} {
+		if l != nil {
+			err = errors.Join(err, l.Close())
+		}
+	}
 	p.coll.Close()
 	return err
 }
@@ -119,6 +127,15 @@ func load(cfg Config) (*program, error) {
 	if p.all, err = link.AttachIter(link.IterOptions{Program: p.prog}); err != nil {
 		coll.Close()
 		return nil, &CannotRun{Why: "the kernel refuses a task_file iterator link", Err: err}
+	}
+	for _, it := range []struct {
+		l    **link.Iter
+		name string
+	}{{&p.udp, "udp_sockets"}, {&p.tcp, "tcp_sockets"}} {
+		if *it.l, err = link.AttachIter(link.IterOptions{Program: coll.Programs[it.name]}); err != nil {
+			p.Close()
+			return nil, &CannotRun{Why: "the kernel refuses a socket iterator link (" + it.name + ")", Err: err}
+		}
 	}
 	if p.bits, err = resolveBits(kernel, raw); err != nil {
 		p.Close()

@@ -170,6 +170,9 @@ type Socket struct {
 	// from its holder: not everybody's name, as ss shows nobody it
 	// (docs/security.md).
 	Unlisted bool
+	// Unheld is a socket no process holds (in flight in SCM_RIGHTS):
+	// it can be read, not changed, since nothing can duplicate it.
+	Unheld bool
 }
 
 // Holder is a process that holds a socket in one of its file descriptors.

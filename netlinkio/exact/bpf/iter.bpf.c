@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The exact reader: one task_file iterator that writes, for every inet
+/* The exact reader: a task_file iterator that writes, for every inet
  * socket any task holds, the fields of struct sock, struct inet_sock and,
  * for AF_INET6, struct ipv6_pinfo that an image carries, then the
  * socket's IPv4 multicast list and (AF_INET6) its IPv6 one as the kernel
- * keeps them (newest first), each entry with its source filter.
+ * keeps them (newest first), each entry with its source filter; and
+ * iter/udp and iter/tcp programs that write the same records for every
+ * socket of their namespace's tables, which find the sockets no task
+ * holds (in flight in SCM_RIGHTS).
  *
  * It reads fields; it calls no getsockopt (the verifier refuses
  * bpf_getsockopt in iterators, or answers for few IP-level options). Every
@@ -459,33 +462,23 @@ static __always_inline void write_memberships(struct seq_file *seq, struct inet_
 	}
 }
 
-SEC("iter/task_file")
-int inet_sockets(struct bpf_iter__task_file *ctx)
+/* write_sock writes the socket's records when it is an AF_INET or
+ * AF_INET6 UDP, UDP-Lite, TCP or raw socket. pid and fd say which task
+ * holds it; 0 and 0 from the socket iterators, which see no task. */
+static __always_inline void write_sock(struct seq_file *seq, struct sock *sk, __u64 inode, __u32 pid, __u32 fd)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct file *file = ctx->file;
-	struct task_struct *task = ctx->task;
-	if (!file || !task)
-		return 0;
-	struct socket *sock = bpf_sock_from_file(file);
-	if (!sock)
-		return 0;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return 0;
-
 	struct sock_rec r = {.tag = TAG_SOCK};
 	r.family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (r.family != AF_INET && r.family != AF_INET6)
-		return 0;
+		return;
 	r.type = BPF_CORE_READ(sk, sk_type);
 	if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM && r.type != SOCK_RAW)
-		return 0;
+		return;
 	r.protocol = BPF_CORE_READ(sk, sk_protocol);
-	r.inode = BPF_CORE_READ(file, f_inode, i_ino);
+	r.inode = inode;
 	r.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	r.pid = BPF_CORE_READ(task, tgid);
-	r.fd = ctx->fd;
+	r.pid = pid;
+	r.fd = fd;
 	r.uid = BPF_CORE_READ(sk, sk_uid.val);
 	r.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	read_addresses(&r, sk);
@@ -505,5 +498,69 @@ int inet_sockets(struct bpf_iter__task_file *ctx)
 	if (fp)
 		write_filter(seq, fp);
 	write_memberships(seq, inet, np);
+}
+
+SEC("iter/task_file")
+int inet_sockets(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	if (!file || !task)
+		return 0;
+	struct socket *sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+	write_sock(ctx->meta->seq, sk, BPF_CORE_READ(file, f_inode, i_ino), BPF_CORE_READ(task, tgid), ctx->fd);
+	return 0;
+}
+
+/* file_inode is the sockfs inode of the socket's file: what a holder's
+ * /proc/PID/fd link names. 0 for a socket with no file (the kernel's
+ * own, or one being closed), which the socket iterators skip. */
+static __always_inline __u64 file_inode(struct sock *sk)
+{
+	struct file *f = BPF_CORE_READ(sk, sk_socket, file);
+	if (!f)
+		return 0;
+	return BPF_CORE_READ(f, f_inode, i_ino);
+}
+
+/* The socket iterators walk the tables of the namespace the iterator was
+ * made in, whoever holds the sockets: they find the ones no task does
+ * (in flight in SCM_RIGHTS), which the task_file iterator cannot see.
+ * There is no raw socket iterator (Linux has iter/udp and iter/tcp). */
+SEC("iter/udp")
+int udp_sockets(struct bpf_iter__udp *ctx)
+{
+	struct sock *sk = (struct sock *)ctx->udp_sk;
+	if (!sk)
+		return 0;
+	__u64 ino = file_inode(sk);
+	if (ino)
+		write_sock(ctx->meta->seq, sk, ino, 0, 0);
+	return 0;
+}
+
+/* TCP_TIME_WAIT and TCP_NEW_SYN_RECV are a inet_timewait_sock and a
+ * request_sock: no struct sock behind them, and no file. */
+#define TCP_TIME_WAIT 6
+#define TCP_NEW_SYN_RECV 12
+
+SEC("iter/tcp")
+int tcp_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	if (!skc)
+		return 0;
+	__u8 state = BPF_CORE_READ(skc, skc_state);
+	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
+		return 0;
+	struct sock *sk = (struct sock *)skc;
+	__u64 ino = file_inode(sk);
+	if (ino)
+		write_sock(ctx->meta->seq, sk, ino, 0, 0);
 	return 0;
 }

@@ -111,8 +111,11 @@ struct sk_filter {
 	struct bpf_prog *prog;
 };
 
+struct socket;
+
 struct sock {
 	struct sock_common __sk_common;
+	struct socket *sk_socket;
 	struct sk_filter *sk_filter;
 	struct dst_entry *sk_dst_cache;
 	__u8 sk_userlocks;
@@ -239,8 +242,11 @@ struct udp_sock {
 	__u16 pcrlen;
 };
 
+struct file;
+
 struct socket {
 	struct sock *sk;
+	struct file *file;
 };
 
 struct inode {
@@ -266,6 +272,20 @@ struct bpf_iter__task_file {
 	struct task_struct *task;
 	__u32 fd;
 	struct file *file;
+};
+
+/* The socket iterators of the namespace the iterator was made in: every
+ * UDP socket of its hash table, and every TCP one of the listening and
+ * established tables (request and time-wait ones too, which the program
+ * skips: they are no struct sock). */
+struct bpf_iter__udp {
+	struct bpf_iter_meta *meta;
+	struct udp_sock *udp_sk;
+};
+
+struct bpf_iter__tcp {
+	struct bpf_iter_meta *meta;
+	struct sock_common *sk_common;
 };
 
 #pragma clang attribute pop
