@@ -118,10 +118,18 @@ func (e *Exact) readPass() (*pass, error) {
 			return a.Fd - b.Fd
 		})
 	}
+	// Kept for holders, and the records of the sockets no task holds
+	// (a dump of one has nowhere else to read it): the records of every
+	// socket of the host would stay alive with it until the next pass.
+	kept := &pass{at: p.at, holders: p.holders, recs: map[uint64]*record{}}
+	for ino, r := range p.recs {
+		if len(p.holders[ino]) == 0 {
+			c := *r // a copy: a pointer would keep the pass's whole slice
+			kept.recs[ino] = &c
+		}
+	}
 	e.mu.Lock()
-	// Kept for holders only: the records of every socket of the host
-	// would stay alive with it until the next pass.
-	e.last = &pass{at: p.at, holders: p.holders}
+	e.last = kept
 	e.mu.Unlock()
 	return p, nil
 }
