@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -204,8 +205,14 @@ func TestMatchRestart(t *testing.T) {
 	if !member(t, udp2, "239.41.0.2", newIfi) {
 		t.Error("the server's socket is not in 239.41.0.2 on the new mt0")
 	}
-	if mc := netnstest.ReadFile(t, "/proc/net/mcfilter"); !strings.Contains(mc, "0xef290002 0x0a290009      1") {
-		t.Errorf("/proc/net/mcfilter lacks the INCLUDE 10.41.0.9 filter of 239.41.0.2:\n%s", mc)
+	// The filter, as the server's own getsockopt(MCAST_MSFILTER) reads it.
+	var msf struct {
+		Mode    int      `json:"mode"`
+		Sources []string `json:"sources"`
+	}
+	udp2.H.Must(map[string]any{"op": "msfilter", "fd": udp2.Fd, "group": "239.41.0.2", "ifindex": newIfi}, &msf)
+	if msf.Mode != 1 || !slices.Equal(msf.Sources, []string{"10.41.0.9"}) {
+		t.Errorf("the server's filter of 239.41.0.2: mode %d, sources %v; want INCLUDE (1) 10.41.0.9", msf.Mode, msf.Sources)
 	}
 	maddr := netnstest.Run(t, "ip", "maddr", "show", "dev", "mt0")
 	for _, g := range []string{"239.41.0.1", "239.41.0.2", "239.41.0.3"} {

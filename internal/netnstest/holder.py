@@ -96,6 +96,33 @@ def handle(req):
         if n.value and libc.getsockopt(fd, socket.SOL_SOCKET, 26, buf, ctypes.byref(n)) != 0:
             raise OSError(ctypes.get_errno(), "SO_GET_FILTER")
         return dict(hex=buf.raw[:8 * n.value].hex())
+    if op == "msfilter":
+        # getsockopt(MCAST_MSFILTER) of one membership: struct group_filter
+        # (ifindex, the group as a sockaddr_storage, mode, number of
+        # sources, then the sources), which the kernel reads and fills.
+        fam = socket.AF_INET6 if ":" in req["group"] else socket.AF_INET
+        def storage(addr):
+            if fam == socket.AF_INET:
+                b = struct.pack("H", fam) + b"\0\0" + socket.inet_aton(addr)
+            else:
+                b = struct.pack("H", fam) + b"\0" * 6 + socket.inet_pton(fam, addr)
+            return b.ljust(128, b"\0")
+        room = 64
+        head = struct.pack("Ixxxx", req["ifindex"]) + storage(req["group"]) + struct.pack("II", 0, room)
+        buf = ctypes.create_string_buffer(head + b"\0" * (128 * room), len(head) + 128 * room)
+        n = ctypes.c_uint32(len(buf))
+        level = socket.IPPROTO_IP if fam == socket.AF_INET else socket.IPPROTO_IPV6
+        if libc.getsockopt(s.fileno(), level, 48, buf, ctypes.byref(n)) != 0:
+            raise OSError(ctypes.get_errno(), "MCAST_MSFILTER")
+        mode, count = struct.unpack_from("II", buf.raw, 136)
+        srcs = []
+        for i in range(min(count, room)):
+            off = 144 + 128 * i
+            if fam == socket.AF_INET:
+                srcs.append(socket.inet_ntoa(buf.raw[off + 4:off + 8]))
+            else:
+                srcs.append(socket.inet_ntop(fam, buf.raw[off + 8:off + 24]))
+        return dict(mode=mode, sources=srcs)
     if op == "recv_cmsg":
         # One datagram, and the (level, type) of each control message the
         # kernel attached (timestamps, packet info).
