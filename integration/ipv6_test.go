@@ -245,14 +245,7 @@ func TestIPv6ImageCopy(t *testing.T) {
 	a.SetInt(unix.IPPROTO_IPV6, unix.IPV6_TCLASS, 0x28)
 	a.SetInt(unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
 	a.Must("join6", map[string]any{"group": "ff15::c6", "ifindex": ifi})
-	ai, bi := filepath.Join(sockDir(mnt, a), "image.bin"), filepath.Join(sockDir(mnt, b), "image.bin")
-	if netnstest.ReadFile(t, ai) == netnstest.ReadFile(t, bi) {
-		t.Fatal("images equal before the copy")
-	}
-	netnstest.MustSh(t, fmt.Sprintf("cp %s %s", ai, bi))
-	if netnstest.ReadFile(t, ai) != netnstest.ReadFile(t, bi) {
-		t.Fatal("images differ after cp")
-	}
+	copyImage(t, mnt, a, b)
 	for _, c := range []struct{ opt, want int }{{unix.IPV6_UNICAST_HOPS, 99}, {unix.IPV6_TCLASS, 0x28}, {unix.IPV6_V6ONLY, 1}} {
 		if got := b.GetInt(unix.IPPROTO_IPV6, c.opt); got != c.want {
 			t.Errorf("getsockopt(IPPROTO_IPV6, %d) in b's holder: %d, want %d", c.opt, got, c.want)
@@ -267,7 +260,7 @@ func TestIPv6ImageCopy(t *testing.T) {
 
 	// An AF_INET socket's image onto an AF_INET6 socket, and back.
 	v4 := h.Socket("udp")
-	v4i := filepath.Join(sockDir(mnt, v4), "image.bin")
+	v4i, bi := filepath.Join(sockDir(mnt, v4), "image.bin"), filepath.Join(sockDir(mnt, b), "image.bin")
 	for _, c := range []struct{ from, to string }{{v4i, bi}, {bi, v4i}} {
 		before := netnstest.ReadFile(t, c.to)
 		out, code := netnstest.Sh(t, fmt.Sprintf("cp %s %s 2>&1", c.from, c.to))

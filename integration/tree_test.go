@@ -552,14 +552,7 @@ func TestImageCopy(t *testing.T) {
 	a.SetInt(unix.IPPROTO_IP, unix.IP_RECVTOS, 1)
 	a.SetInt(unix.SOL_SOCKET, unix.SO_SNDBUF, 32768)
 	a.Must("join", map[string]any{"group": "239.2.2.2", "ifindex": ifi})
-	ai, bi := filepath.Join(sockDir(mnt, a), "image.bin"), filepath.Join(sockDir(mnt, b), "image.bin")
-	if netnstest.ReadFile(t, ai) == netnstest.ReadFile(t, bi) {
-		t.Fatal("images equal before the copy")
-	}
-	netnstest.MustSh(t, fmt.Sprintf("cp %s %s", ai, bi))
-	if netnstest.ReadFile(t, ai) != netnstest.ReadFile(t, bi) {
-		t.Fatal("images differ after cp")
-	}
+	copyImage(t, mnt, a, b)
 	if got := b.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 99 {
 		t.Errorf("ttl in b's holder: %d", got)
 	}
@@ -895,4 +888,18 @@ func treeRows(family, typ uint16) []*image.Option {
 		}
 	}
 	return out
+}
+
+// copyImage copies a's image.bin onto b's with cp, and checks that the two
+// differed before and are the same bytes after.
+func copyImage(t *testing.T, mnt string, a, b *netnstest.Sock) {
+	t.Helper()
+	ai, bi := filepath.Join(sockDir(mnt, a), "image.bin"), filepath.Join(sockDir(mnt, b), "image.bin")
+	if netnstest.ReadFile(t, ai) == netnstest.ReadFile(t, bi) {
+		t.Fatal("images equal before the copy")
+	}
+	netnstest.MustSh(t, fmt.Sprintf("cp %s %s", ai, bi))
+	if netnstest.ReadFile(t, ai) != netnstest.ReadFile(t, bi) {
+		t.Fatal("images differ after cp")
+	}
 }
