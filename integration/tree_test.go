@@ -553,6 +553,7 @@ func TestImageCopy(t *testing.T) {
 	a.SetInt(unix.SOL_SOCKET, unix.SO_SNDBUF, 32768)
 	a.Must("join", map[string]any{"group": "239.2.2.2", "ifindex": ifi})
 	copyImage(t, mnt, a, b)
+	bi := filepath.Join(sockDir(mnt, b), "image.bin")
 	if got := b.GetInt(unix.IPPROTO_IP, unix.IP_TTL); got != 99 {
 		t.Errorf("ttl in b's holder: %d", got)
 	}
