@@ -8,6 +8,7 @@ import (
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/deadline"
+	"github.com/inetcr/inetcr/netlinkio/internal/procfs"
 )
 
 // procTimeout bounds a look at one process's /proc entries.
@@ -35,3 +36,9 @@ func SocketOwner(inode uint64, h image.Holder) uint32 {
 	}
 	return uid
 }
+
+// HolderCgroup is a holder's cgroup (v2) path, which names its container
+// or service, "" when it cannot be read in time. It is read only where it
+// is shown (info, ls --usage), not with every holder: a listing asks for
+// holders of every socket.
+func HolderCgroup(pid int) string { return procfs.Cgroup(pid) }

@@ -109,8 +109,10 @@ func infoText(img *image.Image, uid uint32, hs []image.Holder) string {
 	}
 	seen := map[int]bool{}
 	for _, h := range hs {
-		if !seen[h.Pid] && h.Cgroup != "" {
-			fmt.Fprintf(&b, "cgroup %d %s\n", h.Pid, h.Cgroup)
+		if !seen[h.Pid] {
+			if cg := netlinkio.HolderCgroup(h.Pid); cg != "" {
+				fmt.Fprintf(&b, "cgroup %d %s\n", h.Pid, cg)
+			}
 		}
 		seen[h.Pid] = true
 	}

@@ -20,7 +20,7 @@ type lsUsage struct {
 func socketUsage(b netlinkio.Backend, inode uint64, hs []image.Holder) *lsUsage {
 	u := &lsUsage{}
 	if len(hs) > 0 {
-		u.Cgroup = hs[0].Cgroup
+		u.Cgroup = netlinkio.HolderCgroup(hs[0].Pid)
 	}
 	if w, ok := b.(netlinkio.Where); ok {
 		if m, err := w.Meminfo(inode); err == nil {

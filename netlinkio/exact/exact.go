@@ -188,7 +188,7 @@ func (e *Exact) List() ([]image.Socket, error) {
 }
 
 // Holders returns the processes that hold the socket, from a pass or the
-// stock engine's holder index (holdersOf), with their command and cgroup.
+// stock engine's holder index (holdersOf), with their command.
 func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 	hs, err := e.holdersOf(inode)
 	if err != nil {
@@ -196,7 +196,7 @@ func (e *Exact) Holders(inode uint64) ([]image.Holder, error) {
 	}
 	out := slices.Clone(hs)
 	for i := range out {
-		out[i].Comm, out[i].Cgroup = procfs.Comm(out[i].Pid), procfs.Cgroup(out[i].Pid)
+		out[i].Comm = procfs.Comm(out[i].Pid)
 	}
 	return out, nil
 }

@@ -180,9 +180,6 @@ type Holder struct {
 	Pid  int
 	Fd   int
 	Comm string // /proc/<pid>/comm
-	// Cgroup is the holder's cgroup (v2) path, which names its container
-	// or service; "" when unknown.
-	Cgroup string
 }
 
 // Meminfo is a socket's memory use (sock_diag's SK_MEMINFO): the bytes in

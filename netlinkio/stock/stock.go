@@ -73,7 +73,7 @@ func (s *Stock) Holders(inode uint64) ([]image.Holder, error) {
 	}
 	out := make([]image.Holder, len(refs))
 	for i, r := range refs {
-		out[i] = image.Holder{Pid: r.Pid, Fd: r.Fd, Comm: procfs.Comm(r.Pid), Cgroup: procfs.Cgroup(r.Pid)}
+		out[i] = image.Holder{Pid: r.Pid, Fd: r.Fd, Comm: procfs.Comm(r.Pid)}
 	}
 	return out, nil
 }
