@@ -11,7 +11,6 @@ package exact
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -37,6 +36,7 @@ type Exact struct {
 	stock   *stock.Stock
 	netns   uint64        // this process's network namespace
 	only    atomic.Uint64 // LimitNetns: the one namespace listed, 0 for all
+	scratch int           // a socket of this namespace, for its interfaces' names
 	listing sockdiag.Shared
 
 	mu   sync.Mutex
@@ -67,7 +67,12 @@ func Open(cfg Config) (*Exact, error) {
 		p.Close()
 		return nil, &CannotRun{Why: "no /proc/self/ns/net", Err: err}
 	}
-	e := &Exact{prog: p, stock: stock.NewStock(), netns: st.Ino}
+	scratch, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		p.Close()
+		return nil, &CannotRun{Why: "no socket to name interfaces with", Err: err}
+	}
+	e := &Exact{prog: p, stock: stock.NewStock(), netns: st.Ino, scratch: scratch}
 	e.env = env{bits: p.bits, hz: p.hz, ifname: e.ifname}
 	return e, nil
 }
@@ -76,7 +81,10 @@ func Open(cfg Config) (*Exact, error) {
 func (e *Exact) Name() string { return "exact" }
 
 // Close unloads the program.
-func (e *Exact) Close() error { return e.prog.Close() }
+func (e *Exact) Close() error {
+	unix.Close(e.scratch)
+	return e.prog.Close()
+}
 
 // HZ is the kernel's tick rate, measured at load.
 func (e *Exact) HZ() int64 { return e.prog.hz }
@@ -341,18 +349,24 @@ func (e *Exact) Restore(inode uint64, img *image.Image) error {
 // socket's.
 func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 	var name string
-	look := func() error {
-		ifc, err := net.InterfaceByIndex(int(ifindex))
-		if err != nil {
+	look := func(fd int) error {
+		if name = stock.IfName(fd, ifindex); name == "" {
 			return syscall.ENODEV
 		}
-		name = ifc.Name
 		return nil
 	}
 	if ns == e.netns {
-		return name, look()
+		return name, look(e.scratch)
 	}
-	if err := netns.RunAt("/proc/"+strconv.Itoa(pid)+"/ns/net", ns, look); err != nil {
+	inside := func() error { // a socket answers for the namespace it is made in
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return look(fd)
+	}
+	if err := netns.RunAt("/proc/"+strconv.Itoa(pid)+"/ns/net", ns, inside); err != nil {
 		return "", fmt.Errorf("the socket's network namespace %s: %w", netns.String(ns), err)
 	}
 	return name, nil

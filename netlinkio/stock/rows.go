@@ -7,6 +7,11 @@ import "github.com/inetcr/inetcr/netlinkio/image"
 // the socket itself.
 func Duplicate(pid, fd int) (int, error) { return pidGetFd(pid, fd) }
 
+// IfName is the name of interface ifindex in the network namespace of the
+// socket fd (SIOCGIFNAME: one ioctl, not a dump of every link), "" when
+// it has none.
+func IfName(fd int, ifindex int32) string { return ifname(fd, ifindex) }
+
 // ReadRows reads rows of the socket fd with getsockopt, as a dump does,
 // into img.Values: for a reader that sees the other rows by other means
 // (the exact reader, for the rows that name no kernel field it reads).
