@@ -36,7 +36,7 @@ type Exact struct {
 	stock   *stock.Stock
 	netns   uint64        // this process's network namespace
 	only    atomic.Uint64 // LimitNetns: the one namespace listed, 0 for all
-	scratch int           // a socket of this namespace, for its interfaces' names
+	scratch int           // a unix socket of this namespace, for its interfaces' names: not an inet one, which the listing would show
 	listing sockdiag.Shared
 
 	mu   sync.Mutex
@@ -67,7 +67,7 @@ func Open(cfg Config) (*Exact, error) {
 		p.Close()
 		return nil, &CannotRun{Why: "no /proc/self/ns/net", Err: err}
 	}
-	scratch, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	scratch, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		p.Close()
 		return nil, &CannotRun{Why: "no socket to name interfaces with", Err: err}
@@ -358,8 +358,8 @@ func (e *Exact) ifname(ns uint64, pid int, ifindex int32) (string, error) {
 	if ns == e.netns {
 		return name, look(e.scratch)
 	}
-	inside := func() error { // a socket answers for the namespace it is made in
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	inside := func() error { // a socket answers for the namespace it is made in; SIOCGIFNAME takes any family
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
