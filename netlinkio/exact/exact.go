@@ -244,8 +244,8 @@ func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
 }
 
 // Dump reads the socket from its holder's files only: the pass says
-// which process holds it, and an iterator limited to that process reads
-// it now. A holder that let it go meanwhile means one more pass.
+// which process holds it, and an iterator limited to that process and to
+// the socket's inode reads it now. A holder that let it go meanwhile means one more pass.
 func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 	for try := 0; try < 2; try++ {
 		hs, err := e.holdersOf(inode)
@@ -257,7 +257,7 @@ func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 		if err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
 		}
-		recs, err := e.prog.readProcess(hs[0].Pid)
+		recs, err := e.prog.readSocket(hs[0].Pid, inode)
 		if err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
 		}
@@ -315,7 +315,11 @@ func (e *Exact) Hold(inode uint64) (held.Socket, error) {
 // readOwn reads a descriptor of this process: the duplicate a change is
 // made on.
 func (e *Exact) readOwn(fd int) (*image.Image, error) {
-	recs, err := e.prog.readProcess(os.Getpid())
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	recs, err := e.prog.readSocket(os.Getpid(), st.Ino)
 	if err != nil {
 		return nil, err
 	}

@@ -20,3 +20,35 @@ func (e *Exact) PassImages() (int, error) {
 	}
 	return n, nil
 }
+
+// ReadSocket is the one-socket read of pid's socket inode: the inodes of
+// the records it got.
+func (e *Exact) ReadSocket(pid int, inode uint64) ([]uint64, error) {
+	recs, err := e.prog.readSocket(pid, inode)
+	var out []uint64
+	for _, r := range recs {
+		out = append(out, r.Inode)
+	}
+	return out, err
+}
+
+// ReadProcess is the read of every socket of pid: the records' inodes.
+func (e *Exact) ReadProcess(pid int) ([]uint64, error) {
+	recs, err := e.prog.readProcess(pid)
+	var out []uint64
+	for _, r := range recs {
+		out = append(out, r.Inode)
+	}
+	return out, err
+}
+
+// WantedLeft is how many keys the wanted map holds, and how many inodes
+// its count does.
+func (e *Exact) WantedLeft() (keys, counted int) {
+	var key uint64
+	var val uint32
+	for it := e.prog.wanted.m.Iterate(); it.Next(&key, &val); {
+		keys++
+	}
+	return keys, len(e.prog.wanted.n)
+}

@@ -128,9 +128,11 @@ type iterSockRec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	iterMapWanted          = "wanted"
 	iterProgInetSockets    = "inet_sockets"
 	iterProgTcpSockets     = "tcp_sockets"
 	iterProgUdpSockets     = "udp_sockets"
+	iterProgWantedSockets  = "wanted_sockets"
 	iterVarUnusedFilterRec = "unused_filter_rec"
 	iterVarUnusedMc6Rec    = "unused_mc6_rec"
 	iterVarUnusedMcRec     = "unused_mc_rec"
@@ -179,15 +181,17 @@ type iterSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterProgramSpecs struct {
-	InetSockets *ebpf.ProgramSpec `ebpf:"inet_sockets"`
-	TcpSockets  *ebpf.ProgramSpec `ebpf:"tcp_sockets"`
-	UdpSockets  *ebpf.ProgramSpec `ebpf:"udp_sockets"`
+	InetSockets   *ebpf.ProgramSpec `ebpf:"inet_sockets"`
+	TcpSockets    *ebpf.ProgramSpec `ebpf:"tcp_sockets"`
+	UdpSockets    *ebpf.ProgramSpec `ebpf:"udp_sockets"`
+	WantedSockets *ebpf.ProgramSpec `ebpf:"wanted_sockets"`
 }
 
 // iterMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterMapSpecs struct {
+	Wanted *ebpf.MapSpec `ebpf:"wanted"`
 }
 
 // iterVariableSpecs contains global variables before they are loaded into the kernel.
@@ -220,10 +224,13 @@ func (o *iterObjects) Close() error {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterMaps struct {
+	Wanted *ebpf.Map `ebpf:"wanted"`
 }
 
 func (m *iterMaps) Close() error {
-	return _IterClose()
+	return _IterClose(
+		m.Wanted,
+	)
 }
 
 // iterVariables contains all global variables after they have been loaded into the kernel.
@@ -240,9 +247,10 @@ type iterVariables struct {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterPrograms struct {
-	InetSockets *ebpf.Program `ebpf:"inet_sockets"`
-	TcpSockets  *ebpf.Program `ebpf:"tcp_sockets"`
-	UdpSockets  *ebpf.Program `ebpf:"udp_sockets"`
+	InetSockets   *ebpf.Program `ebpf:"inet_sockets"`
+	TcpSockets    *ebpf.Program `ebpf:"tcp_sockets"`
+	UdpSockets    *ebpf.Program `ebpf:"udp_sockets"`
+	WantedSockets *ebpf.Program `ebpf:"wanted_sockets"`
 }
 
 func (p *iterPrograms) Close() error {
@@ -250,6 +258,7 @@ func (p *iterPrograms) Close() error {
 		p.InetSockets,
 		p.TcpSockets,
 		p.UdpSockets,
+		p.WantedSockets,
 	)
 }
 

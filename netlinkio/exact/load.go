@@ -69,6 +69,10 @@ type program struct {
 	coll *ebpf.Collection
 	prog *ebpf.Program
 	all  *link.Iter // every task's files
+	// one writes only the sockets whose inodes are keys of wanted: a
+	// dump of one socket (readSocket).
+	one    *ebpf.Program
+	wanted wantedSet
 	// udp and tcp walk the socket tables of the namespace their
 	// iterator is made in (unheld.go).
 	udp, tcp *link.Iter
@@ -123,7 +127,8 @@ func load(cfg Config) (*program, error) {
 	if err != nil {
 		return nil, loadError(err)
 	}
-	p := &program{coll: coll, prog: coll.Programs["inet_sockets"]}
+	p := &program{coll: coll, prog: coll.Programs["inet_sockets"], one: coll.Programs["wanted_sockets"]}
+	p.wanted.m = coll.Maps["wanted"]
 	if p.all, err = link.AttachIter(link.IterOptions{Program: p.prog}); err != nil {
 		coll.Close()
 		return nil, &CannotRun{Why: "the kernel refuses a task_file iterator link", Err: err}

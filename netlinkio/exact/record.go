@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -160,19 +162,43 @@ const (
 )
 
 // readProcess runs the program over the files of one process only (the
-// link's task parameter, Linux 6.1): a dump of one socket reads its
-// holder's descriptors, not every descriptor of the host. Each call makes
-// its own link, so concurrent reads share nothing.
+// link's task parameter, Linux 6.1). Each call makes its own link, so
+// concurrent reads share nothing.
 func (p *program) readProcess(pid int) ([]record, error) {
-	var info [iterInfoLength]byte
+	return p.readTask(p.prog, pid)
+}
+
+// readSocket reads one socket of the process: the one-socket program
+// over the process's files writes that socket's record alone (and those
+// of concurrent reads of the same process, which the caller skips), so a
+// dump of one socket costs the same whether its holder holds one socket
+// or a hundred thousand. When wanted is full it reads every socket of
+// the process, as readProcess.
+func (p *program) readSocket(pid int, inode uint64) ([]record, error) {
+	if !p.wanted.add(inode) {
+		return p.readProcess(pid)
+	}
+	defer p.wanted.remove(inode)
+	return p.readTask(p.one, pid)
+}
+
+// readTask runs prog over the files of one process.
+func (p *program) readTask(prog *ebpf.Program, pid int) ([]record, error) {
+	progFd := uint32(prog.FD())
+	// On the heap, and kept alive past the call: the attribute holds its
+	// address as a number, which a goroutine stack's move (a call that
+	// grows it, such as FD above) would leave pointing at old memory, and
+	// the kernel would read some other pid (ESRCH: no records at all).
+	info := new([iterInfoLength]byte)
 	native.PutUint32(info[4:], uint32(pid)) // task.tid = 0, task.pid
 	attr := struct {
 		progFd, targetFd, attachType, flags uint32
 		iterInfo                            uint64
 		iterInfoLen                         uint32
 		_                                   uint32
-	}{progFd: uint32(p.prog.FD()), attachType: bpfTraceIter, iterInfo: uint64(uintptr(unsafe.Pointer(&info[0]))), iterInfoLen: iterInfoLength}
+	}{progFd: progFd, attachType: bpfTraceIter, iterInfo: uint64(uintptr(unsafe.Pointer(info))), iterInfoLen: iterInfoLength}
 	lfd, _, e := unix.Syscall(unix.SYS_BPF, bpfLinkCreate, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(info)
 	if e != 0 {
 		if e == unix.ESRCH || e == unix.ENOENT {
 			return nil, nil // the process exited: it holds nothing

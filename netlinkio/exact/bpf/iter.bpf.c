@@ -60,6 +60,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDPLITE 136
 /* BPF_MAXINSNS: the most instructions a classic filter has. */
 #define MAX_FILTER 4096
+/* The most one-socket reads at once (wanted's size); a read that finds
+ * it full reads its holder's every socket instead. */
+#define WANTED_MAX 4096
 
 /* One socket. Addresses have room for AF_INET6 (16 bytes); an AF_INET
  * address takes the first four. Ports are in host order. */
@@ -500,8 +503,9 @@ static __always_inline void write_sock(struct seq_file *seq, struct sock *sk, __
 	write_memberships(seq, inet, np);
 }
 
-SEC("iter/task_file")
-int inet_sockets(struct bpf_iter__task_file *ctx)
+/* task_file writes the socket behind one of a task's files; with only
+ * set, only when its inode is a key of wanted. */
+static __always_inline int task_file(struct bpf_iter__task_file *ctx, void *only)
 {
 	struct file *file = ctx->file;
 	struct task_struct *task = ctx->task;
@@ -510,11 +514,41 @@ int inet_sockets(struct bpf_iter__task_file *ctx)
 	struct socket *sock = bpf_sock_from_file(file);
 	if (!sock)
 		return 0;
+	__u64 ino = BPF_CORE_READ(file, f_inode, i_ino);
+	if (only && !bpf_map_lookup_elem(only, &ino))
+		return 0;
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return 0;
-	write_sock(ctx->meta->seq, sk, BPF_CORE_READ(file, f_inode, i_ino), BPF_CORE_READ(task, tgid), ctx->fd);
+	write_sock(ctx->meta->seq, sk, ino, BPF_CORE_READ(task, tgid), ctx->fd);
 	return 0;
+}
+
+SEC("iter/task_file")
+int inet_sockets(struct bpf_iter__task_file *ctx)
+{
+	return task_file(ctx, 0);
+}
+
+/* wanted holds the inodes that one-socket reads ask for right now. A
+ * dump of one socket runs wanted_sockets over its holder's files only
+ * (the link's pid) and gets that socket's record alone, where
+ * inet_sockets would write a record for each of the holder's sockets (a
+ * hundred thousand for one program that holds them all). Concurrent
+ * reads each add their own inode and take it out after: a read may see
+ * another's record too, which the reader skips, and none waits on
+ * another. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WANTED_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+} wanted SEC(".maps");
+
+SEC("iter/task_file")
+int wanted_sockets(struct bpf_iter__task_file *ctx)
+{
+	return task_file(ctx, &wanted);
 }
 
 /* file_inode is the sockfs inode of the socket's file: what a holder's

@@ -19,6 +19,12 @@ typedef __u16 __be16;
 typedef __u32 __be32;
 typedef __u32 __wsum;
 
+/* The map types the program makes (include/uapi/linux/bpf.h): a value
+ * fixed by the ABI, not a relocation. */
+enum bpf_map_type {
+	BPF_MAP_TYPE_HASH = 1,
+};
+
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
 struct ns_common {
