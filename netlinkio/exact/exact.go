@@ -41,6 +41,8 @@ type Exact struct {
 
 	mu   sync.Mutex
 	last *pass // the latest pass's holders, for holders and a dump's holder pid
+
+	passes atomic.Int64 // passes run, for the tests of what needs none
 }
 
 // pass is the result of one run over every task's files.
@@ -102,6 +104,7 @@ func (e *Exact) readPass() (*pass, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.passes.Add(1)
 	p := &pass{at: time.Now(), holders: map[uint64][]image.Holder{}, recs: make(map[uint64]*record, len(recs))}
 	for i := range recs {
 		r := &recs[i]
@@ -243,34 +246,45 @@ func (e *Exact) holdersOf(inode uint64) ([]image.Holder, error) {
 	return nil, image.ErrNoSocket
 }
 
-// Dump reads the socket from its holder's files only: the pass says
-// which process holds it, and an iterator limited to that process and to
-// the socket's inode reads it now. A holder that let it go meanwhile means one more pass.
+// Dump reads the socket from its holder's files only (recordOf).
 func (e *Exact) Dump(inode uint64) (*image.Image, error) {
+	r, err := e.recordOf(inode)
+	if err != nil {
+		return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+	}
+	return e.imageOf(r, -1)
+}
+
+// recordOf reads the socket's record now: the latest pass or the stock
+// engine's holder index says which process holds it, and the one-socket
+// program over that process's files reads it. A holder that let it go
+// meanwhile means one more pass. A socket no task holds is its record in
+// the latest pass, which no task can refresh.
+func (e *Exact) recordOf(inode uint64) (*record, error) {
 	for try := 0; try < 2; try++ {
 		hs, err := e.holdersOf(inode)
 		if errors.Is(err, image.ErrNoSocket) {
-			if r, ok := e.unheldIn(inode); ok { // from its record, which no task can refresh
-				return e.imageOf(r, -1)
+			if r, ok := e.unheldIn(inode); ok {
+				return r, nil
 			}
 		}
 		if err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+			return nil, err
 		}
 		recs, err := e.prog.readSocket(hs[0].Pid, inode)
 		if err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+			return nil, err
 		}
 		for i := range recs {
 			if recs[i].Inode == inode && recs[i].handled() {
-				return e.imageOf(&recs[i], -1)
+				return &recs[i], nil
 			}
 		}
 		if _, err := e.readPass(); err != nil {
-			return nil, &image.OpError{Op: "dump", Inode: inode, Err: err}
+			return nil, err
 		}
 	}
-	return nil, &image.OpError{Op: "dump", Inode: inode, Err: image.ErrNoSocket}
+	return nil, image.ErrNoSocket
 }
 
 // DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper),

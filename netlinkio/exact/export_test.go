@@ -52,3 +52,6 @@ func (e *Exact) WantedLeft() (keys, counted int) {
 	}
 	return keys, len(e.prog.wanted.n)
 }
+
+// Passes is how many passes over every task's files e has run.
+func (e *Exact) Passes() int64 { return e.passes.Load() }

@@ -1,10 +1,12 @@
 package exact_test
 
 import (
+	"strconv"
 	"sync"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
+	"golang.org/x/sys/unix"
 )
 
 // TestReadSocketWritesTheOneAsked: a read of one socket of a process that
@@ -48,5 +50,34 @@ func TestReadSocketWritesTheOneAsked(t *testing.T) {
 	wg.Wait()
 	if keys, counted := e.WantedLeft(); keys != 0 || counted != 0 {
 		t.Fatalf("wanted keeps %d keys (%d counted) after the reads", keys, counted)
+	}
+}
+
+// TestOneSocketNeedsNoPass: what the tree asks first of a socket it has
+// not listed (its namespace, for a lookup in a tree of one namespace, and
+// its image) is read from that socket alone, not from a pass over every
+// socket of the host; a socket the holder index does not know yet is
+// found by a pass.
+func TestOneSocketNeedsNoPass(t *testing.T) {
+	h := netnstest.NewHolder(t)
+	inodes := h.Many(50, "127.0.0.1")
+	e := open(t)
+	var self unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(h.Pid())+"/ns/net", &self); err != nil {
+		t.Fatal(err)
+	}
+	before := e.Passes()
+	for _, ino := range inodes[:5] {
+		ns, err := e.Netns(ino)
+		if err != nil || ns != self.Ino {
+			t.Fatalf("netns of %d: %d, %v; want %d", ino, ns, err, self.Ino)
+		}
+		img, err := e.Dump(ino)
+		if err != nil || img.Family != unix.AF_INET {
+			t.Fatalf("dump of %d: %v", ino, err)
+		}
+	}
+	if n := e.Passes() - before; n != 0 {
+		t.Fatalf("%d passes over every task's files for 5 sockets' namespaces and images, want none", n)
 	}
 }

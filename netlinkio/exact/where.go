@@ -10,25 +10,16 @@ import "github.com/inetcr/inetcr/netlinkio/image"
 // nsfs file); 0 lists every one.
 func (e *Exact) LimitNetns(ino uint64) { e.only.Store(ino) }
 
-// Netns is the inode of the socket's network namespace, from the latest
-// pass.
+// Netns is the inode of the socket's network namespace, from its record
+// (recordOf): one socket read, not a pass over every socket of the host,
+// which a lookup in a tree of one namespace asks for each socket it
+// meets.
 func (e *Exact) Netns(inode uint64) (uint64, error) {
-	for try := 0; try < 2; try++ {
-		p, cached, err := e.recent()
-		if err != nil {
-			return 0, &image.OpError{Op: "netns", Inode: inode, Err: err}
-		}
-		if r, ok := p.recs[inode]; ok {
-			return r.Netns, nil
-		}
-		if !cached {
-			break
-		}
-		e.mu.Lock()
-		e.last = nil // look again: the socket may be younger than the pass
-		e.mu.Unlock()
+	r, err := e.recordOf(inode)
+	if err != nil {
+		return 0, &image.OpError{Op: "netns", Inode: inode, Err: err}
 	}
-	return 0, &image.OpError{Op: "netns", Inode: inode, Err: image.ErrNoSocket}
+	return r.Netns, nil
 }
 
 // Interfaces lists the interfaces of the socket's own network namespace.
