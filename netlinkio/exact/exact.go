@@ -43,6 +43,10 @@ type Exact struct {
 	last *pass // the latest pass's holders, for holders and a dump's holder pid
 
 	passes atomic.Int64 // passes run, for the tests of what needs none
+	// listed is the pass of the latest listing, whole, for passFresh:
+	// `dump --all` lists, then dumps what it listed, and its images come
+	// from that one pass rather than a second one.
+	listed atomic.Pointer[pass]
 }
 
 // pass is the result of one run over every task's files.
@@ -168,6 +172,8 @@ func (e *Exact) List() ([]image.Socket, error) {
 		if err != nil {
 			return nil, err
 		}
+		e.listed.Store(p)
+		time.AfterFunc(passFresh, func() { e.listed.CompareAndSwap(p, nil) }) // its records are a whole host's
 		out := make([]image.Socket, 0, len(p.recs))
 		only := e.only.Load()
 		for _, r := range p.recs {
@@ -287,13 +293,18 @@ func (e *Exact) recordOf(inode uint64) (*record, error) {
 	return nil, image.ErrNoSocket
 }
 
-// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper),
-// building the images with up to workers goroutines. The rows the program
+// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper): the
+// latest listing's while it is fresh, else a new one. It builds the
+// images with up to workers goroutines. The rows the program
 // reads no field for are asked of a duplicate of each socket, through one
 // pidfd per holder process for the whole batch (not a pidfd_open and a
 // close per socket).
 func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
-	p, err := e.readPass()
+	p := e.listed.Load()
+	var err error
+	if p == nil || time.Since(p.at) >= passFresh {
+		p, err = e.readPass()
+	}
 	if err != nil {
 		for _, ino := range inodes {
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: err})

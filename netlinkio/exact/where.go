@@ -10,11 +10,15 @@ import "github.com/inetcr/inetcr/netlinkio/image"
 // nsfs file); 0 lists every one.
 func (e *Exact) LimitNetns(ino uint64) { e.only.Store(ino) }
 
-// Netns is the inode of the socket's network namespace, from its record
-// (recordOf): one socket read, not a pass over every socket of the host,
-// which a lookup in a tree of one namespace asks for each socket it
-// meets.
+// Netns is the inode of the socket's network namespace: SIOCGSKNS on a
+// duplicate, as the stock engine asks it (a lookup in a tree of one
+// namespace asks it of each socket it meets, before the socket's first
+// dump), else, for a socket no task holds or one the stock engine's
+// holder index does not know yet, from its record (recordOf).
 func (e *Exact) Netns(inode uint64) (uint64, error) {
+	if ns, err := e.stock.Netns(inode); err == nil {
+		return ns, nil
+	}
 	r, err := e.recordOf(inode)
 	if err != nil {
 		return 0, &image.OpError{Op: "netns", Inode: inode, Err: err}

@@ -3,9 +3,11 @@ package exact_test
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,5 +81,28 @@ func TestOneSocketNeedsNoPass(t *testing.T) {
 	}
 	if n := e.Passes() - before; n != 0 {
 		t.Fatalf("%d passes over every task's files for 5 sockets' namespaces and images, want none", n)
+	}
+}
+
+// TestDumpAllIsOnePass: `dump --all` lists, then dumps what it listed;
+// the images come from the listing's pass, not from a second one.
+func TestDumpAllIsOnePass(t *testing.T) {
+	h := netnstest.NewHolder(t)
+	inodes := h.Many(50, "127.0.0.1")
+	e := open(t)
+	before := e.Passes()
+	if _, err := e.List(); err != nil {
+		t.Fatal(err)
+	}
+	var dumped atomic.Int64
+	e.DumpBatch(inodes, 2, func(ino uint64, img *image.Image, err error) {
+		if err != nil || img == nil {
+			t.Errorf("socket %d: %v", ino, err)
+			return
+		}
+		dumped.Add(1)
+	})
+	if n := e.Passes() - before; n != 1 || dumped.Load() != int64(len(inodes)) {
+		t.Fatalf("%d passes and %d images for a listing and the dump of its %d sockets, want 1 pass", n, dumped.Load(), len(inodes))
 	}
 }
