@@ -19,6 +19,17 @@
 #include <bpf_helpers.h>
 #include <bpf_core_read.h>
 
+/* Reads are plain loads through pointers the verifier types from the
+ * kernel's BTF (each a CO-RE relocation, each checked and made safe by the
+ * kernel as a PROBE_MEM load), not a bpf_probe_read_kernel call per field:
+ * a socket has some sixty fields to read, and the helper calls were most
+ * of a pass's time. bpf_rdonly_cast (Linux 6.2) gives a struct sock the
+ * type of the struct that embeds it (inet_sock, udp_sock), since the
+ * verifier refuses a load past the end of the type it knows. The
+ * membership walks, in bpf_loop callbacks, keep BPF_CORE_READ. */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define cast(type, p) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
 char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
@@ -194,13 +205,12 @@ struct filter_rec unused_filter_rec __attribute__((unused));
 
 static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
 {
-	r->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__be16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
-	r->peer_port = __builtin_bswap16(dport);
+	r->local_port = sk->__sk_common.skc_num;
+	r->peer_port = __builtin_bswap16(sk->__sk_common.skc_dport);
 	if (r->family == AF_INET) {
-		__be32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__be32 a = sk->__sk_common.skc_rcv_saddr;
 		__builtin_memcpy(r->local, &a, 4);
-		a = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		a = sk->__sk_common.skc_daddr;
 		__builtin_memcpy(r->peer, &a, 4);
 	} else {
 		BPF_CORE_READ_INTO(&r->local, sk, __sk_common.skc_v6_rcv_saddr);
@@ -210,73 +220,73 @@ static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
 
 static __always_inline void read_sock(struct sock_rec *r, struct sock *sk)
 {
-	r->sk_flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	r->sk_rcvtimeo = BPF_CORE_READ(sk, sk_rcvtimeo);
-	r->sk_sndtimeo = BPF_CORE_READ(sk, sk_sndtimeo);
-	r->sk_lingertime = BPF_CORE_READ(sk, sk_lingertime);
-	r->sk_priority = BPF_CORE_READ(sk, sk_priority);
-	r->sk_rcvlowat = BPF_CORE_READ(sk, sk_rcvlowat);
-	r->sk_sndbuf = BPF_CORE_READ(sk, sk_sndbuf);
-	r->sk_rcvbuf = BPF_CORE_READ(sk, sk_rcvbuf);
-	r->sk_mark = BPF_CORE_READ(sk, sk_mark);
-	r->sk_bound_dev_if = BPF_CORE_READ(sk, __sk_common.skc_bound_dev_if);
+	r->sk_flags = sk->__sk_common.skc_flags;
+	r->sk_rcvtimeo = sk->sk_rcvtimeo;
+	r->sk_sndtimeo = sk->sk_sndtimeo;
+	r->sk_lingertime = sk->sk_lingertime;
+	r->sk_priority = sk->sk_priority;
+	r->sk_rcvlowat = sk->sk_rcvlowat;
+	r->sk_sndbuf = sk->sk_sndbuf;
+	r->sk_rcvbuf = sk->sk_rcvbuf;
+	r->sk_mark = sk->sk_mark;
+	r->sk_bound_dev_if = sk->__sk_common.skc_bound_dev_if;
 	struct sock_common *skc = &sk->__sk_common;
-	r->skc_reuse = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuse);
-	r->skc_reuseport = BPF_CORE_READ_BITFIELD_PROBED(skc, skc_reuseport);
-	r->sk_no_check_tx = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_no_check_tx);
-	r->sk_userlocks = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_userlocks);
-	r->sk_max_pacing_rate = BPF_CORE_READ(sk, sk_max_pacing_rate);
-	r->sk_reserved_mem = BPF_CORE_READ(sk, sk_reserved_mem);
-	r->sk_peek_off = BPF_CORE_READ(sk, sk_peek_off);
-	r->sk_incoming_cpu = BPF_CORE_READ(sk, __sk_common.skc_incoming_cpu);
-	r->sk_txrehash = BPF_CORE_READ(sk, sk_txrehash);
-	r->sk_tsflags = BPF_CORE_READ(sk, sk_tsflags);
-	r->sk_bind_phc = BPF_CORE_READ(sk, sk_bind_phc);
-	r->sk_clockid = BPF_CORE_READ(sk, sk_clockid);
-	r->txtime_flags = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_txtime_deadline_mode) |
-			  BPF_CORE_READ_BITFIELD_PROBED(sk, sk_txtime_report_errors) << 1;
+	r->skc_reuse = BPF_CORE_READ_BITFIELD(skc, skc_reuse);
+	r->skc_reuseport = BPF_CORE_READ_BITFIELD(skc, skc_reuseport);
+	r->sk_no_check_tx = BPF_CORE_READ_BITFIELD(sk, sk_no_check_tx);
+	r->sk_userlocks = BPF_CORE_READ_BITFIELD(sk, sk_userlocks);
+	r->sk_max_pacing_rate = sk->sk_max_pacing_rate;
+	r->sk_reserved_mem = sk->sk_reserved_mem;
+	r->sk_peek_off = sk->sk_peek_off;
+	r->sk_incoming_cpu = sk->__sk_common.skc_incoming_cpu;
+	r->sk_txrehash = sk->sk_txrehash;
+	r->sk_tsflags = sk->sk_tsflags;
+	r->sk_bind_phc = sk->sk_bind_phc;
+	r->sk_clockid = sk->sk_clockid;
+	r->txtime_flags = BPF_CORE_READ_BITFIELD(sk, sk_txtime_deadline_mode) |
+			  BPF_CORE_READ_BITFIELD(sk, sk_txtime_report_errors) << 1;
 	if (bpf_core_field_exists(sk->sk_ll_usec)) {
-		r->sk_ll_usec = BPF_CORE_READ(sk, sk_ll_usec);
-		r->sk_prefer_busy_poll = BPF_CORE_READ(sk, sk_prefer_busy_poll);
+		r->sk_ll_usec = sk->sk_ll_usec;
+		r->sk_prefer_busy_poll = sk->sk_prefer_busy_poll;
 	}
 }
 
 static __always_inline void read_inet(struct sock_rec *r, struct inet_sock *inet)
 {
-	r->inet_flags = BPF_CORE_READ(inet, inet_flags);
-	r->uc_index = BPF_CORE_READ(inet, uc_index);
-	r->mc_index = BPF_CORE_READ(inet, mc_index);
-	r->mc_addr = BPF_CORE_READ(inet, mc_addr);
-	r->uc_ttl = BPF_CORE_READ(inet, uc_ttl);
-	r->tos = BPF_CORE_READ(inet, tos);
-	r->mc_ttl = BPF_CORE_READ(inet, mc_ttl);
-	r->pmtudisc = BPF_CORE_READ(inet, pmtudisc);
-	r->min_ttl = BPF_CORE_READ(inet, min_ttl);
-	r->default_ttl = BPF_CORE_READ(inet, sk.__sk_common.skc_net.net, ipv4.sysctl_ip_default_ttl);
-	r->local_port_range = BPF_CORE_READ(inet, local_port_range);
+	r->inet_flags = inet->inet_flags;
+	r->uc_index = inet->uc_index;
+	r->mc_index = inet->mc_index;
+	r->mc_addr = inet->mc_addr;
+	r->uc_ttl = inet->uc_ttl;
+	r->tos = inet->tos;
+	r->mc_ttl = inet->mc_ttl;
+	r->pmtudisc = inet->pmtudisc;
+	r->min_ttl = inet->min_ttl;
+	r->default_ttl = inet->sk.__sk_common.skc_net.net->ipv4.sysctl_ip_default_ttl;
+	r->local_port_range = inet->local_port_range;
 
-	struct ip_options_rcu *o = BPF_CORE_READ(inet, inet_opt);
+	struct ip_options_rcu *o = inet->inet_opt;
 	if (!o)
 		return;
 	struct ip_options *opt = &o->opt;
-	r->opt_faddr = BPF_CORE_READ(opt, faddr);
-	r->opt_optlen = BPF_CORE_READ(opt, optlen);
-	r->opt_srr = BPF_CORE_READ(opt, srr);
-	r->opt_rr = BPF_CORE_READ(opt, rr);
-	r->opt_ts = BPF_CORE_READ(opt, ts);
-	r->opt_bits = BPF_CORE_READ_BITFIELD_PROBED(opt, rr_needaddr) |
-		      BPF_CORE_READ_BITFIELD_PROBED(opt, ts_needtime) << 1 |
-		      BPF_CORE_READ_BITFIELD_PROBED(opt, ts_needaddr) << 2;
+	r->opt_faddr = opt->faddr;
+	r->opt_optlen = opt->optlen;
+	r->opt_srr = opt->srr;
+	r->opt_rr = opt->rr;
+	r->opt_ts = opt->ts;
+	r->opt_bits = BPF_CORE_READ_BITFIELD(opt, rr_needaddr) |
+		      BPF_CORE_READ_BITFIELD(opt, ts_needtime) << 1 |
+		      BPF_CORE_READ_BITFIELD(opt, ts_needaddr) << 2;
 	bpf_core_read(r->opt_data, sizeof(r->opt_data), &opt->__data);
 }
 
 static __always_inline void read_udp(struct sock_rec *r, struct udp_sock *up)
 {
-	r->udp_flags = BPF_CORE_READ(up, udp_flags);
-	r->encap_type = BPF_CORE_READ(up, encap_type);
-	r->gso_size = BPF_CORE_READ(up, gso_size);
-	r->pcslen = BPF_CORE_READ(up, pcslen);
-	r->pcrlen = BPF_CORE_READ(up, pcrlen);
+	r->udp_flags = up->udp_flags;
+	r->encap_type = up->encap_type;
+	r->gso_size = up->gso_size;
+	r->pcslen = up->pcslen;
+	r->pcrlen = up->pcrlen;
 }
 
 /* dst_hop_limit is ip6_dst_hoplimit: the route's hop limit metric, else
@@ -301,23 +311,23 @@ static __always_inline __s32 dst_hop_limit(struct sock *sk, __s32 all)
 
 static __always_inline void read_ipv6(struct sock_rec *r, struct sock *sk, struct ipv6_pinfo *np)
 {
-	r->v6only = BPF_CORE_READ_BITFIELD_PROBED(&sk->__sk_common, skc_ipv6only);
-	struct net *net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
-	r->all_hop_limit = BPF_CORE_READ(net, ipv6.devconf_all, hop_limit);
-	r->auto_flowlabels = BPF_CORE_READ(net, ipv6.sysctl.auto_flowlabels);
+	r->v6only = BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only);
+	struct net *net = sk->__sk_common.skc_net.net;
+	r->all_hop_limit = net->ipv6.devconf_all->hop_limit;
+	r->auto_flowlabels = net->ipv6.sysctl.auto_flowlabels;
 	if (!np)
 		return;
 	BPF_CORE_READ_INTO(&r->saddr6, np, saddr);
-	r->flow_label = BPF_CORE_READ(np, flow_label);
-	r->ucast_oif = BPF_CORE_READ(np, ucast_oif);
-	r->mcast_oif = BPF_CORE_READ(np, mcast_oif);
-	r->hop_limit = BPF_CORE_READ(np, hop_limit);
-	r->mcast_hops = BPF_CORE_READ(np, mcast_hops);
-	r->rxopt = BPF_CORE_READ(np, rxopt.all);
-	r->pmtudisc6 = BPF_CORE_READ(np, pmtudisc);
-	r->tclass = BPF_CORE_READ(np, tclass);
-	r->srcprefs = BPF_CORE_READ(np, srcprefs);
-	r->min_hopcount = BPF_CORE_READ(np, min_hopcount);
+	r->flow_label = np->flow_label;
+	r->ucast_oif = np->ucast_oif;
+	r->mcast_oif = np->mcast_oif;
+	r->hop_limit = np->hop_limit;
+	r->mcast_hops = np->mcast_hops;
+	r->rxopt = np->rxopt.all;
+	r->pmtudisc6 = np->pmtudisc;
+	r->tclass = np->tclass;
+	r->srcprefs = np->srcprefs;
+	r->min_hopcount = np->min_hopcount;
 	r->dst_hop_limit = dst_hop_limit(sk, r->all_hop_limit);
 }
 
@@ -429,10 +439,10 @@ static long mc6_entry(__u64 idx, struct mc6_walk *w)
  * as attached, which an eBPF filter lacks. */
 static __always_inline struct sock_fprog_kern *read_filter(struct sock_rec *r, struct sock *sk)
 {
-	struct sk_filter *f = BPF_CORE_READ(sk, sk_filter);
+	struct sk_filter *f = sk->sk_filter;
 	if (!f)
 		return 0;
-	struct sock_fprog_kern *fp = BPF_CORE_READ(f, prog, orig_prog);
+	struct sock_fprog_kern *fp = f->prog->orig_prog;
 	r->filter = fp ? 1 : 2;
 	return fp;
 }
@@ -468,33 +478,34 @@ static __always_inline void write_memberships(struct seq_file *seq, struct inet_
 /* write_sock writes the socket's records when it is an AF_INET or
  * AF_INET6 UDP, UDP-Lite, TCP or raw socket. pid and fd say which task
  * holds it; 0 and 0 from the socket iterators, which see no task. */
-static __always_inline void write_sock(struct seq_file *seq, struct sock *sk, __u64 inode, __u32 pid, __u32 fd)
+static __always_inline void write_sock(struct seq_file *seq, void *any, __u64 inode, __u32 pid, __u32 fd)
 {
+	struct sock *sk = cast(struct sock, any);
 	struct sock_rec r = {.tag = TAG_SOCK};
-	r.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	r.family = sk->__sk_common.skc_family;
 	if (r.family != AF_INET && r.family != AF_INET6)
 		return;
-	r.type = BPF_CORE_READ(sk, sk_type);
+	r.type = sk->sk_type;
 	if (r.type != SOCK_STREAM && r.type != SOCK_DGRAM && r.type != SOCK_RAW)
 		return;
-	r.protocol = BPF_CORE_READ(sk, sk_protocol);
+	r.protocol = sk->sk_protocol;
 	r.inode = inode;
-	r.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	r.netns = sk->__sk_common.skc_net.net->ns.inum;
 	r.pid = pid;
 	r.fd = fd;
-	r.uid = BPF_CORE_READ(sk, sk_uid.val);
-	r.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	r.uid = sk->sk_uid.val;
+	r.state = sk->__sk_common.skc_state;
 	read_addresses(&r, sk);
 	read_sock(&r, sk);
-	struct inet_sock *inet = (struct inet_sock *)sk;
+	struct inet_sock *inet = cast(struct inet_sock, sk);
 	read_inet(&r, inet);
 	struct ipv6_pinfo *np = 0;
 	if (r.family == AF_INET6) {
-		np = BPF_CORE_READ(inet, pinet6);
+		np = inet->pinet6;
 		read_ipv6(&r, sk, np);
 	}
 	if (r.type == SOCK_DGRAM && (r.protocol == IPPROTO_UDP || r.protocol == IPPROTO_UDPLITE))
-		read_udp(&r, (struct udp_sock *)sk);
+		read_udp(&r, cast(struct udp_sock, sk));
 	struct sock_fprog_kern *fp = read_filter(&r, sk);
 
 	bpf_seq_write(seq, &r, sizeof(r));
@@ -514,13 +525,13 @@ static __always_inline int task_file(struct bpf_iter__task_file *ctx, void *only
 	struct socket *sock = bpf_sock_from_file(file);
 	if (!sock)
 		return 0;
-	__u64 ino = BPF_CORE_READ(file, f_inode, i_ino);
+	__u64 ino = file->f_inode->i_ino;
 	if (only && !bpf_map_lookup_elem(only, &ino))
 		return 0;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	if (!sk)
 		return 0;
-	write_sock(ctx->meta->seq, sk, ino, BPF_CORE_READ(task, tgid), ctx->fd);
+	write_sock(ctx->meta->seq, sk, ino, task->tgid, ctx->fd);
 	return 0;
 }
 
@@ -556,10 +567,13 @@ int wanted_sockets(struct bpf_iter__task_file *ctx)
  * own, or one being closed), which the socket iterators skip. */
 static __always_inline __u64 file_inode(struct sock *sk)
 {
-	struct file *f = BPF_CORE_READ(sk, sk_socket, file);
+	struct socket *sock = cast(struct sock, sk)->sk_socket;
+	if (!sock)
+		return 0;
+	struct file *f = sock->file;
 	if (!f)
 		return 0;
-	return BPF_CORE_READ(f, f_inode, i_ino);
+	return f->f_inode->i_ino;
 }
 
 /* The socket iterators walk the tables of the namespace the iterator was
@@ -589,7 +603,7 @@ int tcp_sockets(struct bpf_iter__tcp *ctx)
 	struct sock_common *skc = ctx->sk_common;
 	if (!skc)
 		return 0;
-	__u8 state = BPF_CORE_READ(skc, skc_state);
+	__u8 state = skc->skc_state;
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0;
 	struct sock *sk = (struct sock *)skc;
