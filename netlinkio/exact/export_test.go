@@ -20,3 +20,7 @@ func (e *Exact) PassImages() (int, error) {
 	}
 	return n, nil
 }
+
+// AskRows is how many rows of a socket type the exact reader asks with
+// getsockopt (askRows).
+func AskRows(family, typ uint16) int { return len(askRows(family, typ)) }
