@@ -11,7 +11,7 @@ func (e *Exact) PassImages() (int, error) {
 	}
 	n := 0
 	for _, r := range p.recs {
-		if r.Family == 2 { // AF_INET: what the program reads whole
+		if r.Family == 2 { // AF_INET, as the benchmark's sockets are
 			if _, err := e.env.image(r); err != nil {
 				return n, err
 			}
