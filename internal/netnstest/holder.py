@@ -59,8 +59,9 @@ def handle(req):
     if op == "many":
         out = []
         family = socket.AF_INET6 if req.get("family") == 6 else socket.AF_INET
+        typ, proto = TYPES[req.get("type", "udp")]
         for _ in range(req["count"]):
-            s = socket.socket(family, socket.SOCK_DGRAM)
+            s = socket.socket(family, typ, proto)
             if req.get("bind"):
                 s.bind((req["bind"], 0))
             socks[s.fileno()] = s

@@ -45,6 +45,7 @@ func tuneCoverage(s *netnstest.Sock, typ string, raw6 bool) {
 	}
 	if typ == "tcp" {
 		s.SetInt(sol, unix.SO_TXREHASH, 0)
+		tuneTCP(s, false) // every tcpopt row (tcp_test.go)
 	}
 	if !raw6 {
 		s.SetInt(ip, unix.IP_PASSSEC, 1)

@@ -1,7 +1,7 @@
 // Package exact is the exact reader: a BPF task_file iterator
 // (bpf/iter.bpf.c, loaded with github.com/cilium/ebpf) reads every inet
-// socket that any task holds, from struct sock and struct inet_sock, in
-// one pass. It sees what getsockopt cannot: the multicast interface chosen
+// socket that any task holds, from struct sock, struct inet_sock and (TCP)
+// struct tcp_sock, in one pass. It sees what getsockopt cannot: the multicast interface chosen
 // by index, "follow the default TTL", each membership's interface address
 // and the order of the list. Changes still go through setsockopt on a
 // pidfd duplicate (the stock engine's, netlinkio/stock), planned from the
@@ -295,10 +295,10 @@ func (e *Exact) recordOf(inode uint64) (*record, error) {
 
 // DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper): the
 // latest listing's while it is fresh, else a new one. It builds the
-// images with up to workers goroutines. The rows the program
-// reads no field for are asked of a duplicate of each socket, through one
-// pidfd per holder process for the whole batch (not a pidfd_open and a
-// close per socket).
+// images with up to workers goroutines. A row the program read no field
+// for would be asked of a duplicate of each socket, through one pidfd per
+// holder process for the whole batch (not a pidfd_open and a close per
+// socket); today every row has a field (TestNoRowAsked).
 func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
 	p := e.listed.Load()
 	var err error
@@ -422,7 +422,7 @@ func (e *Exact) imageWith(r *record, own int, dup func(pid, fd int) (int, error)
 	}
 	fd := own
 	if own < 0 && r.Pid == 0 {
-		// Unheld: no descriptor to ask the rows with no Field (TCP's).
+		// Unheld: no descriptor to ask a row with no Field (none today).
 		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: fmt.Errorf("%w; its %s options are asked with getsockopt, which needs a descriptor", &UnheldError{Inode: r.Inode}, rows[0].Dir)}
 	}
 	if own < 0 {

@@ -75,6 +75,15 @@ var scalars = map[string]func(e *env, r *record) int64{
 	"ipv6_pinfo.autoflowlabel": autoFlowLabel,
 }
 
+func init() {
+	for f, get := range tcpScalars { // fields_tcp.go
+		scalars[f] = get
+	}
+}
+
+// texts reads a field that is a name (TCP_CONGESTION's).
+var texts = tcpTexts
+
 // words reads a flags word of a record, and names the BTF enum of its
 // bits; a word with no enum is a union of bit-fields (ipv6_pinfo's rxopt:
 // the program reads rxopt.all, and each bit's place is its bit-field's
@@ -108,7 +117,7 @@ func resolveBits(kernel *btf.Spec, raw []byte) (bits, error) {
 	for _, f := range fields {
 		word, name, isBit := strings.Cut(f, ":")
 		if !isBit {
-			if scalars[f] == nil {
+			if scalars[f] == nil && texts[f] == nil {
 				return nil, &CannotRun{Why: "the reader does not read " + f}
 			}
 			continue
@@ -239,6 +248,9 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 	if strings.Contains(o.Field, ":") {
 		return flagValue(e.bit(r, o.Field)), nil
 	}
+	if text := texts[o.Field]; text != nil {
+		return image.Value{Bytes: text(r)}, nil
+	}
 	n := scalars[o.Field](e, r)
 	switch o.Kind {
 	case image.Flag:
@@ -247,7 +259,7 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 		return flagValue(int(n)&o.Mask != 0), nil
 	case image.U64:
 		return image.Value{Num: uint64(n)}, nil
-	case image.U8, image.U32, image.S32, image.BufSize, image.IfIndexBE, image.McastIfIndex, image.AddrPrefs:
+	case image.U8, image.U32, image.S32, image.BufSize, image.IfIndexBE, image.McastIfIndex, image.AddrPrefs, image.MSS:
 		if o.Attr == ttlAttr && n < 0 {
 			n = int64(r.DefaultTtl) // uc_ttl -1 reads as the namespace's default
 		}
@@ -393,6 +405,9 @@ func (r *record) handled() bool {
 func (e *env) image(r *record) (*image.Image, error) {
 	if r.partial {
 		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: fmt.Errorf("the socket's multicast list is longer than the exact reader walks (256 groups, 1024 sources each): %w", unix.E2BIG)}
+	}
+	if r.isTCP() && r.tcp == nil {
+		return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: fmt.Errorf("%w: a TCP socket without its TCP record", errStream)}
 	}
 	s := r.socket()
 	img := &image.Image{Family: s.Family, Type: s.Type, Protocol: s.Protocol, State: s.State, Local: s.Local, Peer: s.Peer}

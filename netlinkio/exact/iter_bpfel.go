@@ -124,6 +124,41 @@ type iterSockRec struct {
 	AutoFlowlabels   uint8
 }
 
+type iterTcpRec struct {
+	_                     structs.HostLayout
+	Tag                   uint32
+	MssCache              uint32
+	KeepaliveTime         uint32
+	KeepaliveIntvl        uint32
+	Linger2               int32
+	WindowClamp           uint32
+	UserTimeout           uint32
+	FastopenQlen          int32
+	NotsentLowat          uint32
+	TxDelay               uint32
+	RtoMax                uint32
+	RtoMin                uint32
+	DelackMax             uint32
+	SysctlKeepaliveTime   int32
+	SysctlKeepaliveIntvl  int32
+	SysctlFinTimeout      int32
+	UserMss               uint16
+	MssClamp              uint16
+	Nonagle               uint8
+	KeepaliveProbes       uint8
+	SynRetries            uint8
+	DeferAccept           uint8
+	Pingpong              uint8
+	PingpongThresh        uint8
+	SysctlKeepaliveProbes uint8
+	SysctlSynRetries      uint8
+	Bits                  uint8
+	SaveSyn               uint8
+	Has                   uint8
+	Pad                   uint8
+	CaName                [16]int8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -137,6 +172,7 @@ const (
 	iterVarUnusedMc6Rec    = "unused_mc6_rec"
 	iterVarUnusedMcRec     = "unused_mc_rec"
 	iterVarUnusedSockRec   = "unused_sock_rec"
+	iterVarUnusedTcpRec    = "unused_tcp_rec"
 )
 
 // loadIter returns the embedded CollectionSpec for iter.
@@ -202,6 +238,7 @@ type iterVariableSpecs struct {
 	UnusedMc6Rec    *ebpf.VariableSpec `ebpf:"unused_mc6_rec"`
 	UnusedMcRec     *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
 	UnusedSockRec   *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
+	UnusedTcpRec    *ebpf.VariableSpec `ebpf:"unused_tcp_rec"`
 }
 
 // iterObjects contains all objects after they have been loaded into the kernel.
@@ -241,6 +278,7 @@ type iterVariables struct {
 	UnusedMc6Rec    *ebpf.Variable `ebpf:"unused_mc6_rec"`
 	UnusedMcRec     *ebpf.Variable `ebpf:"unused_mc_rec"`
 	UnusedSockRec   *ebpf.Variable `ebpf:"unused_sock_rec"`
+	UnusedTcpRec    *ebpf.Variable `ebpf:"unused_tcp_rec"`
 }
 
 // iterPrograms contains all programs after they have been loaded into the kernel.

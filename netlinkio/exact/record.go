@@ -20,6 +20,7 @@ const (
 	tagPartial = 3
 	tagMc6     = 4
 	tagFilter  = 5
+	tagTCP     = 6
 )
 
 // record is one socket as the program wrote it: the sock_rec and its
@@ -27,7 +28,10 @@ const (
 // then, for AF_INET6, the IPv6 one.
 type record struct {
 	iterSockRec
-	mc []mcEntry
+	// tcp is the tcp_rec that follows a TCP socket's sock_rec (nil for
+	// any other socket).
+	tcp *iterTcpRec
+	mc  []mcEntry
 	// filter is the classic filter's instructions (SO_GET_FILTER's),
 	// when Filter is 1.
 	filter []byte
@@ -52,6 +56,7 @@ var errStream = errors.New("exact reader: malformed record stream")
 // parse splits the program's output into records.
 func parse(b []byte) ([]record, error) {
 	const sockSize, mcSize, mc6Size, filterSize = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{})), int(unsafe.Sizeof(iterMc6Rec{})), int(unsafe.Sizeof(iterFilterRec{}))
+	const tcpSize = int(unsafe.Sizeof(iterTcpRec{}))
 	// At most this many records: one allocation, not the doublings of a
 	// slice of 100,000 records of a whole host's pass.
 	out := make([]record, 0, len(b)/sockSize)
@@ -102,6 +107,14 @@ func parse(b []byte) ([]record, error) {
 			off += 16 * int(m.Nsrc)
 			r := &out[len(out)-1]
 			r.mc = append(r.mc, e)
+		case tagTCP:
+			if len(out) == 0 || len(b)-off < tcpSize || out[len(out)-1].tcp != nil {
+				return nil, fmt.Errorf("%w: stray TCP record", errStream)
+			}
+			t := new(iterTcpRec)
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(t)), tcpSize), b[off:])
+			off += tcpSize
+			out[len(out)-1].tcp = t
 		case tagFilter:
 			if len(out) == 0 || len(b)-off < filterSize {
 				return nil, fmt.Errorf("%w: stray filter record", errStream)

@@ -57,7 +57,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define DST_METRICS_FLAGS 0x3UL
 
 /* The output is a stream of records, each starting with its tag: a
- * sock_rec, a filter_rec with its instructions when the socket has a
+ * sock_rec, a tcp_rec when the socket is TCP, a filter_rec with its instructions when the socket has a
  * classic filter, then one mc_rec per IPv4 membership and one mc6_rec per
  * IPv6 one (newest first, as the kernel's lists are), each followed by
  * its sources; a TAG_PARTIAL after them says a list was longer than this
@@ -67,6 +67,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define TAG_PARTIAL 3
 #define TAG_MC6 4
 #define TAG_FILTER 5
+#define TAG_TCP 6
+#define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 #define IPPROTO_UDPLITE 136
 /* BPF_MAXINSNS: the most instructions a classic filter has. */
@@ -169,6 +171,50 @@ struct sock_rec {
 	__u8 auto_flowlabels; /* sock_net(sk)->ipv6.sysctl.auto_flowlabels */
 };
 
+/* A TCP socket's struct tcp_sock and inet_connection_sock fields, as
+ * do_tcp_getsockopt reads them, raw: Go does its arithmetic (HZ, the
+ * sysctl a 0 stands for). Its own record, after the sock_rec, so that
+ * the records of other sockets stay as small as they were. */
+struct tcp_rec {
+	__u32 tag;             /* TAG_TCP */
+	__u32 mss_cache;
+	__u32 keepalive_time;  /* jiffies, 0: sysctl_tcp_keepalive_time */
+	__u32 keepalive_intvl; /* jiffies, 0: sysctl_tcp_keepalive_intvl */
+	__s32 linger2;         /* jiffies, 0: sysctl_tcp_fin_timeout, -1: none */
+	__u32 window_clamp;
+	__u32 user_timeout;    /* icsk_user_timeout, ms */
+	__s32 fastopen_qlen;   /* icsk_accept_queue.fastopenq.max_qlen */
+	__u32 notsent_lowat;
+	__u32 tx_delay;        /* tcp_tx_delay, us */
+	__u32 rto_max;         /* icsk_rto_max, jiffies (has & HAS_RTO_MAX) */
+	__u32 rto_min;         /* icsk_rto_min, jiffies (has & HAS_RTO_MIN) */
+	__u32 delack_max;      /* icsk_delack_max, jiffies (has & HAS_DELACK_MAX) */
+	__s32 sysctl_keepalive_time;  /* the namespace's, jiffies */
+	__s32 sysctl_keepalive_intvl;
+	__s32 sysctl_fin_timeout;
+	__u16 user_mss;        /* rx_opt.user_mss */
+	__u16 mss_clamp;       /* rx_opt.mss_clamp */
+	__u8 nonagle;          /* TCP_NAGLE_OFF 1 | TCP_NAGLE_CORK 2 | TCP_NAGLE_PUSH 4 */
+	__u8 keepalive_probes; /* 0: sysctl_tcp_keepalive_probes */
+	__u8 syn_retries;      /* icsk_syn_retries, 0: sysctl_tcp_syn_retries */
+	__u8 defer_accept;     /* rskq_defer_accept, in retransmits */
+	__u8 pingpong;         /* icsk_ack.pingpong */
+	__u8 pingpong_thresh;  /* sysctl_tcp_pingpong_thresh, 1 before Linux 6.8 */
+	__u8 sysctl_keepalive_probes;
+	__u8 sysctl_syn_retries;
+	__u8 bits;             /* thin_lto | fastopen_connect << 1 | fastopen_no_cookie << 2 | recvmsg_inq << 3 | repair << 4 */
+	__u8 save_syn;
+	__u8 has;              /* HAS_*: the newer fields this kernel has */
+	__u8 pad;
+	char ca_name[16];      /* icsk_ca_ops->name */
+};
+
+/* tcp_rec.has: a kernel without the field keeps the value in a constant
+ * (TCP_RTO_MIN, TCP_RTO_MAX, TCP_DELACK_MAX), which Go puts in. */
+#define HAS_RTO_MIN 1
+#define HAS_RTO_MAX 2
+#define HAS_DELACK_MAX 4
+
 /* One membership of inet->mc_list, followed by nsrc __u32 sources. */
 struct mc_rec {
 	__u32 tag;       /* TAG_MC */
@@ -202,6 +248,7 @@ struct sock_rec unused_sock_rec __attribute__((unused));
 struct mc_rec unused_mc_rec __attribute__((unused));
 struct mc6_rec unused_mc6_rec __attribute__((unused));
 struct filter_rec unused_filter_rec __attribute__((unused));
+struct tcp_rec unused_tcp_rec __attribute__((unused));
 
 static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
 {
@@ -287,6 +334,71 @@ static __always_inline void read_udp(struct sock_rec *r, struct udp_sock *up)
 	r->gso_size = up->gso_size;
 	r->pcslen = up->pcslen;
 	r->pcrlen = up->pcrlen;
+}
+
+/* read_tcp reads what do_tcp_getsockopt does, and the namespace's
+ * sysctls its 0s stand for. */
+static __always_inline void read_tcp(struct tcp_rec *t, struct tcp_sock *tp)
+{
+	struct inet_connection_sock *icsk = &tp->inet_conn;
+	t->mss_cache = tp->mss_cache;
+	t->keepalive_time = tp->keepalive_time;
+	t->keepalive_intvl = tp->keepalive_intvl;
+	t->keepalive_probes = tp->keepalive_probes;
+	t->linger2 = tp->linger2;
+	t->window_clamp = tp->window_clamp;
+	t->notsent_lowat = tp->notsent_lowat;
+	t->tx_delay = tp->tcp_tx_delay;
+	t->user_mss = tp->rx_opt.user_mss;
+	t->mss_clamp = tp->rx_opt.mss_clamp;
+	t->nonagle = BPF_CORE_READ_BITFIELD(tp, nonagle);
+	t->save_syn = BPF_CORE_READ_BITFIELD(tp, save_syn);
+	t->bits = BPF_CORE_READ_BITFIELD(tp, thin_lto) |
+		  BPF_CORE_READ_BITFIELD(tp, fastopen_connect) << 1 |
+		  BPF_CORE_READ_BITFIELD(tp, fastopen_no_cookie) << 2 |
+		  BPF_CORE_READ_BITFIELD(tp, recvmsg_inq) << 3 |
+		  BPF_CORE_READ_BITFIELD(tp, repair) << 4;
+	t->user_timeout = icsk->icsk_user_timeout;
+	t->fastopen_qlen = icsk->icsk_accept_queue.fastopenq.max_qlen;
+	t->defer_accept = icsk->icsk_accept_queue.rskq_defer_accept;
+	t->syn_retries = icsk->icsk_syn_retries;
+	t->pingpong = icsk->icsk_ack.pingpong;
+	if (bpf_core_field_exists(icsk->icsk_rto_min)) {
+		t->rto_min = icsk->icsk_rto_min;
+		t->has |= HAS_RTO_MIN;
+	}
+	if (bpf_core_field_exists(icsk->icsk_rto_max)) {
+		t->rto_max = icsk->icsk_rto_max;
+		t->has |= HAS_RTO_MAX;
+	}
+	if (bpf_core_field_exists(icsk->icsk_delack_max)) {
+		t->delack_max = icsk->icsk_delack_max;
+		t->has |= HAS_DELACK_MAX;
+	}
+	const struct tcp_congestion_ops *ca = icsk->icsk_ca_ops;
+	if (ca)
+		BPF_CORE_READ_INTO(&t->ca_name, ca, name);
+
+	struct net *net = icsk->icsk_inet.sk.__sk_common.skc_net.net;
+	t->sysctl_keepalive_time = net->ipv4.sysctl_tcp_keepalive_time;
+	t->sysctl_keepalive_intvl = net->ipv4.sysctl_tcp_keepalive_intvl;
+	t->sysctl_keepalive_probes = net->ipv4.sysctl_tcp_keepalive_probes;
+	t->sysctl_syn_retries = net->ipv4.sysctl_tcp_syn_retries;
+	t->sysctl_fin_timeout = net->ipv4.sysctl_tcp_fin_timeout;
+	t->pingpong_thresh = 1;
+	if (bpf_core_field_exists(net->ipv4.sysctl_tcp_pingpong_thresh))
+		t->pingpong_thresh = net->ipv4.sysctl_tcp_pingpong_thresh;
+}
+
+/* write_tcp writes a TCP socket's tcp_rec. Not inlined: its record is on
+ * a frame of its own, which the sock_rec's frame and this one's share the
+ * 512-byte stack with, where inlined the two records and a membership
+ * walk's frame would not fit. */
+static __noinline void write_tcp(struct seq_file *seq, struct tcp_sock *tp)
+{
+	struct tcp_rec t = {.tag = TAG_TCP};
+	read_tcp(&t, tp);
+	bpf_seq_write(seq, &t, sizeof(t));
 }
 
 /* dst_hop_limit is ip6_dst_hoplimit: the route's hop limit metric, else
@@ -509,6 +621,8 @@ static __always_inline void write_sock(struct seq_file *seq, void *any, __u64 in
 	struct sock_fprog_kern *fp = read_filter(&r, sk);
 
 	bpf_seq_write(seq, &r, sizeof(r));
+	if (r.type == SOCK_STREAM && r.protocol == IPPROTO_TCP)
+		write_tcp(seq, cast(struct tcp_sock, sk));
 	if (fp)
 		write_filter(seq, fp);
 	write_memberships(seq, inet, np);

@@ -33,6 +33,14 @@ struct ns_common {
 
 struct netns_ipv4 {
 	__u8 sysctl_ip_default_ttl;
+	/* TCP's defaults for what a socket leaves unset (0) */
+	int sysctl_tcp_keepalive_time;
+	int sysctl_tcp_keepalive_intvl;
+	__u8 sysctl_tcp_keepalive_probes;
+	__u8 sysctl_tcp_syn_retries;
+	int sysctl_tcp_fin_timeout;
+	/* Linux 6.8; before it the threshold was the constant 1 */
+	__u8 sysctl_tcp_pingpong_thresh;
 };
 
 struct ipv6_devconf {
@@ -238,6 +246,61 @@ struct inet_sock {
 	__be32 mc_addr;
 	struct ip_mc_socklist *mc_list;
 	__u32 local_port_range;
+};
+
+struct fastopen_queue {
+	int max_qlen;
+};
+
+struct request_sock_queue {
+	__u8 rskq_defer_accept;
+	struct fastopen_queue fastopenq;
+};
+
+struct tcp_congestion_ops {
+	char name[16];
+};
+
+/* The fields of struct tcp_sock and struct inet_connection_sock that
+ * do_tcp_getsockopt reads. icsk_rto_min, icsk_delack_max (5.10) and
+ * icsk_rto_max (6.15) are read only where the kernel has them. */
+struct inet_connection_sock {
+	struct inet_sock icsk_inet;
+	struct request_sock_queue icsk_accept_queue;
+	__u32 icsk_rto_min;
+	__u32 icsk_rto_max;
+	__u32 icsk_delack_max;
+	const struct tcp_congestion_ops *icsk_ca_ops;
+	__u8 icsk_syn_retries;
+	struct {
+		__u8 pingpong;
+	} icsk_ack;
+	__u32 icsk_user_timeout;
+};
+
+struct tcp_options_received {
+	__u16 user_mss;
+	__u16 mss_clamp;
+};
+
+struct tcp_sock {
+	struct inet_connection_sock inet_conn;
+	__u32 mss_cache;
+	__u32 notsent_lowat;
+	__u8 repair : 1;
+	__u8 recvmsg_inq : 1;
+	__u8 nonagle : 4;
+	__u32 window_clamp;
+	struct tcp_options_received rx_opt;
+	__u8 thin_lto : 1;
+	__u8 fastopen_connect : 1;
+	__u8 fastopen_no_cookie : 1;
+	__u8 save_syn : 2;
+	__u8 keepalive_probes;
+	__u32 tcp_tx_delay;
+	unsigned int keepalive_time;
+	unsigned int keepalive_intvl;
+	int linger2;
 };
 
 struct udp_sock {
