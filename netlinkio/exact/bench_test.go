@@ -1,6 +1,7 @@
 package exact_test
 
 import (
+	"sync/atomic"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
@@ -50,14 +51,14 @@ func dumpAllBoth(b *testing.B, e *exact.Exact, inodes []uint64) {
 	for _, be := range []netlinkio.Backend{e, stock.NewStock()} {
 		b.Run(be.Name(), func(b *testing.B) {
 			for b.Loop() {
-				n := 0
+				var n atomic.Int64 // each is called from every worker
 				netlinkio.DumpAll(be, inodes, 2, func(_ uint64, img *image.Image, err error) {
 					if err == nil {
-						n++
+						n.Add(1)
 					}
 				})
-				if n != len(inodes) {
-					b.Fatalf("%d of %d dumped", n, len(inodes))
+				if n.Load() != int64(len(inodes)) {
+					b.Fatalf("%d of %d dumped", n.Load(), len(inodes))
 				}
 			}
 		})

@@ -79,7 +79,7 @@ func Open(cfg Config) (*Exact, error) {
 		return nil, &CannotRun{Why: "no socket to name interfaces with", Err: err}
 	}
 	e := &Exact{prog: p, stock: stock.NewStock(), netns: st.Ino, scratch: scratch}
-	e.env = env{bits: p.bits, hz: p.hz, ifname: e.ifname}
+	e.env = newEnv(p.bits, p.hz, e.ifname)
 	return e, nil
 }
 

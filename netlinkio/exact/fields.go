@@ -213,28 +213,75 @@ type env struct {
 	bits   bits
 	hz     int64
 	ifname func(netns uint64, pid int, ifindex int32) (string, error)
+
+	// rows are the option rows of each family and type with their
+	// fields resolved (newEnv), so that an image of a hundred thousand
+	// records looks no name up.
+	rows                     map[[2]uint16][]row
+	tstamp, tstampNS, linger bitRef
 }
 
-func (e *env) bit(r *record, field string) bool {
-	word, _, _ := strings.Cut(field, ":")
-	return words[word].get(r)>>e.bits[field]&1 != 0
+// row is an option row and the reader of its field.
+type row struct {
+	*image.Option
+	bit    bitRef // a "STRUCT.WORD:ENUM" field
+	isBit  bool
+	text   func(r *record) []byte
+	scalar func(e *env, r *record) int64
 }
+
+// bitRef is one bit of a record's flags word.
+type bitRef struct {
+	word func(r *record) uint64
+	n    uint
+}
+
+func (b bitRef) on(r *record) bool { return b.word(r)>>b.n&1 != 0 }
+
+func newEnv(b bits, hz int64, ifname func(uint64, int, int32) (string, error)) env {
+	e := env{bits: b, hz: hz, ifname: ifname, rows: map[[2]uint16][]row{}}
+	e.tstamp, e.tstampNS, e.linger = e.bitRef(rcvTstamp), e.bitRef(rcvTstampNS), e.bitRef(lingerBit)
+	for _, family := range []uint16{unix.AF_INET, unix.AF_INET6} {
+		for _, typ := range []uint16{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_RAW} {
+			var rows []row
+			for _, o := range image.SharedOptionsFor(family, typ) {
+				if o.Field == "" {
+					continue // asked of the socket itself (askRows)
+				}
+				w := row{Option: o, text: texts[o.Field], scalar: scalars[o.Field]}
+				if w.isBit = strings.Contains(o.Field, ":"); w.isBit {
+					w.bit = e.bitRef(o.Field)
+				}
+				rows = append(rows, w)
+			}
+			e.rows[[2]uint16{family, typ}] = rows
+		}
+	}
+	return e
+}
+
+func (e *env) bitRef(field string) bitRef {
+	word, _, _ := strings.Cut(field, ":")
+	return bitRef{word: words[word].get, n: e.bits[field]}
+}
+
+func (e *env) bit(r *record, field string) bool { return e.bitRef(field).on(r) }
 
 // value is the row's value in a record, as getsockopt would report it
 // (sock_getsockopt, do_ip_getsockopt), or as the row's kind says for what
 // getsockopt cannot see.
-func (e *env) value(r *record, o *image.Option) (image.Value, error) {
+func (e *env) value(r *record, o *row) (image.Value, error) {
 	switch o.Kind {
 	case image.Tstamp: // SO_TIMESTAMPNS (2) sets SOCK_RCVTSTAMP too
-		if e.bit(r, rcvTstampNS) {
+		if e.tstampNS.on(r) {
 			return image.Value{Num: 2}, nil
 		}
-		return flagValue(e.bit(r, o.Field)), nil
+		return flagValue(o.bit.on(r)), nil
 	case image.TstampNew:
 		// SO_TIMESTAMP_NEW, SO_TIMESTAMPNS_NEW or SO_TIMESTAMPING_NEW
 		// reads non-zero: SOCK_TSTAMP_NEW, with something on to show it.
-		on := e.bit(r, rcvTstamp) || e.bit(r, rcvTstampNS) || r.SkTsflags != 0
-		return flagValue(e.bit(r, o.Field) && on), nil
+		on := e.tstamp.on(r) || e.tstampNS.on(r) || r.SkTsflags != 0
+		return flagValue(o.bit.on(r) && on), nil
 	case image.Timestamping: // struct so_timestamping
 		return image.Value{Num: uint64(r.SkTsflags), Num2: uint64(uint32(r.SkBindPhc))}, nil
 	case image.TxTime: // struct sock_txtime: SOF_TXTIME_DEADLINE_MODE 1, SOF_TXTIME_REPORT_ERRORS 2
@@ -245,13 +292,13 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 		}
 		return image.Value{Bytes: append([]byte{}, r.filter...)}, nil
 	}
-	if strings.Contains(o.Field, ":") {
-		return flagValue(e.bit(r, o.Field)), nil
+	if o.isBit {
+		return flagValue(o.bit.on(r)), nil
 	}
-	if text := texts[o.Field]; text != nil {
-		return image.Value{Bytes: text(r)}, nil
+	if o.text != nil {
+		return image.Value{Bytes: o.text(r)}, nil
 	}
-	n := scalars[o.Field](e, r)
+	n := o.scalar(e, r)
 	switch o.Kind {
 	case image.Flag:
 		return flagValue(n != 0), nil
@@ -269,7 +316,7 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 	case image.Micros:
 		return e.timeout(n), nil
 	case image.Linger:
-		on := e.bit(r, "sock_common.skc_flags:SOCK_LINGER")
+		on := e.linger.on(r)
 		return image.Value{Num: uint64(flagValue(on).Num), Num2: uint64(uint32(uint64(n) / uint64(e.hz)))}, nil
 	case image.InAddr:
 		a := inAddr(uint32(n)).As4()
@@ -294,6 +341,7 @@ func (e *env) value(r *record, o *image.Option) (image.Value, error) {
 const (
 	rcvTstamp   = "sock_common.skc_flags:SOCK_RCVTSTAMP"
 	rcvTstampNS = "sock_common.skc_flags:SOCK_RCVTSTAMPNS"
+	lingerBit   = "sock_common.skc_flags:SOCK_LINGER"
 )
 
 // ttlAttr is IPOPT_TTL, whose -1 reads as the default.
@@ -420,12 +468,10 @@ func (e *env) image(r *record) (*image.Image, error) {
 	if img.Type != unix.SOCK_STREAM {
 		img.State = datagramState(img.Peer)
 	}
-	opts := image.SharedOptionsFor(img.Family, img.Type)
-	img.Values = make(map[uint16]image.Value, len(opts))
-	for _, o := range opts {
-		if o.Field == "" {
-			continue // asked of the socket itself (Exact.complete)
-		}
+	rows := e.rows[[2]uint16{img.Family, img.Type}]
+	img.Values = make(map[uint16]image.Value, len(rows))
+	for i := range rows {
+		o := &rows[i]
 		v, err := e.value(r, o)
 		if err != nil {
 			return nil, &image.OpError{Op: "dump", Inode: r.Inode, Err: err}
