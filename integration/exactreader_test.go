@@ -165,10 +165,9 @@ func sameButAddress(t *testing.T, what string, want, got *image.Image, viaFiles 
 
 func setOfMemberships(img *image.Image) *image.Image {
 	c := img.Clone()
-	c.JoinOrder = false
 	for i := range c.Memberships {
 		c.Memberships[i].Address = netip.IPv4Unspecified()
 	}
-	c.Canonicalize()
+	c.CanonicalOrder()
 	return c
 }
