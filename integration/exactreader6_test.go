@@ -14,9 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
-	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
 )
@@ -58,13 +56,7 @@ var realPrograms6 = []realProgram{
 
 func TestExactReaderRealPrograms6(t *testing.T) {
 	netnstest.Require(t, "ip", "tar", "cp")
-	e, err := exact.Open(exact.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	mnt := t.TempDir()
-	netnstest.MountTree(t, mnt, inetcrfs.Options{Backend: e, Logger: quietLogger()})
+	e, mnt := mountExact(t)
 	ifi := netnstest.Veth6(t, "rp6", "fd0a::1/64")
 	h := netnstest.NewHolder(t)
 	st := stock.NewStock()
@@ -89,8 +81,8 @@ func TestExactReaderRealPrograms6(t *testing.T) {
 			p.check(t, orig, ifi)
 			// Only a reader of the kernel's list says its order: the exact
 			// reader read the socket, not getsockopt on a duplicate.
-			if !orig.JoinOrder {
-				t.Error("the image does not carry the join order")
+			if !orig.JoinOrder || !orig.JoinOrder6 {
+				t.Errorf("the image does not carry the join order: IPv4 list %v, IPv6 list %v", orig.JoinOrder, orig.JoinOrder6)
 			}
 			// The stock reader asks the socket itself: every row and group
 			// both readers see is the same.

@@ -85,13 +85,22 @@ var realPrograms = []realProgram{
 		}},
 }
 
-func TestExactReaderRealPrograms(t *testing.T) {
+// mountExact loads the exact reader and mounts a tree on it, both undone
+// when the test ends.
+func mountExact(t *testing.T) (*exact.Exact, string) {
+	t.Helper()
 	e, err := exact.Open(exact.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { e.Close() }) // after the unmount: cleanups run last first
 	mnt := t.TempDir()
 	netnstest.MountTree(t, mnt, inetcrfs.Options{Backend: e, Logger: quietLogger()})
+	return e, mnt
+}
+
+func TestExactReaderRealPrograms(t *testing.T) {
+	e, mnt := mountExact(t)
 	ifi := netnstest.Veth(t, "rp0", "10.9.0.1/24")
 	h := netnstest.NewHolder(t)
 	for _, p := range realPrograms {
@@ -165,10 +174,9 @@ func sameButAddress(t *testing.T, what string, want, got *image.Image, viaFiles 
 
 func setOfMemberships(img *image.Image) *image.Image {
 	c := img.Clone()
-	c.JoinOrder = false
 	for i := range c.Memberships {
 		c.Memberships[i].Address = netip.IPv4Unspecified()
 	}
-	c.Canonicalize()
+	c.CanonicalOrder()
 	return c
 }

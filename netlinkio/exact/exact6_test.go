@@ -113,21 +113,23 @@ func TestEquivalentToStock6(t *testing.T) {
 				t.Errorf("exact image has %d memberships, want %d", len(got.Memberships), wantGroups)
 			}
 			// What getsockopt cannot show: the exact reader read the socket
-			// itself. The IPv4 list is in join order; the IPv6 one in the
-			// canonical order, which is all the format carries.
+			// itself. Both lists are in join order: ff35::2, then ff15::1.
 			var order []string
 			for _, m := range got.Memberships {
 				order = append(order, m.Group.String()+"/"+m.Address.String())
 			}
-			wantOrder := map[string]string{"udp": "239.1.1.2/0.0.0.0 ff15::1/invalid IP ff35::2/invalid IP", "tcp": ""}[c.typ]
+			wantOrder := map[string]string{"udp": "239.1.1.2/0.0.0.0 ff35::2/invalid IP ff15::1/invalid IP", "tcp": ""}[c.typ]
 			if strings.HasPrefix(c.typ, "raw") || c.typ == "udplite" {
-				wantOrder = "ff15::1/invalid IP ff35::2/invalid IP"
+				wantOrder = "ff35::2/invalid IP ff15::1/invalid IP"
 			}
 			if got := strings.Join(order, " "); got != wantOrder {
 				t.Errorf("memberships %s, want %s", got, wantOrder)
 			}
 			if wantJoin := c.typ == "udp" || c.typ == "udplite"; got.JoinOrder != wantJoin {
 				t.Errorf("JoinOrder %v, want %v: the image carries the IPv4 list's join order", got.JoinOrder, wantJoin)
+			}
+			if wantJoin6 := c.typ != "tcp"; got.JoinOrder6 != wantJoin6 {
+				t.Errorf("JoinOrder6 %v, want %v: the image carries the IPv6 list's join order", got.JoinOrder6, wantJoin6)
 			}
 			if c.how == "connected" && got.Values[230].Num != 41 {
 				t.Errorf("unicast_hops %d, want the device's 41", got.Values[230].Num)

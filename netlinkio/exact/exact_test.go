@@ -83,13 +83,12 @@ func shared(img *image.Image) *image.Image {
 			delete(c.Values, o.Attr)
 		}
 	}
-	c.JoinOrder = false
 	for i := range c.Memberships {
 		if c.Memberships[i].Group.Is4() { // an IPv6 group has no interface address
 			c.Memberships[i].Address = netip.IPv4Unspecified()
 		}
 	}
-	c.Canonicalize()
+	c.CanonicalOrder()
 	return c
 }
 

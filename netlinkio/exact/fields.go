@@ -480,9 +480,9 @@ func (e *env) image(r *record) (*image.Image, error) {
 	}
 	if image.MembershipApplies(img.Family, img.Type) {
 		img.Memberships = memberships(r)
-		// The format carries the join order of the IPv4 list only
-		// (IPOPT_MEMBERSHIP_ORDER); IPv6 groups stay in canonical order.
-		img.JoinOrder = image.GroupApplies(img.Family, img.Type, netip.IPv4Unspecified())
+		// Each list the socket has is in join order
+		// (IPOPT_MEMBERSHIP_ORDER, IP6OPT_MEMBERSHIP_ORDER).
+		img.JoinOrder, img.JoinOrder6 = image.GroupFamilies(img.Family, img.Type)
 	}
 	img.Canonicalize()
 	return img, nil

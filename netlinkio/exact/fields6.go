@@ -1,10 +1,8 @@
 package exact
 
 import (
-	"cmp"
 	"encoding/binary"
 	"net/netip"
-	"slices"
 
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
@@ -112,9 +110,10 @@ const (
 )
 
 // memberships is the record's groups: the IPv4 ones in join order (the
-// kernel's list, newest first, reversed), each with its interface
-// address, then the IPv6 ones by ifindex and group, as the image format
-// keeps IP6OPT_MEMBERSHIP.
+// kernel's inet->mc_list, newest first, reversed), each with its
+// interface address, then the IPv6 ones in join order likewise
+// (ipv6_pinfo->ipv6_mc_list reversed), as IPOPT_MEMBERSHIP_ORDER and
+// IP6OPT_MEMBERSHIP_ORDER say.
 func memberships(r *record) []image.Membership {
 	var v4, v6 []image.Membership
 	for i := len(r.mc) - 1; i >= 0; i-- {
@@ -126,11 +125,5 @@ func memberships(r *record) []image.Membership {
 			v4 = append(v4, e)
 		}
 	}
-	slices.SortFunc(v6, func(a, b image.Membership) int {
-		if c := cmp.Compare(a.Ifindex, b.Ifindex); c != 0 {
-			return c
-		}
-		return a.Group.Compare(b.Group)
-	})
 	return append(v4, v6...)
 }

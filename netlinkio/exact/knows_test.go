@@ -3,6 +3,7 @@ package exact_test
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/inetcr/inetcr/internal/netnstest"
@@ -29,7 +30,8 @@ func row(t *testing.T, name string) *image.Option {
 
 // Where the readers differ, the exact one has what the holder set: the
 // multicast interface by index, a group joined by address, the join
-// order C, A, B, and the TTL that follows the default.
+// order C, A, B of IPv4 and of IPv6 groups, and the TTL that follows the
+// default.
 func TestExactKnowsMore(t *testing.T) {
 	e, st := open(t), stock.NewStock()
 	h := netnstest.NewHolder(t)
@@ -76,6 +78,8 @@ func TestExactKnowsMore(t *testing.T) {
 		t.Fatalf("decoded %v, %v: the order is lost", back, err)
 	}
 
+	knowsJoinOrder6(t, e, st, h)
+
 	ttl, def := row(t, "ttl"), row(t, "ttl_default")
 	for _, c := range []struct {
 		set      int
@@ -95,7 +99,8 @@ func TestExactKnowsMore(t *testing.T) {
 // The seed's round trip: an exact image restored onto a fresh socket
 // gives a clone whose exact image is the same, byte for byte, membership
 // order, addresses, interface index and "follow the default" included;
-// for AF_INET6 with every ip6opt row set and IPv6 groups with filters.
+// for AF_INET6 with every ip6opt row set and IPv6 groups with filters,
+// and with IPv6 groups joined in other than the canonical order.
 func TestRoundTripOntoFreshSocket(t *testing.T) {
 	e := open(t)
 	h := netnstest.NewHolder(t)
@@ -113,6 +118,7 @@ func TestRoundTripOntoFreshSocket(t *testing.T) {
 		dst.SetInt(ip, unix.IP_TTL, 64) // pinned at the default's value: the restore must unpin it
 		roundTrip(t, e, src, dst)
 	})
+	t.Run("ipv6-join-order", func(t *testing.T) { roundTripJoinOrder6(t, e, h) })
 	for _, typ := range []string{"udp", "tcp", "raw17"} {
 		t.Run("ipv6-"+typ, func(t *testing.T) {
 			src := h.Socket6(typ)
@@ -147,4 +153,40 @@ func roundTrip(t *testing.T, e *exact.Exact, src, dst *netnstest.Sock) {
 		t.Fatal(err)
 	}
 	netnstest.SameImage(t, "after a second restore", want, netnstest.Dump(t, e, dst.Inode))
+}
+
+// knowsJoinOrder6: an AF_INET6 UDP socket joins ff15::c, ff15::a, ff15::b
+// in that order. The exact image lists them so, with
+// IP6OPT_MEMBERSHIP_ORDER; the stock one, which cannot see the order,
+// canonical and without the flag. The device's own list
+// (/proc/net/igmp6, newest first) confirms the join order without the
+// exact reader.
+func knowsJoinOrder6(t *testing.T, e *exact.Exact, st *stock.Stock, h *netnstest.Holder) {
+	t.Helper()
+	ifi := netnstest.Veth6(t, "more6", "fd08::1/64")
+	s := h.Socket6("udp")
+	for _, g := range []string{"ff15::c", "ff15::a", "ff15::b"} {
+		s.Must("join6", map[string]any{"group": g, "ifindex": ifi})
+	}
+	if got := strings.Join(deviceGroups(t, "more6", "ff15::"), " "); got != "ff15::b ff15::a ff15::c" {
+		t.Fatalf("/proc/net/igmp6 lists %s on more6, want ff15::b ff15::a ff15::c (newest first)", got)
+	}
+	ex := netnstest.Dump(t, e, s.Inode)
+	sk := netnstest.Dump(t, st, s.Inode)
+	if got := groups6(ex); got != "ff15::c ff15::a ff15::b" {
+		t.Errorf("exact IPv6 memberships %s, want the join order ff15::c ff15::a ff15::b", got)
+	}
+	if !ex.JoinOrder6 || sk.JoinOrder6 {
+		t.Errorf("JoinOrder6: exact %v, stock %v; want true, false", ex.JoinOrder6, sk.JoinOrder6)
+	}
+	if got := groups6(sk); got != "ff15::a ff15::b ff15::c" {
+		t.Errorf("stock IPv6 memberships %s, want the canonical order", got)
+	}
+	back, err := image.Decode(ex.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := groups6(back); got != "ff15::c ff15::a ff15::b" || !back.JoinOrder6 {
+		t.Errorf("decoded IPv6 memberships %s, JoinOrder6 %v: the order is lost", got, back.JoinOrder6)
+	}
 }

@@ -114,7 +114,7 @@ func checkKnownTop(a Attr) error {
 	case AttrVersion, AttrFamily, AttrType, AttrProtocol, AttrState, AttrLocal, AttrPeer, AttrTableRevision:
 	case AttrInode:
 		return AttrErrorf(a.Type, "belongs in requests, never in an image")
-	case AttrMembershipOrder:
+	case AttrMembershipOrder, AttrMembershipOrder6:
 		if len(a.Data) != 0 {
 			return AttrErrorf(a.Type, "length %d; a flag has no payload", len(a.Data))
 		}

@@ -32,15 +32,13 @@ func parseMreqn(a Attr) (Membership, error) {
 // decodeMemberships reads each membership list the socket's family and
 // type carry, and refuses one it does not.
 func decodeMemberships(img *Image, seen map[uint16]Attr) error {
-	_, img.JoinOrder = seen[AttrMembershipOrder]
-	if img.JoinOrder && img.Rev() < 2 {
-		return AttrErrorf(AttrMembershipOrder, "added in table revision 2, but the image is of revision %d", img.Rev())
-	}
-	if img.JoinOrder && !groupLists[0].types.Has(img.Family, img.Type) {
-		return NotApplicable(AttrName(AttrMembershipOrder), img.Family, img.Type)
-	}
 	for i := range groupLists {
-		if err := decodeList(img, seen, &groupLists[i]); err != nil {
+		g := &groupLists[i]
+		_, *img.joinOrder(g) = seen[g.order]
+		if err := img.checkOrder(g); err != nil {
+			return err
+		}
+		if err := decodeList(img, seen, g); err != nil {
 			return err
 		}
 	}

@@ -43,8 +43,8 @@ func Diff(before, want *Image) []Change {
 		}
 	}
 	b, w := before.Clone(), want.Clone()
-	b.Canonicalize()
-	w.Canonicalize()
+	b.CanonicalOrder() // a merge of two sorted lists: what differs, not the order
+	w.CanonicalOrder()
 	i, j := 0, 0
 	for i < len(b.Memberships) || j < len(w.Memberships) {
 		switch {

@@ -93,7 +93,7 @@ func TestFormatTable(t *testing.T) {
 	if len(lines) < 3 {
 		t.Fatalf("table of %d lines", len(lines))
 	}
-	ids := []uint16{1, 2, 3, 4, 5, 6, 7, 8, 54, 55, 65, 66, 67, 68, 69, 90, 91, 260, 261, 262, 263, 264, 265, 266, 300}
+	ids := []uint16{1, 2, 3, 4, 5, 6, 7, 8, 54, 55, 65, 66, 67, 68, 69, 72, 90, 91, 260, 261, 262, 263, 264, 265, 266, 267, 300}
 	for _, o := range image.Options {
 		ids = append(ids, o.Attr)
 		if o.Ext != 0 {

@@ -53,13 +53,13 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	b = appendSockaddr(b, AttrLocal, c.Family, c.Local, 0)
 	b = appendSockaddr(b, AttrPeer, c.Family, c.Peer, c.Flowinfo)
 	// Attributes follow in ascending id. The table is in ascending id, so
-	// the attributes that are not rows (the membership lists and their
-	// filters, the order flag, the interface names) are merged into it
-	// where their ids fall.
-	var lists [2 * len(groupLists)]struct {
-		id      uint16
-		g       *groupList
-		filters bool
+	// the attributes that are not rows (each membership list, its filters
+	// and its order flag, then the interface names) are merged into it
+	// where their ids fall: a list's ids ascend (54, 65, 72; 260, 262,
+	// 267), and the IPv6 ones are above the IPv4 ones.
+	var lists [3 * len(groupLists)]struct {
+		id uint16
+		g  *groupList
 	}
 	n := 0
 	for i := range groupLists {
@@ -67,10 +67,11 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 		if !g.types.Has(c.Family, c.Type) {
 			continue
 		}
-		lists[n].id, lists[n].g = g.list, g
-		n++
-		if c.hasFilters(g) {
-			lists[n].id, lists[n].g, lists[n].filters = g.filters, g, true
+		for _, id := range [...]uint16{g.list, g.filters, g.order} {
+			if id == g.filters && !c.hasFilters(g) || id == g.order && !*c.joinOrder(g) {
+				continue
+			}
+			lists[n].id, lists[n].g = id, g
 			n++
 		}
 	}
@@ -78,12 +79,14 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	appendList := func(b []byte) []byte {
 		l := lists[next]
 		next++
-		if l.filters {
+		switch l.id {
+		case l.g.filters:
 			return c.appendFilters(b, l.g)
+		case l.g.order:
+			return appendAttrHeader(b, l.id, 0) // a flag: no payload
 		}
 		return c.appendMemberships(b, l.g)
 	}
-	order := c.JoinOrder && groupLists[0].types.Has(c.Family, c.Type)
 	names := true // IFNAMES (90), when the image names an interface
 	// A Micros row's Ext attribute (27, 28) follows the rows of lower id.
 	var ext []*Option
@@ -101,9 +104,6 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 		if o.ExactOnly && !c.Knows(o) {
 			continue // unknown to the reader: absent
 		}
-		if order && o.Attr > AttrMembershipOrder {
-			b, order = c.appendOrder(b), false
-		}
 		if names && o.Attr > AttrIfnames {
 			b, names = c.appendIfnames(b), false
 		}
@@ -114,9 +114,6 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	}
 	for _, o := range ext {
 		b = o.appendExt(b, c.Values[o.Attr])
-	}
-	if order {
-		b = c.appendOrder(b)
 	}
 	if names {
 		b = c.appendIfnames(b)
@@ -130,21 +127,23 @@ func (img *Image) AppendEncode(dst []byte) []byte {
 	return b
 }
 
-// appendOrder appends IPOPT_MEMBERSHIP_ORDER, the flag that says the
-// membership list is in join order.
-func (img *Image) appendOrder(b []byte) []byte {
-	return appendAttrHeader(b, AttrMembershipOrder, 0)
-}
-
 // canonical reports whether the memberships and their sources are already
 // in strictly ascending order, so that Canonicalize would leave them as
 // they are. Equal neighbours count as not canonical, so such an image takes
 // the same sort as before.
 func (img *Image) canonical() bool {
-	for i, m := range img.Memberships {
-		if i > 0 && !img.JoinOrder && compareMemberships(img.Memberships[i-1], m) >= 0 {
+	sorted := !img.JoinOrder && !img.JoinOrder6 // the whole slice, as Canonicalize sorts it
+	var last [len(groupLists)]*Membership       // each list's previous membership
+	for i := range img.Memberships {
+		m := &img.Memberships[i]
+		if sorted && i > 0 && compareMemberships(img.Memberships[i-1], *m) >= 0 {
 			return false
 		}
+		l := listIndex(m.Group)
+		if p := last[l]; p != nil && !*img.joinOrder(&groupLists[l]) && compareMemberships(*p, *m) >= 0 {
+			return false
+		}
+		last[l] = m
 		for j := 1; j < len(m.Sources); j++ {
 			if m.Sources[j-1].Compare(m.Sources[j]) >= 0 {
 				return false

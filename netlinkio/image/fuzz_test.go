@@ -116,6 +116,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(tcp)
 	f.Add(raw)
 	f.Add(v6Image().Encode())
+	f.Add(joined6().Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		in := slices.Clone(b) // Decode's own copy, cleared below
 		img, err := image.Decode(in)
@@ -187,7 +188,7 @@ func FuzzDecode(f *testing.F) {
 // image marshals, and Marshal -> Unmarshal -> Encode is stable.
 func FuzzJSON(f *testing.F) {
 	udp, tcp, raw := mfBases(f)
-	for _, b := range [][]byte{udp, tcp, raw, v6Image().Encode()} {
+	for _, b := range [][]byte{udp, tcp, raw, v6Image().Encode(), joined6().Encode()} {
 		img, err := image.Decode(b)
 		if err != nil {
 			f.Fatal(err)

@@ -12,24 +12,64 @@ import (
 // UDP sockets too (SOL_IP on a dual-stack socket), and the IPv6 groups
 // (IP6OPT_MEMBERSHIP, struct ipv6_mreq, in6_addr sources) of AF_INET6 UDP
 // and RAW sockets. Both lists have the same rules; only their attributes
-// and address sizes differ.
+// and address sizes differ. Each has its flag that says it is in join
+// order (order: IPOPT_MEMBERSHIP_ORDER, IP6OPT_MEMBERSHIP_ORDER).
 type groupList struct {
-	v6                                                       bool
-	list, mreq, filters, filter, msfMreq, msfMode, msfSource uint16
-	types                                                    SocketTypes
+	v6                                                              bool
+	list, mreq, filters, filter, msfMreq, msfMode, msfSource, order uint16
+	types                                                           SocketTypes
 }
 
 var groupLists = [...]groupList{
-	{false, AttrMembership, AttrMreq, AttrSourceFilters, AttrSourceFilter, AttrMsfMreq, AttrMsfMode, AttrMsfSource, IPNoTCP},
-	{true, AttrMembership6, AttrMreq6, AttrSourceFilters6, AttrSourceFilter6, AttrMsfMreq6, AttrMsfMode6, AttrMsfSource6, NoTCP6},
+	{false, AttrMembership, AttrMreq, AttrSourceFilters, AttrSourceFilter, AttrMsfMreq, AttrMsfMode, AttrMsfSource, AttrMembershipOrder, IPNoTCP},
+	{true, AttrMembership6, AttrMreq6, AttrSourceFilters6, AttrSourceFilter6, AttrMsfMreq6, AttrMsfMode6, AttrMsfSource6, AttrMembershipOrder6, NoTCP6},
+}
+
+// orderSince is the table revision that added the order flags: an image
+// of revision 1 has neither (docs/image-format.md, "Join order").
+const orderSince = 2
+
+// joinOrder is the image's flag that says the list g is in join order:
+// JoinOrder for the IPv4 list, JoinOrder6 for the IPv6 one.
+func (img *Image) joinOrder(g *groupList) *bool {
+	if g.v6 {
+		return &img.JoinOrder6
+	}
+	return &img.JoinOrder
+}
+
+// orderJSON is the JSON form's key for the order flag.
+func (g *groupList) orderJSON() string {
+	if g.v6 {
+		return "membership6_order"
+	}
+	return "membership_order"
+}
+
+// checkOrder refuses a list's order flag on a socket that has no such
+// list, or in an image older than the flag.
+func (img *Image) checkOrder(g *groupList) error {
+	if !*img.joinOrder(g) {
+		return nil
+	}
+	if !g.types.Has(img.Family, img.Type) {
+		return NotApplicable(AttrName(g.order), img.Family, img.Type)
+	}
+	if img.Rev() < orderSince {
+		return AttrErrorf(g.order, "added in table revision %d, but the image is of revision %d", orderSince, img.Rev())
+	}
+	return nil
 }
 
 // listOf is the list a membership belongs in, by its group's family.
-func listOf(g netip.Addr) *groupList {
+func listOf(g netip.Addr) *groupList { return &groupLists[listIndex(g)] }
+
+// listIndex is the index in groupLists of the list of g.
+func listIndex(g netip.Addr) int {
 	if g.Is6() {
-		return &groupLists[1]
+		return 1
 	}
-	return &groupLists[0]
+	return 0
 }
 
 // mreqLen is the size of a membership's struct: ip_mreqn or ipv6_mreq.

@@ -35,6 +35,11 @@ type Image struct {
 	// this order rebuilds the list. Without it the list is in canonical
 	// order (Canonicalize) and imr_address 0.0.0.0 means unknown.
 	JoinOrder bool
+	// JoinOrder6 is JoinOrder for the IPv6 groups (IP6OPT_MEMBERSHIP_ORDER):
+	// they are in join order, oldest first, ipv6_pinfo's ipv6_mc_list
+	// reversed. Without it they are in canonical order. The two lists'
+	// orders are independent: each flag orders its own list only.
+	JoinOrder6 bool
 	// Ifnames names interfaces by the index they had in the dumped
 	// socket's network namespace (ifnames.go); nil when nothing is named.
 	Ifnames map[int32]string
@@ -106,14 +111,46 @@ func compareMemberships(a, b Membership) int {
 }
 
 // Canonicalize sorts memberships and their sources into the canonical
-// order; memberships in join order (JoinOrder) keep their order.
+// order; a list in join order (JoinOrder, JoinOrder6) keeps its order,
+// and its memberships their places among the other list's.
 func (img *Image) Canonicalize() {
 	for i := range img.Memberships {
 		slices.SortFunc(img.Memberships[i].Sources, func(a, b netip.Addr) int { return a.Compare(b) })
 	}
-	if !img.JoinOrder {
+	if !img.JoinOrder && !img.JoinOrder6 {
 		slices.SortFunc(img.Memberships, compareMemberships)
+		return
 	}
+	for i := range groupLists {
+		if g := &groupLists[i]; !*img.joinOrder(g) {
+			sortWithin(img.Memberships, g.holds)
+		}
+	}
+}
+
+// sortWithin sorts the memberships of one list into canonical order in
+// the places they have, leaving the others where they are.
+func sortWithin(ms []Membership, in func(Membership) bool) {
+	var at []int
+	var list []Membership
+	for i, m := range ms {
+		if in(m) {
+			at, list = append(at, i), append(list, m)
+		}
+	}
+	slices.SortFunc(list, compareMemberships)
+	for k, i := range at {
+		ms[i] = list[k]
+	}
+}
+
+// CanonicalOrder forgets the lists' join order: both flags off, the
+// memberships in canonical order, as a reader that cannot see the
+// kernel's lists (the stock one) gives them. Whatever compares
+// memberships as sets wants them so.
+func (img *Image) CanonicalOrder() {
+	img.JoinOrder, img.JoinOrder6 = false, false
+	img.Canonicalize()
 }
 
 // Clone returns a deep copy, so a caller can edit an image it was given.

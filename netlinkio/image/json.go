@@ -82,8 +82,10 @@ func (img Image) MarshalJSON() ([]byte, error) {
 		}
 		b.WriteByte('}')
 	}
-	if c.JoinOrder {
-		field("membership_order", "join") // IPOPT_MEMBERSHIP_ORDER
+	for i := range groupLists {
+		if g := &groupLists[i]; *c.joinOrder(g) {
+			field(g.orderJSON(), "join")
+		}
 	}
 	if MembershipApplies(c.Family, c.Type) {
 		b.WriteString(`,"memberships":[`)
@@ -191,7 +193,7 @@ func notPlain(r rune) bool {
 }
 
 // jsonKeys are the top-level keys, in output order.
-var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer", "flowinfo"}, optionDirs, []string{"membership_order", "memberships", "interfaces"})
+var jsonKeys = slices.Concat([]string{"version", "table_revision", "family", "type", "protocol", "state", "local", "peer", "flowinfo"}, optionDirs, []string{"membership_order", "membership6_order", "memberships", "interfaces"})
 
 func decodeImageJSON(data []byte) (*Image, error) {
 	top, err := jsonObject(data, "image")
@@ -353,15 +355,20 @@ func decodeImageJSON(data []byte) (*Image, error) {
 	}
 
 	// Memberships.
-	if raw, ok := get("membership_order"); ok {
+	for i := range groupLists {
+		g := &groupLists[i]
+		raw, ok := get(g.orderJSON())
+		if !ok {
+			continue
+		}
 		var order string
 		if err := strictUnmarshal(raw, &order); err != nil || order != "join" {
-			return nil, &AttrError{Attr: "membership_order", Reason: fmt.Sprintf("%s: the only order a list says is \"join\" (absent: canonical)", raw)}
+			return nil, &AttrError{Attr: g.orderJSON(), Reason: fmt.Sprintf("%s: the only order a list says is \"join\" (absent: canonical)", raw)}
 		}
-		if !groupLists[0].types.Has(img.Family, img.Type) {
-			return nil, NotApplicable("membership_order", img.Family, img.Type)
+		if !g.types.Has(img.Family, img.Type) {
+			return nil, NotApplicable(g.orderJSON(), img.Family, img.Type)
 		}
-		img.JoinOrder = true
+		*img.joinOrder(g) = true
 	}
 	raw, has := get("memberships")
 	switch {

@@ -517,6 +517,10 @@ const (
 	AttrMsfMreq6       uint16 = 264 // struct ipv6_mreq naming the membership
 	AttrMsfMode6       uint16 = 265 // u32: MCAST_INCLUDE (1) or MCAST_EXCLUDE (0)
 	AttrMsfSource6     uint16 = 266 // in6_addr, repeated, ascending
+	// AttrMembershipOrder6 (flag) says IP6OPT_MEMBERSHIP is in join
+	// order (Image.JoinOrder6), as AttrMembershipOrder says of the IPv4
+	// list.
+	AttrMembershipOrder6 uint16 = 267
 )
 
 // ImageVersion is the only image version there is.
@@ -645,6 +649,8 @@ func AttrName(attr uint16) string {
 		return "IP6OPT_MSF_MODE"
 	case AttrMsfSource6:
 		return "IP6OPT_MSF_SOURCE"
+	case AttrMembershipOrder6:
+		return "IP6OPT_MEMBERSHIP_ORDER"
 	}
 	if o, ok := optionByAttr(attr); ok {
 		return o.AttrName()

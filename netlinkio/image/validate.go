@@ -186,8 +186,10 @@ func (img *Image) validateMemberships() error {
 	if !MembershipApplies(img.Family, img.Type) && len(img.Memberships) > 0 {
 		return NotApplicable(AttrName(AttrMembership), img.Family, img.Type)
 	}
-	if !groupLists[0].types.Has(img.Family, img.Type) && img.JoinOrder {
-		return NotApplicable(AttrName(AttrMembershipOrder), img.Family, img.Type)
+	for i := range groupLists {
+		if err := img.checkOrder(&groupLists[i]); err != nil {
+			return err
+		}
 	}
 	if len(img.Memberships) > MaxMemberships {
 		return AttrErrorf(AttrMembership, "%d memberships, more than an image holds (%d)", len(img.Memberships), MaxMemberships)
