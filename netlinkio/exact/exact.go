@@ -120,8 +120,12 @@ func (e *Exact) readPass() (*pass, error) {
 		}
 		p.holders[r.Inode] = append(p.holders[r.Inode], image.Holder{Pid: int(r.Pid), Fd: int(r.Fd)})
 	}
-	for i := range tables { // what no task holds: unheld.go
-		if r := &tables[i]; r.handled() && p.recs[r.Inode] == nil {
+	unheld, err := e.readUnheld(tables, p) // what no task holds: unheld.go
+	if err != nil {
+		return nil, err
+	}
+	for i := range unheld {
+		if r := &unheld[i]; r.handled() && p.recs[r.Inode] == nil {
 			p.recs[r.Inode] = r
 		}
 	}

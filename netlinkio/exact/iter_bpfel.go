@@ -19,6 +19,13 @@ type iterFilterRec struct {
 	Len uint32
 }
 
+type iterInodeRec struct {
+	_     structs.HostLayout
+	Tag   uint32
+	Pad   uint32
+	Inode uint64
+}
+
 type iterMc6Rec struct {
 	_       structs.HostLayout
 	Tag     uint32
@@ -166,9 +173,12 @@ const (
 	iterMapWanted          = "wanted"
 	iterProgInetSockets    = "inet_sockets"
 	iterProgTcpSockets     = "tcp_sockets"
+	iterProgTcpWanted      = "tcp_wanted"
 	iterProgUdpSockets     = "udp_sockets"
+	iterProgUdpWanted      = "udp_wanted"
 	iterProgWantedSockets  = "wanted_sockets"
 	iterVarUnusedFilterRec = "unused_filter_rec"
+	iterVarUnusedInodeRec  = "unused_inode_rec"
 	iterVarUnusedMc6Rec    = "unused_mc6_rec"
 	iterVarUnusedMcRec     = "unused_mc_rec"
 	iterVarUnusedSockRec   = "unused_sock_rec"
@@ -219,7 +229,9 @@ type iterSpecs struct {
 type iterProgramSpecs struct {
 	InetSockets   *ebpf.ProgramSpec `ebpf:"inet_sockets"`
 	TcpSockets    *ebpf.ProgramSpec `ebpf:"tcp_sockets"`
+	TcpWanted     *ebpf.ProgramSpec `ebpf:"tcp_wanted"`
 	UdpSockets    *ebpf.ProgramSpec `ebpf:"udp_sockets"`
+	UdpWanted     *ebpf.ProgramSpec `ebpf:"udp_wanted"`
 	WantedSockets *ebpf.ProgramSpec `ebpf:"wanted_sockets"`
 }
 
@@ -235,6 +247,7 @@ type iterMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterVariableSpecs struct {
 	UnusedFilterRec *ebpf.VariableSpec `ebpf:"unused_filter_rec"`
+	UnusedInodeRec  *ebpf.VariableSpec `ebpf:"unused_inode_rec"`
 	UnusedMc6Rec    *ebpf.VariableSpec `ebpf:"unused_mc6_rec"`
 	UnusedMcRec     *ebpf.VariableSpec `ebpf:"unused_mc_rec"`
 	UnusedSockRec   *ebpf.VariableSpec `ebpf:"unused_sock_rec"`
@@ -275,6 +288,7 @@ func (m *iterMaps) Close() error {
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterVariables struct {
 	UnusedFilterRec *ebpf.Variable `ebpf:"unused_filter_rec"`
+	UnusedInodeRec  *ebpf.Variable `ebpf:"unused_inode_rec"`
 	UnusedMc6Rec    *ebpf.Variable `ebpf:"unused_mc6_rec"`
 	UnusedMcRec     *ebpf.Variable `ebpf:"unused_mc_rec"`
 	UnusedSockRec   *ebpf.Variable `ebpf:"unused_sock_rec"`
@@ -287,7 +301,9 @@ type iterVariables struct {
 type iterPrograms struct {
 	InetSockets   *ebpf.Program `ebpf:"inet_sockets"`
 	TcpSockets    *ebpf.Program `ebpf:"tcp_sockets"`
+	TcpWanted     *ebpf.Program `ebpf:"tcp_wanted"`
 	UdpSockets    *ebpf.Program `ebpf:"udp_sockets"`
+	UdpWanted     *ebpf.Program `ebpf:"udp_wanted"`
 	WantedSockets *ebpf.Program `ebpf:"wanted_sockets"`
 }
 
@@ -295,7 +311,9 @@ func (p *iterPrograms) Close() error {
 	return _IterClose(
 		p.InetSockets,
 		p.TcpSockets,
+		p.TcpWanted,
 		p.UdpSockets,
+		p.UdpWanted,
 		p.WantedSockets,
 	)
 }

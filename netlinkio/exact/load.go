@@ -73,16 +73,17 @@ type program struct {
 	// dump of one socket (readSocket).
 	one    *ebpf.Program
 	wanted wantedSet
-	// udp and tcp walk the socket tables of the namespace their
-	// iterator is made in (unheld.go).
-	udp, tcp *link.Iter
-	bits     bits  // flag bit numbers, from the kernel's BTF
-	hz       int64 // jiffies per second, measured at load
+	// udp and tcp name the sockets of the tables of the namespace
+	// their iterator is made in, and udpWanted and tcpWanted read the
+	// ones wanted whole (unheld.go).
+	udp, tcp, udpWanted, tcpWanted *link.Iter
+	bits                           bits  // flag bit numbers, from the kernel's BTF
+	hz                             int64 // jiffies per second, measured at load
 }
 
 func (p *program) Close() error {
 	var err error
-	for _, l := range []*link.Iter{p.all, p.udp, p.tcp} {
+	for _, l := range []*link.Iter{p.all, p.udp, p.tcp, p.udpWanted, p.tcpWanted} {
 		if l != nil {
 			err = errors.Join(err, l.Close())
 		}
@@ -136,7 +137,7 @@ func load(cfg Config) (*program, error) {
 	for _, it := range []struct {
 		l    **link.Iter
 		name string
-	}{{&p.udp, "udp_sockets"}, {&p.tcp, "tcp_sockets"}} {
+	}{{&p.udp, "udp_sockets"}, {&p.tcp, "tcp_sockets"}, {&p.udpWanted, "udp_wanted"}, {&p.tcpWanted, "tcp_wanted"}} {
 		if *it.l, err = link.AttachIter(link.IterOptions{Program: coll.Programs[it.name]}); err != nil {
 			p.Close()
 			return nil, &CannotRun{Why: "the kernel refuses a socket iterator link (" + it.name + ")", Err: err}

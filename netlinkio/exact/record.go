@@ -21,6 +21,7 @@ const (
 	tagMc6     = 4
 	tagFilter  = 5
 	tagTCP     = 6
+	tagInode   = 7 // the first walk of the tables only (parseInodes)
 )
 
 // record is one socket as the program wrote it: the sock_rec and its
@@ -135,6 +136,23 @@ func parse(b []byte) ([]record, error) {
 		default:
 			return nil, fmt.Errorf("%w: tag %d at offset %d", errStream, tag, off)
 		}
+	}
+	return out, nil
+}
+
+// parseInodes reads the first walk of the socket tables: an inode_rec
+// per socket.
+func parseInodes(b []byte) ([]uint64, error) {
+	const size = int(unsafe.Sizeof(iterInodeRec{}))
+	if len(b)%size != 0 {
+		return nil, fmt.Errorf("%w: %d bytes of table sockets", errStream, len(b))
+	}
+	out := make([]uint64, 0, len(b)/size)
+	for off := 0; off < len(b); off += size {
+		if tag := native.Uint32(b[off:]); tag != tagInode {
+			return nil, fmt.Errorf("%w: tag %d among table sockets", errStream, tag)
+		}
+		out = append(out, native.Uint64(b[off+8:]))
 	}
 	return out, nil
 }

@@ -68,6 +68,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define TAG_MC6 4
 #define TAG_FILTER 5
 #define TAG_TCP 6
+#define TAG_INODE 7
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 #define IPPROTO_UDPLITE 136
@@ -225,6 +226,13 @@ struct mc_rec {
 	__u32 nsrc;      /* sflist->sl_count */
 };
 
+/* One socket of a table, by inode only (the first walk of the tables). */
+struct inode_rec {
+	__u32 tag; /* TAG_INODE */
+	__u32 pad;
+	__u64 inode;
+};
+
 /* The socket's classic filter (SO_GET_FILTER's), followed by len struct
  * sock_filter instructions of 8 bytes. */
 struct filter_rec {
@@ -249,6 +257,7 @@ struct mc_rec unused_mc_rec __attribute__((unused));
 struct mc6_rec unused_mc6_rec __attribute__((unused));
 struct filter_rec unused_filter_rec __attribute__((unused));
 struct tcp_rec unused_tcp_rec __attribute__((unused));
+struct inode_rec unused_inode_rec __attribute__((unused));
 
 static __always_inline void read_addresses(struct sock_rec *r, struct sock *sk)
 {
@@ -693,16 +702,38 @@ static __always_inline __u64 file_inode(struct sock *sk)
 /* The socket iterators walk the tables of the namespace the iterator was
  * made in, whoever holds the sockets: they find the ones no task does
  * (in flight in SCM_RIGHTS), which the task_file iterator cannot see.
- * There is no raw socket iterator (Linux has iter/udp and iter/tcp). */
+ * There is no raw socket iterator (Linux has iter/udp and iter/tcp).
+ * A pass walks them twice: udp_sockets and tcp_sockets name every socket
+ * of the tables (an inode_rec each); the ones no task_file record holds
+ * are then read whole by udp_wanted and tcp_wanted, limited to them
+ * (wanted). Almost every socket is held, and its record comes from the
+ * task_file pass: writing it twice was a third of a pass. */
+static __always_inline void table_sock(struct seq_file *seq, struct sock *sk, void *only)
+{
+	__u64 ino = file_inode(sk);
+	if (!ino)
+		return;
+	if (!only) {
+		struct inode_rec r = {.tag = TAG_INODE, .inode = ino};
+		bpf_seq_write(seq, &r, sizeof(r));
+	} else if (bpf_map_lookup_elem(only, &ino)) {
+		write_sock(seq, sk, ino, 0, 0);
+	}
+}
+
 SEC("iter/udp")
 int udp_sockets(struct bpf_iter__udp *ctx)
 {
-	struct sock *sk = (struct sock *)ctx->udp_sk;
-	if (!sk)
-		return 0;
-	__u64 ino = file_inode(sk);
-	if (ino)
-		write_sock(ctx->meta->seq, sk, ino, 0, 0);
+	if (ctx->udp_sk)
+		table_sock(ctx->meta->seq, (struct sock *)ctx->udp_sk, 0);
+	return 0;
+}
+
+SEC("iter/udp")
+int udp_wanted(struct bpf_iter__udp *ctx)
+{
+	if (ctx->udp_sk)
+		table_sock(ctx->meta->seq, (struct sock *)ctx->udp_sk, &wanted);
 	return 0;
 }
 
@@ -711,8 +742,7 @@ int udp_sockets(struct bpf_iter__udp *ctx)
 #define TCP_TIME_WAIT 6
 #define TCP_NEW_SYN_RECV 12
 
-SEC("iter/tcp")
-int tcp_sockets(struct bpf_iter__tcp *ctx)
+static __always_inline struct sock *tcp_full_sock(struct bpf_iter__tcp *ctx)
 {
 	struct sock_common *skc = ctx->sk_common;
 	if (!skc)
@@ -720,9 +750,23 @@ int tcp_sockets(struct bpf_iter__tcp *ctx)
 	__u8 state = skc->skc_state;
 	if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV)
 		return 0;
-	struct sock *sk = (struct sock *)skc;
-	__u64 ino = file_inode(sk);
-	if (ino)
-		write_sock(ctx->meta->seq, sk, ino, 0, 0);
+	return (struct sock *)skc;
+}
+
+SEC("iter/tcp")
+int tcp_sockets(struct bpf_iter__tcp *ctx)
+{
+	struct sock *sk = tcp_full_sock(ctx);
+	if (sk)
+		table_sock(ctx->meta->seq, sk, 0);
+	return 0;
+}
+
+SEC("iter/tcp")
+int tcp_wanted(struct bpf_iter__tcp *ctx)
+{
+	struct sock *sk = tcp_full_sock(ctx);
+	if (sk)
+		table_sock(ctx->meta->seq, sk, &wanted);
 	return 0;
 }
