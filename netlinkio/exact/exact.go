@@ -281,7 +281,10 @@ func (e *Exact) recordOf(inode uint64) (*record, error) {
 		if err != nil {
 			return nil, err
 		}
-		recs, err := e.prog.readSocket(hs[0].Pid, inode)
+		recs, err := e.prog.readSocket(hs[0].Pid, hs[0].Fd, inode)
+		if errors.Is(err, image.ErrNoSocket) {
+			recs, err = nil, nil // let go of since the holders were found: look again
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -348,7 +351,7 @@ func (e *Exact) readOwn(fd int) (*image.Image, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	recs, err := e.prog.readSocket(os.Getpid(), st.Ino)
+	recs, err := e.prog.readAsked(fd, st.Ino, iterHolder{Pid: uint32(os.Getpid()), Fd: uint32(fd)})
 	if err != nil {
 		return nil, err
 	}

@@ -21,10 +21,10 @@ func (e *Exact) PassImages() (int, error) {
 	return n, nil
 }
 
-// ReadSocket is the one-socket read of pid's socket inode: the inodes of
-// the records it got.
-func (e *Exact) ReadSocket(pid int, inode uint64) ([]uint64, error) {
-	recs, err := e.prog.readSocket(pid, inode)
+// ReadSocket is the one-socket read of pid's socket inode, its
+// descriptor fd: the inodes of the records it got.
+func (e *Exact) ReadSocket(pid, fd int, inode uint64) ([]uint64, error) {
+	recs, err := e.prog.readSocket(pid, fd, inode)
 	var out []uint64
 	for _, r := range recs {
 		out = append(out, r.Inode)
@@ -32,25 +32,22 @@ func (e *Exact) ReadSocket(pid int, inode uint64) ([]uint64, error) {
 	return out, err
 }
 
-// ReadProcess is the read of every socket of pid: the records' inodes.
-func (e *Exact) ReadProcess(pid int) ([]uint64, error) {
+// ReadProcess is the read of every socket of pid: each record's
+// descriptor by its inode.
+func (e *Exact) ReadProcess(pid int) (map[uint64]int, error) {
 	recs, err := e.prog.readProcess(pid)
-	var out []uint64
+	out := map[uint64]int{}
 	for _, r := range recs {
-		out = append(out, r.Inode)
+		out[r.Inode] = int(r.Fd)
 	}
 	return out, err
 }
 
-// WantedLeft is how many keys the wanted map holds, and how many inodes
-// its count does.
-func (e *Exact) WantedLeft() (keys, counted int) {
-	var key uint64
-	var val uint32
-	for it := e.prog.wanted.m.Iterate(); it.Next(&key, &val); {
-		keys++
-	}
-	return keys, len(e.prog.wanted.n)
+// AskedLeft is how many sockets keep storage in the asked map (what the
+// asked iterator still visits), and how many the count holds.
+func (e *Exact) AskedLeft() (sockets, counted int, err error) {
+	recs, err := e.prog.readAskedOnce()
+	return len(recs), len(e.prog.askedStore.n), err
 }
 
 // Passes is how many passes over every task's files e has run.

@@ -19,6 +19,12 @@ type iterFilterRec struct {
 	Len uint32
 }
 
+type iterHolder struct {
+	_   structs.HostLayout
+	Pid uint32
+	Fd  uint32
+}
+
 type iterInodeRec struct {
 	_     structs.HostLayout
 	Tag   uint32
@@ -170,13 +176,14 @@ type iterTcpRec struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	iterMapAsked           = "asked"
 	iterMapWanted          = "wanted"
+	iterProgAskedSockets   = "asked_sockets"
 	iterProgInetSockets    = "inet_sockets"
 	iterProgTcpSockets     = "tcp_sockets"
 	iterProgTcpWanted      = "tcp_wanted"
 	iterProgUdpSockets     = "udp_sockets"
 	iterProgUdpWanted      = "udp_wanted"
-	iterProgWantedSockets  = "wanted_sockets"
 	iterVarUnusedFilterRec = "unused_filter_rec"
 	iterVarUnusedInodeRec  = "unused_inode_rec"
 	iterVarUnusedMc6Rec    = "unused_mc6_rec"
@@ -227,18 +234,19 @@ type iterSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterProgramSpecs struct {
-	InetSockets   *ebpf.ProgramSpec `ebpf:"inet_sockets"`
-	TcpSockets    *ebpf.ProgramSpec `ebpf:"tcp_sockets"`
-	TcpWanted     *ebpf.ProgramSpec `ebpf:"tcp_wanted"`
-	UdpSockets    *ebpf.ProgramSpec `ebpf:"udp_sockets"`
-	UdpWanted     *ebpf.ProgramSpec `ebpf:"udp_wanted"`
-	WantedSockets *ebpf.ProgramSpec `ebpf:"wanted_sockets"`
+	AskedSockets *ebpf.ProgramSpec `ebpf:"asked_sockets"`
+	InetSockets  *ebpf.ProgramSpec `ebpf:"inet_sockets"`
+	TcpSockets   *ebpf.ProgramSpec `ebpf:"tcp_sockets"`
+	TcpWanted    *ebpf.ProgramSpec `ebpf:"tcp_wanted"`
+	UdpSockets   *ebpf.ProgramSpec `ebpf:"udp_sockets"`
+	UdpWanted    *ebpf.ProgramSpec `ebpf:"udp_wanted"`
 }
 
 // iterMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type iterMapSpecs struct {
+	Asked  *ebpf.MapSpec `ebpf:"asked"`
 	Wanted *ebpf.MapSpec `ebpf:"wanted"`
 }
 
@@ -274,11 +282,13 @@ func (o *iterObjects) Close() error {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterMaps struct {
+	Asked  *ebpf.Map `ebpf:"asked"`
 	Wanted *ebpf.Map `ebpf:"wanted"`
 }
 
 func (m *iterMaps) Close() error {
 	return _IterClose(
+		m.Asked,
 		m.Wanted,
 	)
 }
@@ -299,22 +309,22 @@ type iterVariables struct {
 //
 // It can be passed to loadIterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type iterPrograms struct {
-	InetSockets   *ebpf.Program `ebpf:"inet_sockets"`
-	TcpSockets    *ebpf.Program `ebpf:"tcp_sockets"`
-	TcpWanted     *ebpf.Program `ebpf:"tcp_wanted"`
-	UdpSockets    *ebpf.Program `ebpf:"udp_sockets"`
-	UdpWanted     *ebpf.Program `ebpf:"udp_wanted"`
-	WantedSockets *ebpf.Program `ebpf:"wanted_sockets"`
+	AskedSockets *ebpf.Program `ebpf:"asked_sockets"`
+	InetSockets  *ebpf.Program `ebpf:"inet_sockets"`
+	TcpSockets   *ebpf.Program `ebpf:"tcp_sockets"`
+	TcpWanted    *ebpf.Program `ebpf:"tcp_wanted"`
+	UdpSockets   *ebpf.Program `ebpf:"udp_sockets"`
+	UdpWanted    *ebpf.Program `ebpf:"udp_wanted"`
 }
 
 func (p *iterPrograms) Close() error {
 	return _IterClose(
+		p.AskedSockets,
 		p.InetSockets,
 		p.TcpSockets,
 		p.TcpWanted,
 		p.UdpSockets,
 		p.UdpWanted,
-		p.WantedSockets,
 	)
 }
 

@@ -69,10 +69,11 @@ type program struct {
 	coll *ebpf.Collection
 	prog *ebpf.Program
 	all  *link.Iter // every task's files
-	// one writes only the sockets whose inodes are keys of wanted: a
+	// asked visits the sockets that have storage in the asked map: a
 	// dump of one socket (readSocket).
-	one    *ebpf.Program
-	wanted wantedSet
+	asked      *link.Iter
+	askedStore askedSet
+	wanted     wantedSet // the sockets no task holds a pass reads whole
 	// udp and tcp name the sockets of the tables of the namespace
 	// their iterator is made in, and udpWanted and tcpWanted read the
 	// ones wanted whole (unheld.go).
@@ -83,7 +84,7 @@ type program struct {
 
 func (p *program) Close() error {
 	var err error
-	for _, l := range []*link.Iter{p.all, p.udp, p.tcp, p.udpWanted, p.tcpWanted} {
+	for _, l := range []*link.Iter{p.all, p.asked, p.udp, p.tcp, p.udpWanted, p.tcpWanted} {
 		if l != nil {
 			err = errors.Join(err, l.Close())
 		}
@@ -128,11 +129,16 @@ func load(cfg Config) (*program, error) {
 	if err != nil {
 		return nil, loadError(err)
 	}
-	p := &program{coll: coll, prog: coll.Programs["inet_sockets"], one: coll.Programs["wanted_sockets"]}
+	p := &program{coll: coll, prog: coll.Programs["inet_sockets"]}
 	p.wanted.m = coll.Maps["wanted"]
+	p.askedStore.m = coll.Maps["asked"]
 	if p.all, err = link.AttachIter(link.IterOptions{Program: p.prog}); err != nil {
 		coll.Close()
 		return nil, &CannotRun{Why: "the kernel refuses a task_file iterator link", Err: err}
+	}
+	if p.asked, err = link.AttachIter(link.IterOptions{Program: coll.Programs["asked_sockets"], Map: p.askedStore.m}); err != nil {
+		p.Close()
+		return nil, &CannotRun{Why: "the kernel refuses a socket storage iterator link", Err: err}
 	}
 	for _, it := range []struct {
 		l    **link.Iter

@@ -7,9 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"github.com/inetcr/inetcr/netlinkio/stock"
 	"golang.org/x/sys/unix"
 )
 
@@ -199,18 +202,51 @@ func (p *program) readProcess(pid int) ([]record, error) {
 	return p.readTask(p.prog, pid)
 }
 
-// readSocket reads one socket of the process: the one-socket program
-// over the process's files writes that socket's record alone (and those
-// of concurrent reads of the same process, which the caller skips), so a
-// dump of one socket costs the same whether its holder holds one socket
-// or a hundred thousand. When wanted is full it reads every socket of
-// the process, as readProcess.
-func (p *program) readSocket(pid int, inode uint64) ([]record, error) {
-	if !p.wanted.add(inode) {
-		return p.readProcess(pid)
+// readSocket reads socket inode, descriptor fd of process pid: a
+// duplicate of it is given storage in the asked map, and the asked
+// iterator visits it (and the sockets of concurrent reads, which the
+// caller skips) and no other. The duplicate's inode must be inode: a
+// holder may have closed the socket and reused the number since it was
+// found there (image.ErrNoSocket).
+func (p *program) readSocket(pid, fd int, inode uint64) ([]record, error) {
+	dup, err := stock.Duplicate(pid, fd)
+	if err != nil {
+		return nil, dupError(err)
 	}
-	defer p.wanted.remove(inode)
-	return p.readTask(p.one, pid)
+	defer unix.Close(dup)
+	var st unix.Stat_t
+	if unix.Fstat(dup, &st) != nil || st.Ino != inode {
+		return nil, image.ErrNoSocket
+	}
+	return p.readAsked(dup, inode, iterHolder{Pid: uint32(pid), Fd: uint32(fd)})
+}
+
+// readAsked reads the socket inode of this process's descriptor fd, as
+// the records name its holder h.
+func (p *program) readAsked(fd int, inode uint64, h iterHolder) ([]record, error) {
+	if err := p.askedStore.add(fd, inode, h); err != nil {
+		return nil, fmt.Errorf("exact reader: socket storage for socket %d: %w", inode, err)
+	}
+	defer p.askedStore.remove(fd, inode)
+	// The iterator resumes each read where the last one stopped by
+	// counting the entries of a bucket, so storage that concurrent reads
+	// take away meanwhile can make it skip one: look again.
+	for try := 0; ; try++ {
+		recs, err := p.readAskedOnce()
+		if err != nil || try == 3 || slices.ContainsFunc(recs, func(r record) bool { return r.Inode == inode }) {
+			return recs, err
+		}
+	}
+}
+
+// readAskedOnce runs the asked iterator: the sockets with storage.
+func (p *program) readAskedOnce() ([]record, error) {
+	rd, err := p.asked.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	return readRecords(rd)
 }
 
 // readTask runs prog over the files of one process.

@@ -6,9 +6,9 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// wantedSet is the program's wanted map with a count per inode: two
-// reads of the same socket at once share its key, and the last one out
-// takes it away.
+// wantedSet is the program's wanted map (the sockets no task holds that
+// a pass reads whole) with a count per inode: two passes at once may want
+// the same socket, and the last one out takes its key away.
 type wantedSet struct {
 	m  *ebpf.Map
 	mu sync.Mutex
@@ -41,4 +41,43 @@ func (w *wantedSet) remove(inode uint64) {
 	}
 	delete(w.n, inode)
 	w.m.Delete(inode) // a failure leaves a key that only adds a record others skip
+}
+
+// askedSet is the program's asked map (socket storage) with a count per
+// socket: storage belongs to the socket, not to a descriptor, so two
+// reads of one socket at once share it, and the last one out takes it
+// away (through its own duplicate: any descriptor of the socket names it).
+type askedSet struct {
+	m  *ebpf.Map
+	mu sync.Mutex
+	n  map[uint64]int
+}
+
+// add gives the socket of descriptor fd storage, saying h holds it.
+func (a *askedSet) add(fd int, inode uint64, h iterHolder) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n[inode] == 0 {
+		if err := a.m.Update(uint32(fd), h, ebpf.UpdateAny); err != nil {
+			return err
+		}
+	}
+	if a.n == nil {
+		a.n = map[uint64]int{}
+	}
+	a.n[inode]++
+	return nil
+}
+
+// remove drops one read's claim on the socket of descriptor fd.
+func (a *askedSet) remove(fd int, inode uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n[inode]--; a.n[inode] > 0 {
+		return
+	}
+	delete(a.n, inode)
+	// A failure leaves storage that lasts as long as the socket, and
+	// records other reads skip.
+	a.m.Delete(uint32(fd))
 }

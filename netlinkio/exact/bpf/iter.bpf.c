@@ -74,8 +74,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_UDPLITE 136
 /* BPF_MAXINSNS: the most instructions a classic filter has. */
 #define MAX_FILTER 4096
-/* The most one-socket reads at once (wanted's size); a read that finds
- * it full reads its holder's every socket instead. */
+/* The most sockets no task holds that one walk of the tables reads whole
+ * (wanted's size); a pass with more walks again. */
 #define WANTED_MAX 4096
 
 /* One socket. Addresses have room for AF_INET6 (16 bytes); an AF_INET
@@ -637,9 +637,8 @@ static __always_inline void write_sock(struct seq_file *seq, void *any, __u64 in
 	write_memberships(seq, inet, np);
 }
 
-/* task_file writes the socket behind one of a task's files; with only
- * set, only when its inode is a key of wanted. */
-static __always_inline int task_file(struct bpf_iter__task_file *ctx, void *only)
+SEC("iter/task_file")
+int inet_sockets(struct bpf_iter__task_file *ctx)
 {
 	struct file *file = ctx->file;
 	struct task_struct *task = ctx->task;
@@ -649,8 +648,6 @@ static __always_inline int task_file(struct bpf_iter__task_file *ctx, void *only
 	if (!sock)
 		return 0;
 	__u64 ino = file->f_inode->i_ino;
-	if (only && !bpf_map_lookup_elem(only, &ino))
-		return 0;
 	struct sock *sk = sock->sk;
 	if (!sk)
 		return 0;
@@ -658,20 +655,8 @@ static __always_inline int task_file(struct bpf_iter__task_file *ctx, void *only
 	return 0;
 }
 
-SEC("iter/task_file")
-int inet_sockets(struct bpf_iter__task_file *ctx)
-{
-	return task_file(ctx, 0);
-}
-
-/* wanted holds the inodes that one-socket reads ask for right now. A
- * dump of one socket runs wanted_sockets over its holder's files only
- * (the link's pid) and gets that socket's record alone, where
- * inet_sockets would write a record for each of the holder's sockets (a
- * hundred thousand for one program that holds them all). Concurrent
- * reads each add their own inode and take it out after: a read may see
- * another's record too, which the reader skips, and none waits on
- * another. */
+/* wanted holds the inodes of the sockets no task holds that a pass reads
+ * whole (the table walks below). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WANTED_MAX);
@@ -679,11 +664,27 @@ struct {
 	__type(value, __u32);
 } wanted SEC(".maps");
 
-SEC("iter/task_file")
-int wanted_sockets(struct bpf_iter__task_file *ctx)
-{
-	return task_file(ctx, &wanted);
-}
+/* A holder's process and descriptor, for a one-socket read. */
+struct holder {
+	__u32 pid;
+	__u32 fd;
+};
+
+/* asked holds the sockets that one-socket reads ask for right now: the
+ * reader duplicates the holder's descriptor (pidfd_getfd), gives the
+ * duplicate storage here with the holder's pid and fd, and runs
+ * asked_sockets, which visits the sockets with storage in the map and
+ * nothing else; then it takes the storage away. A dump of one socket so
+ * costs the same whether its holder holds one socket or a hundred
+ * thousand (a task_file walk of the holder visits every descriptor).
+ * Concurrent reads each add their own socket: a read may see another's
+ * record too, which the reader skips, and none waits on another. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct holder);
+} asked SEC(".maps");
 
 /* file_inode is the sockfs inode of the socket's file: what a holder's
  * /proc/PID/fd link names. 0 for a socket with no file (the kernel's
@@ -697,6 +698,19 @@ static __always_inline __u64 file_inode(struct sock *sk)
 	if (!f)
 		return 0;
 	return f->f_inode->i_ino;
+}
+
+SEC("iter/bpf_sk_storage_map")
+int asked_sockets(struct bpf_iter__bpf_sk_storage_map *ctx)
+{
+	struct sock *sk = ctx->sk;
+	struct holder *h = ctx->value;
+	if (!sk || !h)
+		return 0;
+	__u64 ino = file_inode(sk);
+	if (ino)
+		write_sock(ctx->meta->seq, sk, ino, h->pid, h->fd);
+	return 0;
 }
 
 /* The socket iterators walk the tables of the namespace the iterator was

@@ -23,7 +23,11 @@ typedef __u32 __wsum;
  * fixed by the ABI, not a relocation. */
 enum bpf_map_type {
 	BPF_MAP_TYPE_HASH = 1,
+	BPF_MAP_TYPE_SK_STORAGE = 24,
 };
+
+/* A socket storage map is allocated as sockets get storage. */
+#define BPF_F_NO_PREALLOC 1
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
@@ -355,6 +359,14 @@ struct bpf_iter__udp {
 struct bpf_iter__tcp {
 	struct bpf_iter_meta *meta;
 	struct sock_common *sk_common;
+};
+
+/* The iterator of a socket storage map: every socket that has storage in
+ * it, with its value. */
+struct bpf_iter__bpf_sk_storage_map {
+	struct bpf_iter_meta *meta;
+	struct sock *sk;
+	void *value;
 };
 
 #pragma clang attribute pop
