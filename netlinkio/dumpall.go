@@ -28,3 +28,29 @@ func DumpAll(b Backend, inodes []uint64, workers int, each func(inode uint64, im
 		each(inodes[i], img, err)
 	})
 }
+
+// DumpFunc dumps sockets of a listing, as DumpAll does.
+type DumpFunc func(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error))
+
+// ListBatcher is a Backend that can dump what it lists from the same read
+// of the host (the exact reader: one pass lists and dumps).
+type ListBatcher interface {
+	ListBatch() ([]image.Socket, func(inodes []uint64, workers int, each func(uint64, *image.Image, error)), error)
+}
+
+// ListForDump lists the sockets and returns how to dump the ones the
+// caller picks: from the listing's own read where the backend is a
+// ListBatcher, else with DumpAll (`inetcr dump --all`).
+func ListForDump(b Backend) ([]image.Socket, DumpFunc, error) {
+	if lb, ok := b.(ListBatcher); ok {
+		list, dump, err := lb.ListBatch()
+		return list, dump, err
+	}
+	list, err := b.List()
+	if err != nil {
+		return nil, nil, err
+	}
+	return list, func(inodes []uint64, workers int, each func(uint64, *image.Image, error)) {
+		DumpAll(b, inodes, workers, each)
+	}, nil
+}

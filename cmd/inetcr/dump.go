@@ -89,7 +89,7 @@ func dumpAll(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("dump --all: %w", err)
 	}
-	list, err := b.List()
+	list, dump, err := netlinkio.ListForDump(b)
 	if err != nil {
 		return err
 	}
@@ -121,7 +121,7 @@ func dumpAll(c *cli.Context) error {
 		return nil
 	}
 	bar := newProgress(c, len(inodes), "dump", "sockets")
-	netlinkio.DumpAll(b, inodes, c.Int("jobs"), func(ino uint64, img *image.Image, err error) {
+	dump(inodes, c.Int("jobs"), func(ino uint64, img *image.Image, err error) {
 		defer bar.Add(1) // once its image is written, or not
 		if err == nil {
 			err = write(ino, img)

@@ -19,8 +19,9 @@ type ReaderStats struct {
 
 // ExactReader is the exact reader alone, the measure issue 11 holds to
 // 0.1x the floor: it loads the BPF program once, lists the sockets through
-// it, keeps this network namespace's, and builds every image with
-// exact.DumpBatch (the path of `inetcr dump --all --netns self`), but
+// it, keeps this network namespace's, and builds every image from the
+// listing's pass (exact.ListBatch, the path of `inetcr dump --all --netns
+// self`), but
 // encodes nothing and writes nothing. A socket closed
 // between the listing and its dump counts as gone, as in Run.
 func ExactReader(workers int) (ReaderStats, error) {
@@ -33,7 +34,7 @@ func ExactReader(workers int) (ReaderStats, error) {
 	defer e.Close()
 	st.Load = time.Since(t0)
 	t0 = time.Now()
-	socks, err := e.List()
+	socks, dump, err := e.ListBatch()
 	if err != nil {
 		return st, err
 	}
@@ -54,7 +55,7 @@ func ExactReader(workers int) (ReaderStats, error) {
 	t0 = time.Now()
 	var dumped, gone atomic.Int64
 	var firstErr atomic.Pointer[error]
-	e.DumpBatch(inodes, max(workers, 1), func(ino uint64, img *image.Image, err error) {
+	dump(inodes, max(workers, 1), func(ino uint64, img *image.Image, err error) {
 		switch {
 		case err == nil && img != nil:
 			dumped.Add(1)

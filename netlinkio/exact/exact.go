@@ -43,10 +43,6 @@ type Exact struct {
 	last *pass // the latest pass's holders, for holders and a dump's holder pid
 
 	passes atomic.Int64 // passes run, for the tests of what needs none
-	// listed is the pass of the latest listing, whole, for passFresh:
-	// `dump --all` lists, then dumps what it listed, and its images come
-	// from that one pass rather than a second one.
-	listed atomic.Pointer[pass]
 }
 
 // pass is the result of one run over every task's files.
@@ -176,36 +172,54 @@ func (e *Exact) List() ([]image.Socket, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.listed.Store(p)
-		time.AfterFunc(passFresh, func() { e.listed.CompareAndSwap(p, nil) }) // its records are a whole host's
-		out := make([]image.Socket, 0, len(p.recs))
-		only := e.only.Load()
-		for _, r := range p.recs {
-			if only == 0 || r.Netns == only {
-				s := r.socket()
-				s.Unheld = len(p.holders[r.Inode]) == 0
-				out = append(out, s)
-			}
-		}
-		slices.SortFunc(out, func(a, b image.Socket) int {
-			if a.Inode < b.Inode {
-				return -1
-			}
-			if a.Inode > b.Inode {
-				return 1
-			}
-			return 0
-		})
-		for i := range out {
-			if out[i].Type != unix.SOCK_STREAM {
-				out[i].State = datagramState(out[i].Peer)
-			}
-			if out[i].Type == unix.SOCK_RAW {
-				out[i].Local = netipAddrPort(out[i].Local, out[i].Protocol)
-			}
-		}
-		return out, nil
+		return e.sockets(p), nil
 	})
+}
+
+// ListBatch lists, and dumps what the caller picks of the listing from
+// the listing's own pass (netlinkio.ListBatcher): `dump --all` is one pass,
+// not a pass to list and another to dump. The pass lives as long as the
+// dump function does; a mount, which lists with List, keeps no pass.
+func (e *Exact) ListBatch() ([]image.Socket, func(inodes []uint64, workers int, each func(uint64, *image.Image, error)), error) {
+	p, err := e.readPass()
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.sockets(p), func(inodes []uint64, workers int, each func(uint64, *image.Image, error)) {
+		e.dumpFrom(p, inodes, workers, each)
+	}, nil
+}
+
+// sockets is the listing of a pass: its sockets of the namespace
+// LimitNetns names (every one's when none), by inode.
+func (e *Exact) sockets(p *pass) []image.Socket {
+	out := make([]image.Socket, 0, len(p.recs))
+	only := e.only.Load()
+	for _, r := range p.recs {
+		if only == 0 || r.Netns == only {
+			s := r.socket()
+			s.Unheld = len(p.holders[r.Inode]) == 0
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(a, b image.Socket) int {
+		if a.Inode < b.Inode {
+			return -1
+		}
+		if a.Inode > b.Inode {
+			return 1
+		}
+		return 0
+	})
+	for i := range out {
+		if out[i].Type != unix.SOCK_STREAM {
+			out[i].State = datagramState(out[i].Peer)
+		}
+		if out[i].Type == unix.SOCK_RAW {
+			out[i].Local = netipAddrPort(out[i].Local, out[i].Protocol)
+		}
+	}
+	return out
 }
 
 // Holders returns the processes that hold the socket, from a pass or the
@@ -300,24 +314,24 @@ func (e *Exact) recordOf(inode uint64) (*record, error) {
 	return nil, image.ErrNoSocket
 }
 
-// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper): the
-// latest listing's while it is fresh, else a new one. It builds the
-// images with up to workers goroutines. A row the program read no field
-// for would be asked of a duplicate of each socket, through one pidfd per
-// holder process for the whole batch (not a pidfd_open and a close per
-// socket); today every row has a field (TestNoRowAsked).
+// DumpBatch dumps many sockets from one pass (netlinkio.BatchDumper).
 func (e *Exact) DumpBatch(inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
-	p := e.listed.Load()
-	var err error
-	if p == nil || time.Since(p.at) >= passFresh {
-		p, err = e.readPass()
-	}
+	p, err := e.readPass()
 	if err != nil {
 		for _, ino := range inodes {
 			each(ino, nil, &image.OpError{Op: "dump", Inode: ino, Err: err})
 		}
 		return
 	}
+	e.dumpFrom(p, inodes, workers, each)
+}
+
+// dumpFrom builds the images of inodes from the pass p with up to workers
+// goroutines. A row the program read no field for would be asked of a
+// duplicate of each socket, through one pidfd per holder process for the
+// whole batch (not a pidfd_open and a close per socket); today every row
+// has a field (TestNoRowAsked).
+func (e *Exact) dumpFrom(p *pass, inodes []uint64, workers int, each func(inode uint64, img *image.Image, err error)) {
 	dup := stock.NewDuplicator()
 	defer dup.Close()
 	parallel.Run(len(inodes), workers, func(i int) {

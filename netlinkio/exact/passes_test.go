@@ -95,11 +95,12 @@ func TestDumpAllIsOnePass(t *testing.T) {
 	inodes := h.Many(50, "127.0.0.1")
 	e := open(t)
 	before := e.Passes()
-	if _, err := e.List(); err != nil {
+	_, dump, err := e.ListBatch()
+	if err != nil {
 		t.Fatal(err)
 	}
 	var dumped atomic.Int64
-	e.DumpBatch(inodes, 2, func(ino uint64, img *image.Image, err error) {
+	dump(inodes, 2, func(ino uint64, img *image.Image, err error) {
 		if err != nil || img == nil {
 			t.Errorf("socket %d: %v", ino, err)
 			return
