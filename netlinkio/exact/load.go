@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -78,8 +79,9 @@ type program struct {
 	// their iterator is made in, and udpWanted and tcpWanted read the
 	// ones wanted whole (unheld.go).
 	udp, tcp, udpWanted, tcpWanted *link.Iter
-	bits                           bits  // flag bit numbers, from the kernel's BTF
-	hz                             int64 // jiffies per second, measured at load
+	bits                           bits         // flag bit numbers, from the kernel's BTF
+	hz                             int64        // jiffies per second, measured at load
+	lastPass                       atomic.Int64 // records the last pass over every task's files gave
 }
 
 func (p *program) Close() error {

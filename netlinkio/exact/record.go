@@ -59,88 +59,157 @@ var errStream = errors.New("exact reader: malformed record stream")
 
 // parse splits the program's output into records.
 func parse(b []byte) ([]record, error) {
+	return parseStream(&stream{b: b, eof: true}, len(b)/int(unsafe.Sizeof(iterSockRec{})))
+}
+
+// parseStream splits the program's output into records as it comes,
+// with room for about hint records from the start (a whole host's pass
+// is 100,000 records and more: one allocation, not the doublings).
+func parseStream(st *stream, hint int) ([]record, error) {
 	const sockSize, mcSize, mc6Size, filterSize = int(unsafe.Sizeof(iterSockRec{})), int(unsafe.Sizeof(iterMcRec{})), int(unsafe.Sizeof(iterMc6Rec{})), int(unsafe.Sizeof(iterFilterRec{}))
 	const tcpSize = int(unsafe.Sizeof(iterTcpRec{}))
-	// At most this many records: one allocation, not the doublings of a
-	// slice of 100,000 records of a whole host's pass.
-	out := make([]record, 0, len(b)/sockSize)
-	for off := 0; off < len(b); {
-		if len(b)-off < 4 {
-			return nil, fmt.Errorf("%w: %d trailing bytes", errStream, len(b)-off)
+	out := make([]record, 0, hint)
+	for {
+		b, err := st.need(4)
+		if err == io.EOF {
+			return out, nil
 		}
-		switch tag := native.Uint32(b[off:]); tag {
+		if err != nil {
+			return nil, err
+		}
+		switch tag := native.Uint32(b); tag {
 		case tagSock:
-			if len(b)-off < sockSize {
-				return nil, fmt.Errorf("%w: short socket record", errStream)
+			if b, err = st.take(sockSize, "socket record"); err != nil {
+				return nil, err
 			}
 			out = append(out, record{})
 			r := &out[len(out)-1]
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&r.iterSockRec)), sockSize), b[off:])
-			off += sockSize
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&r.iterSockRec)), sockSize), b)
 		case tagMc:
-			if len(out) == 0 || len(b)-off < mcSize {
+			if len(out) == 0 {
 				return nil, fmt.Errorf("%w: stray membership record", errStream)
 			}
+			if b, err = st.take(mcSize, "membership record"); err != nil {
+				return nil, err
+			}
 			var m iterMcRec
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&m)), mcSize), b[off:])
-			off += mcSize
-			if len(b)-off < 4*int(m.Nsrc) {
-				return nil, fmt.Errorf("%w: short source list", errStream)
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&m)), mcSize), b)
+			if b, err = st.take(4*int(m.Nsrc), "source list"); err != nil {
+				return nil, err
 			}
 			e := mcEntry{group: inAddr(m.Multiaddr), address: inAddr(m.Address), ifindex: m.Ifindex, mode: m.Sfmode}
 			for i := range int(m.Nsrc) {
-				e.sources = append(e.sources, netip.AddrFrom4([4]byte(b[off+4*i:])))
+				e.sources = append(e.sources, netip.AddrFrom4([4]byte(b[4*i:])))
 			}
-			off += 4 * int(m.Nsrc)
 			r := &out[len(out)-1]
 			r.mc = append(r.mc, e)
 		case tagMc6:
-			if len(out) == 0 || len(b)-off < mc6Size {
+			if len(out) == 0 {
 				return nil, fmt.Errorf("%w: stray IPv6 membership record", errStream)
 			}
+			if b, err = st.take(mc6Size, "IPv6 membership record"); err != nil {
+				return nil, err
+			}
 			var m iterMc6Rec
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(&m)), mc6Size), b[off:])
-			off += mc6Size
-			if len(b)-off < 16*int(m.Nsrc) {
-				return nil, fmt.Errorf("%w: short IPv6 source list", errStream)
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(&m)), mc6Size), b)
+			if b, err = st.take(16*int(m.Nsrc), "IPv6 source list"); err != nil {
+				return nil, err
 			}
 			e := mcEntry{group: netip.AddrFrom16(m.Group), ifindex: m.Ifindex, mode: m.Sfmode}
 			for i := range int(m.Nsrc) {
-				e.sources = append(e.sources, netip.AddrFrom16([16]byte(b[off+16*i:])))
+				e.sources = append(e.sources, netip.AddrFrom16([16]byte(b[16*i:])))
 			}
-			off += 16 * int(m.Nsrc)
 			r := &out[len(out)-1]
 			r.mc = append(r.mc, e)
 		case tagTCP:
-			if len(out) == 0 || len(b)-off < tcpSize || out[len(out)-1].tcp != nil {
+			if len(out) == 0 || out[len(out)-1].tcp != nil {
 				return nil, fmt.Errorf("%w: stray TCP record", errStream)
 			}
+			if b, err = st.take(tcpSize, "TCP record"); err != nil {
+				return nil, err
+			}
 			t := new(iterTcpRec)
-			copy(unsafe.Slice((*byte)(unsafe.Pointer(t)), tcpSize), b[off:])
-			off += tcpSize
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(t)), tcpSize), b)
 			out[len(out)-1].tcp = t
 		case tagFilter:
-			if len(out) == 0 || len(b)-off < filterSize {
+			if len(out) == 0 {
 				return nil, fmt.Errorf("%w: stray filter record", errStream)
 			}
-			n := 8 * int(native.Uint32(b[off+4:]))
-			off += filterSize
-			if len(b)-off < n {
-				return nil, fmt.Errorf("%w: short filter", errStream)
+			if b, err = st.take(filterSize, "filter record"); err != nil {
+				return nil, err
 			}
-			out[len(out)-1].filter = append([]byte{}, b[off:off+n]...)
-			off += n
+			if b, err = st.take(8*int(native.Uint32(b[4:])), "filter"); err != nil {
+				return nil, err
+			}
+			out[len(out)-1].filter = append([]byte{}, b...)
 		case tagPartial:
 			if len(out) == 0 {
 				return nil, fmt.Errorf("%w: stray partial mark", errStream)
 			}
 			out[len(out)-1].partial = true
-			off += 4
+			st.take(4, "partial mark")
 		default:
-			return nil, fmt.Errorf("%w: tag %d at offset %d", errStream, tag, off)
+			return nil, fmt.Errorf("%w: tag %d at offset %d", errStream, tag, st.read+st.off)
 		}
 	}
-	return out, nil
+}
+
+// stream is the program's output as it is read: a window of it, refilled
+// from rd, so that a pass over a whole host is never held whole (tens of
+// megabytes) beside its records.
+type stream struct {
+	rd   io.Reader
+	b    []byte // the window; b[off:] is not parsed yet
+	off  int
+	read int // bytes before the window
+	eof  bool
+}
+
+// streamWindow is the window's size: more than the longest run that is
+// taken at once (a filter of 4,096 instructions, 32 KiB).
+const streamWindow = 256 << 10
+
+// need returns the next n bytes without taking them: io.EOF at the end of
+// the stream, errStream when it ends inside them.
+func (st *stream) need(n int) ([]byte, error) {
+	for len(st.b)-st.off < n && !st.eof {
+		if st.off > 0 { // keep what is left at the start
+			st.read += st.off
+			st.b = st.b[:copy(st.b, st.b[st.off:])]
+			st.off = 0
+		}
+		if cap(st.b) < max(n, streamWindow) {
+			st.b = append(make([]byte, 0, max(n, streamWindow)), st.b...)
+		}
+		m, err := st.rd.Read(st.b[len(st.b):cap(st.b)])
+		st.b = st.b[:len(st.b)+m]
+		if err == io.EOF {
+			st.eof = true
+		} else if err != nil {
+			return nil, fmt.Errorf("exact reader: read: %w", err)
+		}
+	}
+	switch left := len(st.b) - st.off; {
+	case left == 0:
+		return nil, io.EOF
+	case left < n:
+		return nil, fmt.Errorf("%w: %d trailing bytes", errStream, left)
+	}
+	return st.b[st.off : st.off+n], nil
+}
+
+// take takes the next n bytes, what: a short stream is errStream naming
+// what it cut.
+func (st *stream) take(n int, what string) ([]byte, error) {
+	b, err := st.need(n)
+	if err == io.EOF && n > 0 {
+		err = fmt.Errorf("%w: short %s", errStream, what)
+	}
+	if err != nil && !(err == io.EOF && n == 0) {
+		return nil, err
+	}
+	st.off += n
+	return b, nil
 }
 
 // parseInodes reads the first walk of the socket tables: an inode_rec
@@ -175,15 +244,19 @@ func (p *program) readAll() ([]record, error) {
 		return nil, err
 	}
 	defer rd.Close()
-	return readRecords(rd)
+	// Parsed as it is read, with room for the last pass's records and a
+	// few more from the start: a mount's peak memory is its pass, which
+	// read whole, then parsed into a slice that doubled, was the records
+	// twice and more.
+	recs, err := parseStream(&stream{rd: rd}, int(p.lastPass.Load())*9/8+64)
+	if err == nil {
+		p.lastPass.Store(int64(len(recs)))
+	}
+	return recs, err
 }
 
 func readRecords(rd io.Reader) ([]record, error) {
-	b, err := io.ReadAll(rd)
-	if err != nil {
-		return nil, fmt.Errorf("exact reader: read: %w", err)
-	}
-	return parse(b)
+	return parseStream(&stream{rd: rd}, 0)
 }
 
 // BPF commands and the attach type a pid-limited iterator link needs,
