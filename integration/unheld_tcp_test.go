@@ -6,11 +6,8 @@ package integration
 // descriptor to ask getsockopt on.
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -79,19 +76,8 @@ func TestUnheldTCPSocket(t *testing.T) {
 		}
 	}
 	arg, _ := json.Marshal(rows)
-	cmd := exec.Command("python3", "-c", inFlightTCP, string(arg))
-	in, _ := cmd.StdinPipe()
-	outPipe, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
-	out := bufio.NewReader(outPipe)
-	line, err := out.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, line := startInFlight(t, inFlightTCP, string(arg))
+	in, out := p.in, p.out
 	var inos []uint64
 	if err := json.Unmarshal([]byte(line), &inos); err != nil || len(inos) != 2 {
 		t.Fatalf("inodes %q: %v", line, err)

@@ -47,19 +47,8 @@ sys.stdin.readline()
 
 func TestUnheldSocket(t *testing.T) {
 	netnstest.Require(t, "python3", "bash", "cp")
-	cmd := exec.Command("python3", "-c", inFlight)
-	in, _ := cmd.StdinPipe()
-	outPipe, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { in.Close(); cmd.Process.Kill(); cmd.Wait() })
-	out := bufio.NewReader(outPipe)
-	line, err := out.ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, line := startInFlight(t, inFlight)
+	cmd, in, out := p.cmd, p.in, p.out
 	ino, err := strconv.ParseUint(strings.TrimSpace(line), 10, 64)
 	if err != nil {
 		t.Fatal(line, err)
@@ -144,4 +133,32 @@ func TestUnheldSocket(t *testing.T) {
 	if hs, err := e.Holders(ino); err != nil || len(hs) != 1 || hs[0].Pid != cmd.Process.Pid {
 		t.Errorf("received, socket %d has holders %v %v; want pid %d", ino, hs, err, cmd.Process.Pid)
 	}
+}
+
+// inFlightProc is a python3 process that keeps sockets in flight; in and
+// out talk to it.
+type inFlightProc struct {
+	cmd *exec.Cmd
+	in  io.Writer
+	out *bufio.Reader
+}
+
+// startInFlight runs a python3 script that leaves sockets in flight and
+// prints one line (their inodes) when they are; it ends with the test.
+func startInFlight(t *testing.T, script string, args ...string) (*inFlightProc, string) {
+	t.Helper()
+	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
+	stdin, _ := cmd.StdinPipe()
+	outPipe, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); cmd.Process.Kill(); cmd.Wait() })
+	out := bufio.NewReader(outPipe)
+	line, err := out.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &inFlightProc{cmd: cmd, in: stdin, out: out}, line
 }
