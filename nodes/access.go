@@ -12,7 +12,6 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"github.com/inetcr/inetcr/netlinkio"
 	"github.com/inetcr/inetcr/netlinkio/creds"
-	"github.com/inetcr/inetcr/netlinkio/exact"
 	"github.com/inetcr/inetcr/netlinkio/held"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"golang.org/x/sys/unix"
@@ -110,7 +109,7 @@ func refuseUnheld(c *change, s *sock) syscall.Errno {
 	if !s.readOnly() {
 		return 0
 	}
-	return c.end(&exact.UnheldError{Inode: s.ino}, "")
+	return c.end(&image.UnheldError{Inode: s.ino}, "")
 }
 
 // guards are what the change passes to netlinkio: the recorder of what is

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/cilium/ebpf/link"
+	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/internal/netns"
 	"golang.org/x/sys/unix"
 )
@@ -19,15 +20,9 @@ import (
 // Linux has no raw socket iterator, so an unheld raw socket stays
 // unseen, as does an unbound UDP or TCP one (it is in no table).
 
-// UnheldError is a change asked of a socket no process holds. It is
-// EROFS: the socket can be read, not changed.
-type UnheldError struct{ Inode uint64 }
-
-func (e *UnheldError) Error() string {
-	return fmt.Sprintf("no process holds socket %d: it is in flight or kernel-held; it can be read, not changed", e.Inode)
-}
-
-func (e *UnheldError) Unwrap() error { return unix.EROFS }
+// UnheldError is a change asked of a socket no process holds
+// (image.UnheldError).
+type UnheldError = image.UnheldError
 
 // tableSockets are the inodes of one namespace's socket tables.
 type tableSockets struct {

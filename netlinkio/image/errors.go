@@ -85,6 +85,18 @@ func (*NoSocketError) Error() string { return "no such socket" }
 // Unwrap makes errors.Is(err, syscall.ENOENT) hold.
 func (*NoSocketError) Unwrap() error { return syscall.ENOENT }
 
+// UnheldError is a change asked of a socket no process holds (in flight
+// in SCM_RIGHTS: a backend that sees such sockets lists them with
+// Socket.Unheld). It is EROFS: the socket can be read, not changed.
+type UnheldError struct{ Inode uint64 }
+
+func (e *UnheldError) Error() string {
+	return fmt.Sprintf("no process holds socket %d: it is in flight or kernel-held; it can be read, not changed", e.Inode)
+}
+
+// Unwrap makes errors.Is(err, syscall.EROFS) hold.
+func (*UnheldError) Unwrap() error { return syscall.EROFS }
+
 // ErrNoSocket is returned for an inode that no process holds as an AF_INET
 // socket. It is the one error that means so: a missing /proc file or any
 // other ENOENT is not it.
