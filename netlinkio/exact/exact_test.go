@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 		fmt.Println(err)
 		os.Exit(0)
 	}
+	if ino := os.Getenv(dumpEnv); ino != "" {
+		dumpAndExit(ino)
+	}
 	netnstest.Main(m)
 }
 

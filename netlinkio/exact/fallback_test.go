@@ -2,9 +2,13 @@ package exact_test
 
 import (
 	"errors"
+	"fmt"
+	"github.com/inetcr/inetcr/netlinkio/image"
+	"golang.org/x/sys/unix"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,5 +94,49 @@ func TestCannotRunWithoutCapabilities(t *testing.T) {
 	}
 	if b, _ := os.ReadFile("/proc/sys/kernel/unprivileged_bpf_disabled"); strings.TrimSpace(string(b)) != "0" && !strings.Contains(string(out), "unprivileged_bpf_disabled") {
 		t.Errorf("the sysctl is set, but the reason does not name it: %s", out)
+	}
+}
+
+// dumpEnv makes the test binary, run again, dump the socket it names and
+// print its TTL, or the error, and exit (TestMain).
+const dumpEnv = "INETCR_EXACT_DUMP"
+
+func dumpAndExit(inode string) {
+	ino, _ := strconv.ParseUint(inode, 10, 64)
+	e, err := exact.Open(exact.Config{})
+	if err == nil {
+		var img *image.Image
+		if img, err = e.Dump(ino); err == nil {
+			fmt.Println("ttl", img.Values[47].Num)
+		}
+	}
+	if err != nil {
+		fmt.Println(err)
+	}
+	os.Exit(0)
+}
+
+// TestDumpWithoutPtrace: a reader that may load BPF programs but not
+// duplicate another user's descriptors (CAP_BPF and CAP_PERFMON, no
+// CAP_SYS_PTRACE: pidfd_getfd is EPERM) still dumps that user's socket,
+// from a walk of the holder's descriptors, which needs no duplicate.
+func TestDumpWithoutPtrace(t *testing.T) {
+	netnstest.Require(t, "setpriv")
+	h := netnstest.NewHolder(t) // root's
+	s := h.Socket("udp")
+	s.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 41)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+		"--inh-caps=-all,+bpf,+perfmon", "--ambient-caps=-all,+bpf,+perfmon", exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), dumpEnv+"="+strconv.FormatUint(s.Inode, 10))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if strings.TrimSpace(string(out)) != "ttl 41" {
+		t.Fatalf("nobody with CAP_BPF and CAP_PERFMON dumps root's socket: %s, want ttl 41", out)
 	}
 }

@@ -281,8 +281,15 @@ func (p *program) readProcess(pid int) ([]record, error) {
 // caller skips) and no other. The duplicate's inode must be inode: a
 // holder may have closed the socket and reused the number since it was
 // found there (image.ErrNoSocket).
+//
+// Where the duplicate is refused (EPERM: kernel.yama.ptrace_scope 3, or a
+// holder this process may not trace) it walks the holder's descriptors
+// instead, which needs no duplicate.
 func (p *program) readSocket(pid, fd int, inode uint64) ([]record, error) {
 	dup, err := stock.Duplicate(pid, fd)
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return p.readProcess(pid)
+	}
 	if err != nil {
 		return nil, dupError(err)
 	}
