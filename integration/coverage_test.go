@@ -182,7 +182,7 @@ func TestEchoSetsTCPOptions(t *testing.T) {
 	}
 	values := maps.Clone(tcpEchoValues)
 	values["congestion"] = congestion
-	for _, o := range image.OptionsFor(unix.AF_INET, unix.SOCK_STREAM) {
+	for _, o := range treeRows(unix.AF_INET, unix.SOCK_STREAM) {
 		if o.Dir != "tcpopt" {
 			continue
 		}

@@ -72,10 +72,11 @@ func findHolder(t *testing.T, mnt string, pid int, match string) []string {
 	return dirs
 }
 
-// rowNames lists the rows of a directory for a socket family and type.
+// rowNames lists the rows of a directory for a socket family and type, as
+// a tree of the stock engine shows them (treeRows).
 func rowNames(family, typ uint16, dir string) []string {
 	var out []string
-	for _, o := range image.OptionsFor(family, typ) {
+	for _, o := range treeRows(family, typ) {
 		if o.Dir == dir {
 			out = append(out, o.Name)
 		}
@@ -391,7 +392,7 @@ func TestIPv6EchoSetsOptions(t *testing.T) {
 		checkAgreesFamily(t, mnt, s, unix.AF_INET6, c.typ)
 		dir := sockDir(mnt, s)
 		set := 0
-		for _, o := range image.OptionsFor(unix.AF_INET6, c.typ) {
+		for _, o := range treeRows(unix.AF_INET6, c.typ) {
 			p := filepath.Join(dir, o.Dir, o.Name)
 			cur := strings.TrimSuffix(netnstest.ReadFile(t, p), "\n")
 			v := newValue6(o, cur)

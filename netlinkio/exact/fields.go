@@ -84,6 +84,15 @@ func init() {
 // texts reads a field that is a name (TCP_CONGESTION's).
 var texts = tcpTexts
 
+// follows says whether a field holds its "follow the system default"
+// value, which getsockopt shows as the default's value (a FollowsDefault
+// row, with the row of the same field showing that value).
+var follows = map[string]func(r *record) bool{
+	"inet_sock.uc_ttl":     func(r *record) bool { return r.UcTtl < 0 },
+	"ipv6_pinfo.hop_limit": func(r *record) bool { return r.HopLimit < 0 },
+	"tcp_sock.linger2":     func(r *record) bool { return r.tcp != nil && r.tcp.Linger2 == 0 },
+}
+
 // words reads a flags word of a record, and names the BTF enum of its
 // bits; a word with no enum is a union of bit-fields (ipv6_pinfo's rxopt:
 // the program reads rxopt.all, and each bit's place is its bit-field's
@@ -111,6 +120,9 @@ func resolveBits(kernel *btf.Spec, raw []byte) (bits, error) {
 		o := &image.Options[i]
 		if o.Field != "" { // a row that names none is read with getsockopt (askRows)
 			fields = append(fields, o.Field)
+		}
+		if o.Kind == image.FollowsDefault && follows[o.Field] == nil {
+			return nil, &CannotRun{Why: "the reader does not know when " + o.Field + " follows its default"}
 		}
 	}
 	var values map[string]uint64
@@ -311,8 +323,8 @@ func (e *env) value(r *record, o *row) (image.Value, error) {
 			n = int64(r.DefaultTtl) // uc_ttl -1 reads as the namespace's default
 		}
 		return image.Value{Num: uint64(uint32(n))}, nil
-	case image.DefaultTTL:
-		return flagValue(n < 0), nil
+	case image.FollowsDefault:
+		return flagValue(follows[o.Field](r)), nil
 	case image.Micros:
 		return e.timeout(n), nil
 	case image.Linger:

@@ -81,7 +81,7 @@ var codecValueSets = []codecValueSet{
 		switch o.Kind {
 		case image.Flag, image.BufLock:
 			return image.Value{Num: uint64(o.Attr % 2)}
-		case image.U8, image.DefaultTTL:
+		case image.U8, image.FollowsDefault:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x81))}
 		case image.U32, image.IfIndexBE, image.McastIfIndex, image.MSS:
 			return image.Value{Num: max(o.Min, min(o.Max, 0x01020304))}

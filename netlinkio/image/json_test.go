@@ -32,7 +32,7 @@ func jsonSampleImage(t *testing.T, typ, proto uint16, state uint8) *image.Image 
 		switch o.Kind {
 		case image.Flag, image.BufLock:
 			text = strconv.Itoa(i % 2)
-		case image.U8, image.U32, image.IfIndexBE, image.Micros, image.McastIfIndex, image.DefaultTTL, image.MSS:
+		case image.U8, image.U32, image.IfIndexBE, image.Micros, image.McastIfIndex, image.FollowsDefault, image.MSS:
 			text = strconv.FormatUint(max(o.Min, min(o.Max, 3)), 10)
 		case image.BufSize:
 			text = "212992"

@@ -54,11 +54,12 @@ const (
 	// for none. It is set with its With row's address in one struct
 	// ip_mreqn.
 	McastIfIndex
-	// DefaultTTL says the socket follows net.ipv4.ip_default_ttl (uc_ttl
-	// -1), which getsockopt reports as the default's value: a u8 attribute,
-	// text 1 (follows) or 0 (its own TTL, its With row). 1 is set as IP_TTL
-	// -1, 0 as its With row's value.
-	DefaultTTL
+	// FollowsDefault says the socket follows a system default for its With
+	// row's option (IP_TTL: net.ipv4.ip_default_ttl, uc_ttl -1), which
+	// getsockopt reports as the default's value: a u8 attribute, text 1
+	// (follows) or 0 (a value of its own, its With row's). 1 is set as the
+	// row's Follow (IP_TTL -1), 0 as its With row's value.
+	FollowsDefault
 
 	// Kinds of the option coverage (issue 14).
 
@@ -119,19 +120,19 @@ type kindInfo struct {
 
 // kinds holds every Kind's kindInfo, indexed by Kind.
 var kinds = [...]kindInfo{
-	Flag:         {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
-	U8:           {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
-	U32:          {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
-	BufSize:      {4, "u32", false, wireU32, unwireU32, checkBufSize, formatUint, parseNum, textEven},
-	BufLock:      {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
-	Micros:       {8, "u64", false, wireU64, unwireU64, checkMicros, formatMicros, parseMicrosText, textMicros},
-	Linger:       {8, "binary 8", false, wireLinger, unwireLinger, checkLinger, formatLinger, parseLinger, textLinger},
-	IfName:       {-1, "string 0-15", false, wireBytes, unwireBytes, checkIfName, formatBytes, parseBytes, textIfName},
-	InAddr:       {4, "u32 (in_addr)", false, wireBytes, unwireBytes, checkInAddr, formatInAddr, parseInAddr, textInAddr},
-	IfIndexBE:    {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
-	RawOptions:   {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false, wireBytes, unwireBytes, checkRawOptions, formatHex, parseHex, textHex},
-	McastIfIndex: {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
-	DefaultTTL:   {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
+	Flag:           {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	U8:             {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
+	U32:            {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	BufSize:        {4, "u32", false, wireU32, unwireU32, checkBufSize, formatUint, parseNum, textEven},
+	BufLock:        {0, "flag", true, wireFlag, unwireFlag, checkFlag, formatUint, parseNum, textFlag},
+	Micros:         {8, "u64", false, wireU64, unwireU64, checkMicros, formatMicros, parseMicrosText, textMicros},
+	Linger:         {8, "binary 8", false, wireLinger, unwireLinger, checkLinger, formatLinger, parseLinger, textLinger},
+	IfName:         {-1, "string 0-15", false, wireBytes, unwireBytes, checkIfName, formatBytes, parseBytes, textIfName},
+	InAddr:         {4, "u32 (in_addr)", false, wireBytes, unwireBytes, checkInAddr, formatInAddr, parseInAddr, textInAddr},
+	IfIndexBE:      {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	RawOptions:     {-1, "binary 0-" + strconv.Itoa(MaxIPOptions), false, wireBytes, unwireBytes, checkRawOptions, formatHex, parseHex, textHex},
+	McastIfIndex:   {4, "u32", false, wireU32, unwireU32, checkRange, formatUint, parseNum, textRange},
+	FollowsDefault: {1, "u8", false, wireU8, unwireU8, checkRange, formatUint, parseNum, textRange},
 
 	U64:          {8, "u64", false, wireU64, unwireU64, checkRange, formatUint, parseNum, textRange},
 	S32:          {4, "u32 (s32)", false, wireU32, unwireU32, checkS32, formatS32, parseS32, textS32},
@@ -252,6 +253,9 @@ type Option struct {
 	// this one from what is wanted, so the kernel decides it as it does for
 	// a plain setsockopt.
 	With uint16
+	// Follow is what a FollowsDefault row's option is set to for "follow
+	// the default": IP_TTL and IPV6_UNICAST_HOPS -1, TCP_LINGER2 0.
+	Follow int
 	// SMin is an S32 row's least value (Max its greatest).
 	SMin int64
 	// OneWay marks an option the kernel lets nobody turn off again
@@ -391,7 +395,7 @@ var Options = []Option{
 	// The exact reader (issue 11, attributes 70-89): values getsockopt
 	// cannot see, which only the exact reader's images carry.
 	{Name: "multicast_ifindex", Dir: "ipopt", Attr: 70, Level: unix.IPPROTO_IP, Opt: unix.IP_MULTICAST_IF, Kind: McastIfIndex, Types: Dgram | Raw, Max: 1<<31 - 1, With: 56, ExactOnly: true, Since: 2, Field: "inet_sock.mc_index", Doc: "the interface of IP_MULTICAST_IF, chosen by index (struct ip_mreqn's imr_ifindex), 0 for none; set together with multicast_if in one ip_mreqn"},
-	{Name: "ttl_default", Dir: "ipopt", Attr: 71, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: DefaultTTL, Types: All4, Max: 1, With: 47, ExactOnly: true, Since: 2, Field: "inet_sock.uc_ttl", Doc: "1: the socket follows net.ipv4.ip_default_ttl (IP_TTL -1; ttl shows the default's value), 0: ttl is its own"},
+	{Name: "ttl_default", Dir: "ipopt", Attr: 71, Level: unix.IPPROTO_IP, Opt: unix.IP_TTL, Kind: FollowsDefault, Types: All4, Max: 1, With: 47, Follow: -1, ExactOnly: true, Since: 2, Field: "inet_sock.uc_ttl", Doc: "1: the socket follows net.ipv4.ip_default_ttl (IP_TTL -1; ttl shows the default's value), 0: ttl is its own"},
 
 	{Name: "zerocopy", Dir: "sockopt", Attr: 100, Level: unix.SOL_SOCKET, Opt: unix.SO_ZEROCOPY, Kind: Flag, Types: Dgram | Stream | Dgram6 | Stream6, Since: 2, Field: "sock_common.skc_flags:SOCK_ZEROCOPY", Doc: "SO_ZEROCOPY (TCP and UDP; UDP-Lite refuses it)"},
 	{Name: "select_err_queue", Dir: "sockopt", Attr: 101, Level: unix.SOL_SOCKET, Opt: unix.SO_SELECT_ERR_QUEUE, Kind: Flag, Types: All, Since: 2, Field: "sock_common.skc_flags:SOCK_SELECT_ERR_QUEUE", Doc: "SO_SELECT_ERR_QUEUE"},
@@ -449,6 +453,7 @@ var Options = []Option{
 	{Name: "rto_max_ms", Dir: "tcpopt", Attr: 191, Level: unix.SOL_TCP, Opt: unix.TCP_RTO_MAX_MS, Kind: U32, Types: Stream | Stream6, Max: 1<<31 - 1, Since: 2, Field: "inet_connection_sock.icsk_rto_max", Doc: "TCP_RTO_MAX_MS (the kernel takes 1000-120000)"},
 	{Name: "rto_min_us", Dir: "tcpopt", Attr: 192, Level: unix.SOL_TCP, Opt: unix.TCP_RTO_MIN_US, Kind: U32, Types: Stream | Stream6, Max: 1<<31 - 1, Since: 2, Field: "inet_connection_sock.icsk_rto_min", Doc: "TCP_RTO_MIN_US, in whole jiffies as the kernel keeps it"},
 	{Name: "delack_max_us", Dir: "tcpopt", Attr: 193, Level: unix.SOL_TCP, Opt: unix.TCP_DELACK_MAX_US, Kind: U32, Types: Stream | Stream6, Max: 1<<31 - 1, Since: 2, Field: "inet_connection_sock.icsk_delack_max", Doc: "TCP_DELACK_MAX_US, in whole jiffies as the kernel keeps it"},
+	{Name: "linger2_default", Dir: "tcpopt", Attr: 194, Level: unix.SOL_TCP, Opt: unix.TCP_LINGER2, Kind: FollowsDefault, Types: Stream | Stream6, Max: 1, With: 177, Follow: 0, ExactOnly: true, Since: 2, Field: "tcp_sock.linger2", Doc: "1: the socket follows net.ipv4.tcp_fin_timeout (TCP_LINGER2 0; linger2 shows the sysctl's value), 0: linger2 is its own"},
 
 	// IPv6 (issue 13): IPV6_* options of AF_INET6 sockets, attributes
 	// 230-259 (the memberships are 260-266). Which types take each was
@@ -483,6 +488,7 @@ var Options = []Option{
 	{Name: "flowinfo_send", Dir: "ip6opt", Attr: 256, Level: unix.IPPROTO_IPV6, Opt: ipv6FlowInfoSend, Kind: Flag, Types: All6, Since: 2, Field: "inet_sock.inet_flags:INET_FLAGS_SNDFLOW", Doc: "IPV6_FLOWINFO_SEND: connect and send take sin6_flowinfo (a flow label needs a lease)"},
 	{Name: "recverr_rfc4884", Dir: "ip6opt", Attr: 257, Level: unix.IPPROTO_IPV6, Opt: unix.IPV6_RECVERR_RFC4884, Kind: Flag, Types: NoTCP6, Since: 2, Field: "inet_sock.inet_flags:INET_FLAGS_RECVERR6_RFC4884", Doc: "IPV6_RECVERR_RFC4884"},
 	{Name: "hdrincl", Dir: "ip6opt", Attr: 258, Level: unix.IPPROTO_IPV6, Opt: unix.IPV6_HDRINCL, Kind: Flag, Types: Raw6, Since: 2, Field: "inet_sock.inet_flags:INET_FLAGS_HDRINCL", Doc: "IPV6_HDRINCL"},
+	{Name: "unicast_hops_default", Dir: "ip6opt", Attr: 268, Level: unix.IPPROTO_IPV6, Opt: unix.IPV6_UNICAST_HOPS, Kind: FollowsDefault, Types: All6, Max: 1, With: 230, Follow: -1, ExactOnly: true, Since: 2, Field: "ipv6_pinfo.hop_limit", Doc: "1: the socket follows its route's or net.ipv6.conf.all.hop_limit (IPV6_UNICAST_HOPS -1; unicast_hops shows that value), 0: unicast_hops is its own"},
 }
 
 // Attribute ids that are not options (docs/image-format.md).

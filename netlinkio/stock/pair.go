@@ -11,7 +11,9 @@ import (
 // A row with a With row shares its option call with it: IP_MULTICAST_IF
 // takes the address (multicast_if) and the interface index
 // (multicast_ifindex) in one struct ip_mreqn; IP_TTL takes either a TTL
-// (ttl) or -1, "follow net.ipv4.ip_default_ttl" (ttl_default). Only the
+// (ttl) or -1, "follow net.ipv4.ip_default_ttl" (ttl_default), and
+// IPV6_UNICAST_HOPS and TCP_LINGER2 likewise take a value or the row's
+// Follow (unicast_hops_default, linger2_default). Only the
 // exact reader sees the second of each pair, so a restore that knows it
 // sets the two in one call and a restore that does not sets the first
 // alone, as before.
@@ -47,9 +49,9 @@ func pairStep(fd int, o *image.Option, before, want *image.Image) (step, bool) {
 }
 
 // pairEqual reports whether two states of a pair are the same: a socket
-// that follows the default TTL follows it whatever the default's value.
+// that follows a default follows it whatever the default's value.
 func pairEqual(o *image.Option, ov, ow, nv, nw image.Value) bool {
-	if o.Kind == image.DefaultTTL && ov.Num == 1 && nv.Num == 1 {
+	if o.Kind == image.FollowsDefault && ov.Num == 1 && nv.Num == 1 {
 		return true
 	}
 	return ov.Equal(nv) && ow.Equal(nw)
@@ -63,20 +65,21 @@ func setPair(fd int, o *image.Option, v, w image.Value) error {
 		b := append(make([]byte, 4), addr.Bytes...) // imr_multiaddr is not used
 		b = native.AppendUint32(b, uint32(v.Num))
 		return setRaw(fd, o.Level, o.Opt, b)
-	case image.DefaultTTL:
+	case image.FollowsDefault:
 		if v.Num == 1 {
-			return unix.SetsockoptInt(fd, o.Level, o.Opt, -1)
+			return unix.SetsockoptInt(fd, o.Level, o.Opt, o.Follow)
 		}
-		return unix.SetsockoptInt(fd, o.Level, o.Opt, int(w.Num))
+		wr := o.WithRow()
+		return kinds[wr.Kind].set(fd, wr, w)
 	}
 	return fmt.Errorf("%s: no paired setter for kind %d", o.AttrName(), o.Kind)
 }
 
 // checkPair reads back what getsockopt can of the pair: the With row,
-// unless the socket follows the default TTL (then ttl reads as whatever
+// unless the socket follows a default (then the row reads as whatever
 // the default is).
 func checkPair(fd int, o, w *image.Option, v, wv image.Value) error {
-	if o.Kind == image.DefaultTTL && v.Num == 1 {
+	if o.Kind == image.FollowsDefault && v.Num == 1 {
 		return nil
 	}
 	got, err := get(fd, w)

@@ -60,8 +60,8 @@ var kinds = [...]kindOps{
 	image.RawOptions: {getRawOptions, setBytes},
 	// getsockopt cannot read these (image.Option.ExactOnly); they are set
 	// with their With row (pair.go).
-	image.McastIfIndex: {getUnreadable, nil},
-	image.DefaultTTL:   {getUnreadable, nil},
+	image.McastIfIndex:   {getUnreadable, nil},
+	image.FollowsDefault: {getUnreadable, nil},
 
 	image.U64:          {getU64, setU64},
 	image.S32:          {getUint, setInt},
