@@ -10,7 +10,6 @@ import (
 	"slices"
 	"unsafe"
 
-	"github.com/cilium/ebpf"
 	"github.com/inetcr/inetcr/netlinkio/image"
 	"github.com/inetcr/inetcr/netlinkio/stock"
 	"golang.org/x/sys/unix"
@@ -268,13 +267,6 @@ const (
 	iterInfoLength = 16 // sizeof(union bpf_iter_link_info)
 )
 
-// readProcess runs the program over the files of one process only (the
-// link's task parameter, Linux 6.1). Each call makes its own link, so
-// concurrent reads share nothing.
-func (p *program) readProcess(pid int) ([]record, error) {
-	return p.readTask(p.prog, pid)
-}
-
 // readSocket reads socket inode, descriptor fd of process pid: a
 // duplicate of it is given storage in the asked map, and the asked
 // iterator visits it (and the sockets of concurrent reads, which the
@@ -329,9 +321,11 @@ func (p *program) readAskedOnce() ([]record, error) {
 	return readRecords(rd)
 }
 
-// readTask runs prog over the files of one process.
-func (p *program) readTask(prog *ebpf.Program, pid int) ([]record, error) {
-	progFd := uint32(prog.FD())
+// readProcess runs the program over the files of one process only (the
+// link's task parameter, Linux 6.1). Each call makes its own link, so
+// concurrent reads share nothing.
+func (p *program) readProcess(pid int) ([]record, error) {
+	progFd := uint32(p.prog.FD())
 	// On the heap, and kept alive past the call: the attribute holds its
 	// address as a number, which a goroutine stack's move (a call that
 	// grows it, such as FD above) would leave pointing at old memory, and
