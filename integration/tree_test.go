@@ -47,7 +47,7 @@ func mountAll(t *testing.T) string { return mountNetns(t, 0) }
 func mountNetns(t *testing.T, netns uint64) string {
 	t.Helper()
 	dir := t.TempDir()
-	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: stock.NewStock(), Logger: quietLogger(), Netns: netns})
+	netnstest.MountTree(t, dir, inetcrfs.Options{Backend: testBackend(t), Logger: quietLogger(), Netns: netns})
 	return dir
 }
 

@@ -19,7 +19,6 @@ import (
 	inetcrfs "github.com/inetcr/inetcr/fs"
 	"github.com/inetcr/inetcr/internal/netnstest"
 	"github.com/inetcr/inetcr/netlinkio"
-	"github.com/inetcr/inetcr/netlinkio/stock"
 )
 
 // Two users that exist nowhere but in these tests: setpriv needs no
@@ -101,7 +100,7 @@ func publicMountNetns(t *testing.T, b netlinkio.Backend, netns uint64) (string, 
 	}
 	os.Chmod(dir, 0o755)
 	if b == nil {
-		b = stock.NewStock()
+		b = testBackend(t)
 	}
 	logs := &netnstest.LogBuffer{}
 	// Cleanups run last first, so the directory is removed after the unmount.

@@ -1,6 +1,7 @@
 package exact_test
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -109,5 +110,39 @@ func TestDumpAllIsOnePass(t *testing.T) {
 	})
 	if n := e.Passes() - before; n != 1 || dumped.Load() != int64(len(inodes)) {
 		t.Fatalf("%d passes and %d images for a listing and the dump of its %d sockets, want 1 pass", n, dumped.Load(), len(inodes))
+	}
+}
+
+// TestDumpOfAReusedDescriptor: a socket its holder closed, its number now
+// another socket's descriptor, is no socket (ENOENT), never the other
+// socket's image, though the holder index still names that descriptor;
+// and a socket whose holder was killed is no socket either, at once.
+func TestDumpOfAReusedDescriptor(t *testing.T) {
+	e := open(t)
+	h := netnstest.NewHolder(t)
+	a := h.Socket("udp")
+	a.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 51)
+	ttl, _ := image.LookupOption("ipopt", "ttl")
+	if img := netnstest.Dump(t, e, a.Inode); img.Values[ttl.Attr].Num != 51 {
+		t.Fatalf("ttl %d, want 51", img.Values[ttl.Attr].Num)
+	}
+	a.Close()
+	b := h.Socket("udp")
+	b.SetInt(unix.IPPROTO_IP, unix.IP_TTL, 52)
+	if b.Fd != a.Fd {
+		t.Fatalf("the new socket has descriptor %d, not the closed one's %d", b.Fd, a.Fd)
+	}
+	if img, err := e.Dump(a.Inode); !errors.Is(err, image.ErrNoSocket) {
+		t.Fatalf("the closed socket: %v (ttl %v), want no such socket", err, img)
+	}
+	if img := netnstest.Dump(t, e, b.Inode); img.Values[ttl.Attr].Num != 52 {
+		t.Fatalf("the new socket: ttl %d, want 52", img.Values[ttl.Attr].Num)
+	}
+	h.Stop()
+	if _, err := e.Dump(b.Inode); !errors.Is(err, image.ErrNoSocket) {
+		t.Fatalf("the socket of a killed holder: %v, want no such socket", err)
+	}
+	if left, _, err := e.AskedLeft(); err != nil || left != 0 {
+		t.Fatalf("%d sockets keep storage: %v", left, err)
 	}
 }
