@@ -280,9 +280,10 @@ func (e *Exact) Dump(inode uint64) (*image.Image, error) {
 }
 
 // recordOf reads the socket's record now: the latest pass or the stock
-// engine's holder index says which process holds it, and the one-socket
-// program over that process's files reads it. A holder that let it go
-// meanwhile means one more pass. A socket no task holds is its record in
+// engine's holder index says which descriptor of which process holds it,
+// and the one-socket read (readSocket: a duplicate with storage in the
+// asked map) reads it. A holder that let it go meanwhile means one more
+// pass. A socket no task holds is its record in
 // the latest pass, which no task can refresh.
 func (e *Exact) recordOf(inode uint64) (*record, error) {
 	for try := 0; try < 2; try++ {
