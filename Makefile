@@ -24,7 +24,9 @@ mount: build
 	mkdir -p $(MOUNTPOINT)
 	./inetcr mount $(MOUNTPOINT)
 
-# The tests of docs/security.md's promises, run on both backends.
+# The tests of docs/security.md's promises: `make test` runs them again on
+# the exact reader, the backend --backend auto gives a user (the whole run
+# mounts the stock engine).
 TRUST_TESTS = TestOwnersAndModes|TestUserAccess|TestNoBorrowedPrivilege|TestRestoreBindNeedsCapability|TestDefenseInDepth|TestUserNamespaceLendsNothing|TestSetuidCloseLendsNothing|TestRawIPOptionsNeedCapability|TestExecClosingImageDoesNotHang|TestCongestionJudgedAsCaller|TestRootlessContainer|TestUnlistedSocketsStayPrivate|TestUnheld
 
 test:
@@ -32,8 +34,6 @@ test:
 	gofmt -l . | (! grep .)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
-	# The trust tests again on the exact reader, the backend --backend
-	# auto gives a user (the run above mounts the stock engine).
 	INETCR_TEST_BACKEND=exact $(GO) test -race -count=1 -timeout 30m -run '$(TRUST_TESTS)' ./integration/
 
 bench:
